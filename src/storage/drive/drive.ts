@@ -1,0 +1,83 @@
+/**
+ * A Drive is one disk as the erasure layer sees it: volumes (buckets and the system volume) holding files at
+ * relative paths. Local directories implement it today; a remote node's drives will implement it over the internal
+ * storage API; tests wrap it to inject faults. Every method either does what it says or throws a StorageError
+ * (FileNotFound, DriveOffline, DriveFaulty, ...), never a raw errno.
+ */
+
+/** Sequential-or-positional writer of one new file (shard files in temp staging). */
+export interface FileWriter {
+  /** Writes buffers at a byte position (positional writes let blocks be written out of order). */
+  write(buffers: Buffer[], position: number): Promise<void>;
+  /** Flushes (fsync when the drive syncs) and closes. */
+  close(): Promise<void>;
+  /** Closes without flushing; the caller removes the file. */
+  abort(): Promise<void>;
+}
+
+/** Positional reader of one file. */
+export interface FileReader {
+  /** Scatter-reads into `buffers` starting at `position`; returns the bytes read (less only at end of file). */
+  readv(buffers: Buffer[], position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** One result of a sorted walk of a bucket volume. */
+export interface WalkEntry {
+  /** Object key, or a common prefix ending with `/` when `prefix` is true. */
+  key: string;
+  /** Raw metadata file of the object (absent for prefixes). */
+  meta?: Buffer;
+  /** True for a common prefix (non-recursive walks only). */
+  prefix?: boolean;
+}
+
+export interface WalkOptions {
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** Only keys strictly greater than this. */
+  marker?: string;
+  /** Descend into every subdirectory (true), or report subdirectories below the prefix as prefixes (false). */
+  recursive: boolean;
+}
+
+export interface DriveInfo {
+  totalBytes: number;
+  freeBytes: number;
+}
+
+/** The storage primitive under an erasure set. */
+export interface Drive {
+  /** Where the drive is (a path, later a URL); used in logs and status. */
+  readonly endpoint: string;
+
+  makeVolume(volume: string): Promise<void>;
+  /** Removes an empty volume; throws BucketNotEmpty when it still holds objects. */
+  deleteVolume(volume: string): Promise<void>;
+  listVolumes(): Promise<string[]>;
+  /** Throws FileNotFound when the volume does not exist. */
+  statVolume(volume: string): Promise<{ created: Date }>;
+
+  readFile(volume: string, path: string): Promise<Buffer>;
+  /** Writes a whole file atomically: temp file, fsync, rename over the target (parents created). */
+  writeFileAtomic(volume: string, path: string, data: Buffer): Promise<void>;
+  /** Creates (truncates) a file for writing, parents created. */
+  createFile(volume: string, path: string): Promise<FileWriter>;
+  openFile(volume: string, path: string): Promise<FileReader>;
+  /** Atomically moves a file or directory; the target's parents are created; an existing empty dir target is replaced. */
+  rename(srcVolume: string, srcPath: string, dstVolume: string, dstPath: string): Promise<void>;
+  /** Hard-links a file (multipart completion stitches parts without copying data). */
+  link(srcVolume: string, srcPath: string, dstVolume: string, dstPath: string): Promise<void>;
+  /**
+   * Deletes a file or (recursive) a directory tree; missing is not an error. With `prune`, empty parent
+   * directories up to the volume root are removed too.
+   */
+  delete(volume: string, path: string, opts?: { recursive?: boolean; prune?: boolean }): Promise<void>;
+  /** Directory entries; directories carry a trailing `/`. Throws FileNotFound for a missing directory. */
+  list(volume: string, dir: string): Promise<string[]>;
+  /** Sorted walk of a bucket's object namespace (see layout.ts), with each object's metadata file. */
+  walk(volume: string, opts: WalkOptions): AsyncIterable<WalkEntry>;
+  info(): Promise<DriveInfo>;
+  /** Releases resources; later calls fail with DriveOffline. */
+  close(): Promise<void>;
+}

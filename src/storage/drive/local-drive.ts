@@ -1,0 +1,433 @@
+/**
+ * A Drive on a local directory (one per disk in production).
+ *
+ * Atomicity: whole files are written to `.tiergate.sys/tmp/<uuid>`, fsynced, then renamed over their target, and the
+ * target directory is fsynced, so a crash leaves either the old or the new file, never a torn one. Paths are built
+ * by layout.ts and checked again here: nothing outside the drive root is ever touched.
+ */
+import { randomUUID } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { isStorageError, StorageError, storageError, fileNotFound } from '../errors';
+import {
+  compareKeys,
+  HASHED_PREFIX,
+  isReservedName,
+  META_FILE,
+  NAME_FILE,
+  objectPathComponents,
+  SYS_VOLUME,
+  TMP_DIR,
+  unescapeSegment,
+} from '../layout';
+import type { Drive, DriveInfo, FileReader, FileWriter, WalkEntry, WalkOptions } from './drive';
+
+/** Maps an errno to the StorageError the erasure layer counts with. */
+function mapError(err: unknown, what: string): Error {
+  if (err instanceof StorageError) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return fileNotFound(what);
+    case 'ENOTEMPTY':
+    case 'EEXIST':
+      return storageError('BucketNotEmpty', `not empty: ${what}`);
+    case 'ENOSPC':
+    case 'EIO':
+    case 'EROFS':
+    case 'EACCES':
+    case 'EPERM':
+      return storageError('DriveFaulty', `${code} on ${what}`);
+    default:
+      return storageError('DriveFaulty', `${code ?? String(err)} on ${what}`);
+  }
+}
+
+const VOLUME_RE = /^(\.tiergate\.sys|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/;
+
+/** Local-directory drive. */
+export class LocalDrive implements Drive {
+  readonly endpoint: string;
+  private closed = false;
+
+  constructor(
+    root: string,
+    private readonly sync = true,
+  ) {
+    this.endpoint = path.resolve(root);
+  }
+
+  /** Absolute path of volume/rel, refusing anything that could leave the drive root. */
+  private resolve(volume: string, rel = ''): string {
+    if (this.closed) throw storageError('DriveOffline', `${this.endpoint} is closed`);
+    if (!VOLUME_RE.test(volume)) throw storageError('InvalidArgument', `bad volume name`);
+    if (rel.includes('\0') || path.isAbsolute(rel) || rel.split('/').some((s) => s === '..' || s === '.')) {
+      throw storageError('InvalidArgument', 'bad relative path');
+    }
+    const full = path.join(this.endpoint, volume, rel);
+    if (full !== this.endpoint && !full.startsWith(this.endpoint + path.sep)) {
+      throw storageError('InvalidArgument', 'path escapes the drive root');
+    }
+    return full;
+  }
+
+  private tmpPath(): string {
+    return this.resolve(SYS_VOLUME, `${TMP_DIR}/${randomUUID()}`);
+  }
+
+  private async fsyncDir(dir: string): Promise<void> {
+    if (!this.sync) return;
+    const fh = await fs.open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async makeVolume(volume: string): Promise<void> {
+    try {
+      await fs.mkdir(this.resolve(volume), { recursive: true });
+    } catch (err) {
+      throw mapError(err, volume);
+    }
+  }
+
+  async deleteVolume(volume: string): Promise<void> {
+    const dir = this.resolve(volume);
+    try {
+      await fs.rmdir(dir);
+    } catch (err) {
+      const e = mapError(err, volume);
+      if (isStorageError(e, 'FileNotFound')) return;
+      throw e;
+    }
+  }
+
+  async listVolumes(): Promise<string[]> {
+    try {
+      const entries = await fs.readdir(this.endpoint, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory() && e.name !== SYS_VOLUME && VOLUME_RE.test(e.name)).map((e) => e.name);
+    } catch (err) {
+      throw mapError(err, this.endpoint);
+    }
+  }
+
+  async statVolume(volume: string): Promise<{ created: Date }> {
+    try {
+      const st = await fs.stat(this.resolve(volume));
+      if (!st.isDirectory()) throw fileNotFound(volume);
+      return { created: st.birthtime.getTime() > 0 ? st.birthtime : st.mtime };
+    } catch (err) {
+      throw mapError(err, volume);
+    }
+  }
+
+  async readFile(volume: string, rel: string): Promise<Buffer> {
+    try {
+      return await fs.readFile(this.resolve(volume, rel));
+    } catch (err) {
+      throw mapError(err, `${volume}/${rel}`);
+    }
+  }
+
+  async writeFileAtomic(volume: string, rel: string, data: Buffer): Promise<void> {
+    const tmp = this.tmpPath();
+    const target = this.resolve(volume, rel);
+    try {
+      const fh = await fs.open(tmp, 'w').catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        await fs.mkdir(path.dirname(tmp), { recursive: true }); // temp dir wiped at boot, or a fresh drive
+        return fs.open(tmp, 'w');
+      });
+      try {
+        await fh.writeFile(data);
+        if (this.sync) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.renameInto(tmp, target);
+    } catch (err) {
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw mapError(err, `${volume}/${rel}`);
+    }
+  }
+
+  /** rename(2) with parents created; retried when a concurrent prune removed a parent in between. */
+  private async renameInto(src: string, dst: string): Promise<void> {
+    const parent = path.dirname(dst);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fs.mkdir(parent, { recursive: true });
+        await fs.rename(src, dst);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 8) {
+          await fs.access(src); // the source itself missing is a real error
+          continue;
+        }
+        throw err;
+      }
+    }
+    await this.fsyncDir(parent);
+  }
+
+  async createFile(volume: string, rel: string): Promise<FileWriter> {
+    const file = this.resolve(volume, rel);
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      const fh = await fs.open(file, 'w');
+      const sync = this.sync;
+      return {
+        async write(buffers: Buffer[], position: number) {
+          try {
+            let pos = position;
+            let pending = buffers;
+            // writev may write less than asked; loop until every byte is down.
+            while (pending.length > 0) {
+              const { bytesWritten } = await fh.writev(pending, pos);
+              pos += bytesWritten;
+              let left = bytesWritten;
+              const rest: Buffer[] = [];
+              for (const b of pending) {
+                if (left >= b.length) left -= b.length;
+                else {
+                  rest.push(left > 0 ? b.subarray(left) : b);
+                  left = 0;
+                }
+              }
+              pending = rest;
+            }
+          } catch (err) {
+            throw mapError(err, file);
+          }
+        },
+        async close() {
+          try {
+            if (sync) await fh.sync();
+          } catch (err) {
+            await fh.close().catch(() => undefined);
+            throw mapError(err, file);
+          }
+          await fh.close();
+        },
+        async abort() {
+          await fh.close().catch(() => undefined);
+        },
+      };
+    } catch (err) {
+      throw mapError(err, `${volume}/${rel}`);
+    }
+  }
+
+  async openFile(volume: string, rel: string): Promise<FileReader> {
+    const file = this.resolve(volume, rel);
+    try {
+      const fh = await fs.open(file, 'r');
+      return {
+        async readv(buffers, position) {
+          try {
+            const want = buffers.reduce((n, b) => n + b.length, 0);
+            let total = 0;
+            let pending = buffers;
+            while (total < want) {
+              const { bytesRead } = await fh.readv(pending, position + total);
+              if (bytesRead === 0) break;
+              total += bytesRead;
+              let left = bytesRead;
+              const rest: Buffer[] = [];
+              for (const b of pending) {
+                if (left >= b.length) left -= b.length;
+                else {
+                  rest.push(left > 0 ? b.subarray(left) : b);
+                  left = 0;
+                }
+              }
+              pending = rest;
+            }
+            return total;
+          } catch (err) {
+            throw mapError(err, file);
+          }
+        },
+        close: () => fh.close(),
+      };
+    } catch (err) {
+      throw mapError(err, `${volume}/${rel}`);
+    }
+  }
+
+  async rename(srcVolume: string, srcRel: string, dstVolume: string, dstRel: string): Promise<void> {
+    try {
+      await this.renameInto(this.resolve(srcVolume, srcRel), this.resolve(dstVolume, dstRel));
+    } catch (err) {
+      throw mapError(err, `${srcVolume}/${srcRel} -> ${dstVolume}/${dstRel}`);
+    }
+  }
+
+  async link(srcVolume: string, srcRel: string, dstVolume: string, dstRel: string): Promise<void> {
+    const dst = this.resolve(dstVolume, dstRel);
+    try {
+      await fs.mkdir(path.dirname(dst), { recursive: true });
+      await fs.link(this.resolve(srcVolume, srcRel), dst);
+    } catch (err) {
+      throw mapError(err, `${srcVolume}/${srcRel} -> ${dstVolume}/${dstRel}`);
+    }
+  }
+
+  async delete(volume: string, rel: string, opts: { recursive?: boolean; prune?: boolean } = {}): Promise<void> {
+    const target = this.resolve(volume, rel);
+    try {
+      await fs.rm(target, { recursive: opts.recursive ?? false, force: true });
+    } catch (err) {
+      const e = mapError(err, `${volume}/${rel}`);
+      if (!isStorageError(e, 'FileNotFound')) throw e;
+    }
+    if (opts.prune) await this.prune(volume, path.dirname(rel));
+  }
+
+  /** Removes empty directories from `rel` up to (not including) the volume root; stops at the first non-empty one. */
+  private async prune(volume: string, rel: string): Promise<void> {
+    let dir = rel;
+    while (dir !== '.' && dir !== '' && dir !== '/') {
+      try {
+        await fs.rmdir(this.resolve(volume, dir));
+      } catch {
+        return; // not empty (or already gone, or racing a writer): either way stop here
+      }
+      dir = path.dirname(dir);
+    }
+  }
+
+  async list(volume: string, dir: string): Promise<string[]> {
+    try {
+      const entries = await fs.readdir(this.resolve(volume, dir), { withFileTypes: true });
+      return entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name));
+    } catch (err) {
+      throw mapError(err, `${volume}/${dir}`);
+    }
+  }
+
+  async *walk(volume: string, opts: WalkOptions): AsyncIterable<WalkEntry> {
+    const prefix = opts.prefix ?? '';
+    const baseKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    let baseDir = '';
+    if (baseKey !== '') {
+      try {
+        baseDir = objectPathComponents(baseKey.slice(0, -1))
+          .map((c) => c.name)
+          .join('/');
+      } catch {
+        return; // a prefix no key can have
+      }
+    }
+    yield* this.walkDir(volume, baseDir, baseKey, prefix, opts.marker ?? '', opts.recursive);
+  }
+
+  /** Decoded children of a directory: segment and on-disk name, excluding our reserved files. */
+  private async children(volume: string, relDir: string): Promise<{ segment: string; name: string }[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.resolve(volume, relDir));
+    } catch (err) {
+      const e = mapError(err, `${volume}/${relDir}`);
+      if (isStorageError(e, 'FileNotFound')) return [];
+      throw e;
+    }
+    const out: { segment: string; name: string }[] = [];
+    for (const name of names) {
+      if (name.startsWith(HASHED_PREFIX)) {
+        try {
+          const raw = await fs.readFile(this.resolve(volume, join(join(relDir, name), NAME_FILE)), 'utf8');
+          out.push({ segment: raw, name });
+        } catch {
+          // a hashed dir without its name file is a crash leftover; nothing to list
+        }
+        continue;
+      }
+      if (isReservedName(name)) continue;
+      const segment = unescapeSegment(name);
+      if (segment !== null) out.push({ segment, name });
+    }
+    return out;
+  }
+
+  private async *walkDir(
+    volume: string,
+    relDir: string,
+    keyPrefix: string,
+    prefix: string,
+    marker: string,
+    recursive: boolean,
+  ): AsyncGenerator<WalkEntry> {
+    const kids = await this.children(volume, relDir);
+    // Each child is an object candidate at `key` and a subtree at `key/`; sort both kinds together by bytes.
+    const items: { sortKey: string; subtree: boolean; name: string }[] = [];
+    for (const { segment, name } of kids) {
+      const key = keyPrefix + segment;
+      items.push({ sortKey: key, subtree: false, name }, { sortKey: `${key}/`, subtree: true, name });
+    }
+    items.sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    for (const item of items) {
+      const key = item.sortKey;
+      const childRel = join(relDir, item.name);
+      if (!item.subtree) {
+        if (!key.startsWith(prefix) || compareKeys(key, marker) <= 0) continue;
+        let meta: Buffer;
+        try {
+          meta = await fs.readFile(this.resolve(volume, join(childRel, META_FILE)));
+        } catch (err) {
+          const e = mapError(err, `${volume}/${childRel}`);
+          if (isStorageError(e, 'FileNotFound')) continue;
+          throw e;
+        }
+        yield { key, meta };
+        continue;
+      }
+      // Subtree: skip when it cannot hold a key that matches the prefix or sorts after the marker.
+      if (!key.startsWith(prefix) && !prefix.startsWith(key)) continue;
+      if (marker !== '' && compareKeys(marker, key) > 0 && !marker.startsWith(key)) continue;
+      if (!recursive && key.length > prefix.length && key.startsWith(prefix)) {
+        const markerInside = marker.length > key.length && marker.startsWith(key);
+        if (marker !== '' && compareKeys(key, marker) <= 0 && !markerInside) continue;
+        if (await this.hasContent(volume, childRel)) yield { key, prefix: true };
+        continue;
+      }
+      yield* this.walkDir(volume, childRel, key, prefix, marker, recursive);
+    }
+  }
+
+  /** True when a directory holds at least one object somewhere below it. */
+  private async hasContent(volume: string, relDir: string): Promise<boolean> {
+    const kids = await this.children(volume, relDir);
+    for (const { name } of kids) {
+      const childRel = join(relDir, name);
+      try {
+        await fs.access(this.resolve(volume, join(childRel, META_FILE)));
+        return true;
+      } catch {
+        if (await this.hasContent(volume, childRel)) return true;
+      }
+    }
+    return false;
+  }
+
+  async info(): Promise<DriveInfo> {
+    try {
+      const st = await fs.statfs(this.endpoint);
+      return { totalBytes: st.blocks * st.bsize, freeBytes: st.bavail * st.bsize };
+    } catch (err) {
+      throw mapError(err, this.endpoint);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+function join(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}

@@ -1,0 +1,605 @@
+/**
+ * An erasure set: n = k + m drives that store each of their objects as k data + m parity shards.
+ *
+ * Write protocol (crash-safe at every step; see meta/quorum.ts for how any partial state resolves):
+ *   0. stage   - shards are streamed to `.tiergate.sys/tmp/<stage>/data/` on every drive, no lock held;
+ *   1. place   - under the object's write lock, each drive renames the staged data dir into the object directory;
+ *                fewer than writeQuorum placements → roll back, WriteQuorum;
+ *   2. commit  - each drive atomically replaces its metadata file: the new version live, any version it replaces
+ *                kept as `pending-delete` with its data; fewer than writeQuorum → roll back, WriteQuorum.
+ *                Reaching writeQuorum here is the acknowledgement point;
+ *   3. cleanup - replaced versions are dropped from the metadata and their data dirs deleted.
+ * writeQuorum is k, or k + 1 when k == m (so two halves can never both commit). Reads need k agreeing drives.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { xxh64 } from '@node-rs/xxhash';
+import type { Drive, FileReader } from './drive/drive';
+import { isStorageError, storageError } from './errors';
+import { Geometry } from './erasure/codec';
+import { decodeRange, type ShardSource } from './erasure/decoder';
+import { encodeStream, MemorySink, type ShardSink } from './erasure/encoder';
+import {
+  dataDirName,
+  META_FILE,
+  NAME_FILE,
+  objectPathComponents,
+  partFileName,
+  SYS_VOLUME,
+} from './layout';
+import { decodeMeta, encodeMeta, type MetaFile } from './meta/meta-file';
+import { compareVersions, resolve, type DriveMeta, type Resolution, type ResolvedVersion } from './meta/quorum';
+import { versionSignature, type ObjectVersion } from './meta/version';
+import { NsLock } from './ns-lock';
+import { toObjectInfo } from './object-info';
+import type { ByteRange, ObjectInfo, PutObjectOptions } from './object-layer';
+import { Stage } from './stage';
+import { peekStream } from './util/peek-stream';
+
+/** Settings of one set. */
+export interface SetConfig {
+  index: number;
+  /** Drives by position; null where a drive is offline at boot. */
+  drives: (Drive | null)[];
+  parity: number;
+  blockSize: number;
+  inlineThreshold: number;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Asks for an object to be healed in the background (deduplicated by the caller). */
+  requestHeal: (bucket: string, key: string) => void;
+}
+
+/** Result of reading and resolving one object's metadata. */
+export interface ObjectState {
+  key: string;
+  dir: string;
+  metas: DriveMeta[];
+  res: Resolution;
+}
+
+/** How a commit gets the new version's data onto the drives. */
+export interface CommitData {
+  /** Streamed data staged under tmp (non-inline versions). */
+  stage?: Stage;
+  /** Inline shard frames by drive position (inline versions); null where a drive cannot take it. */
+  inline?: (Buffer | null)[];
+  /** The new record reuses the data of the version it replaces (metadata-only update). */
+  reuse?: boolean;
+}
+
+/** An edit of one drive's metadata (see ErasureSet.metaFor). */
+export interface MetaEdit {
+  /** Mark this version pending-delete, replaced by `replacedBy` (omit for a plain delete). */
+  pending?: { signature: string; replacedBy?: string };
+  /** Leave this version out. */
+  drop?: string;
+  /** Add this version (with this drive's inline frame). */
+  add?: { version: ObjectVersion; inline?: Buffer };
+}
+
+/** One erasure set. */
+export class ErasureSet {
+  readonly n: number;
+  readonly k: number;
+  readonly m: number;
+  readonly writeQuorum: number;
+  readonly locks = new NsLock();
+  readonly drives: (Drive | null)[];
+  private readonly dataRefs = new Map<string, number>();
+  private readonly deferredDeletes = new Map<string, () => Promise<void>>();
+
+  constructor(readonly config: SetConfig) {
+    this.drives = config.drives;
+    this.n = config.drives.length;
+    this.m = config.parity;
+    this.k = this.n - this.m;
+    this.writeQuorum = this.k === this.m ? this.k + 1 : this.k;
+  }
+
+  /** distribution[position] = shard index, rotated by a hash of the key to spread parity over the drives. */
+  distribution(key: string): number[] {
+    const start = Number(xxh64(key) % BigInt(this.n));
+    return Array.from({ length: this.n }, (_, p) => (p + start) % this.n);
+  }
+
+  /** Reads every drive's metadata file for an object directory. */
+  async readMetas(bucket: string, dir: string): Promise<DriveMeta[]> {
+    return Promise.all(
+      this.drives.map(async (d): Promise<DriveMeta> => {
+        if (!d) return storageError('DriveOffline', 'drive offline');
+        try {
+          return decodeMeta(await d.readFile(bucket, `${dir}/${META_FILE}`));
+        } catch (err) {
+          if (isStorageError(err, 'FileNotFound')) return null;
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    );
+  }
+
+  /** Reads and resolves an object's metadata (caller holds a lock when it acts on the result). */
+  async state(bucket: string, key: string): Promise<ObjectState> {
+    const dir = objectPathComponents(key)
+      .map((c) => c.name)
+      .join('/');
+    const metas = await this.readMetas(bucket, dir);
+    return { key, dir, metas, res: resolve(metas, this.k, this.writeQuorum) };
+  }
+
+  /** True when the answering drives prove an object (or version) absent. */
+  private provesAbsence(res: Resolution): boolean {
+    return res.answered > this.n - this.writeQuorum;
+  }
+
+  /** Picks a version (latest when no id), or throws ObjectNotFound / VersionNotFound / ReadQuorum. */
+  pick(res: Resolution, versionId?: string): ResolvedVersion {
+    if (versionId !== undefined) {
+      const found = res.versions.find((r) => r.version.versionId === versionId);
+      if (found) return found;
+      if (res.undecided.some((r) => r.version.versionId === versionId) || !this.provesAbsence(res)) {
+        throw storageError('ReadQuorum', 'not enough drives agree on this version');
+      }
+      throw storageError('VersionNotFound', 'the specified version does not exist');
+    }
+    const newest = res.versions[0];
+    if (res.undecided.some((u) => !newest || compareVersions(u.version, newest.version) < 0)) {
+      throw storageError('ReadQuorum', 'not enough drives agree on the latest version');
+    }
+    if (newest) return newest;
+    if (!this.provesAbsence(res)) throw storageError('ReadQuorum', 'not enough drives answered');
+    throw storageError('ObjectNotFound', 'the specified key does not exist');
+  }
+
+  /** Stages and commits a new version from a stream. */
+  async putObject(bucket: string, key: string, body: AsyncIterable<Buffer>, opts: PutObjectOptions): Promise<ObjectInfo> {
+    objectPathComponents(key); // validate before reading a byte
+    const dist = this.distribution(key);
+    const { k, m } = this;
+    const { blockSize, inlineThreshold } = this.config;
+    const md5 = createHash('md5');
+    const declared = opts.size ?? -1;
+    const peeked = declared > inlineThreshold ? null : await peekStream(body, inlineThreshold);
+    let version: ObjectVersion;
+    let data: CommitData;
+    if (peeked && peeked.ended) {
+      if (declared >= 0 && peeked.head.length !== declared) {
+        throw storageError('IncompleteBody', `request body ended after ${peeked.head.length} of ${declared} bytes`);
+      }
+      md5.update(peeked.head);
+      const sinks = Array.from({ length: this.n }, () => new MemorySink());
+      if (peeked.head.length > 0) {
+        await encodeStream([peeked.head], { k, m, blockSize, sinks, writeQuorum: this.n });
+      }
+      data = { inline: dist.map((s) => sinks[s].contents()) };
+      version = this.newVersion(opts, dist, peeked.head.length, md5.digest('hex'), true);
+    } else {
+      const source = peeked ? peeked.stream : body;
+      const stage = await Stage.create(this.drives, bucket, key);
+      try {
+        const byPosition = await stage.openPart(1);
+        const sinks: (ShardSink | null)[] = new Array<ShardSink | null>(this.n).fill(null);
+        dist.forEach((s, p) => (sinks[s] = byPosition[p]));
+        const { size } = await encodeStream(source, {
+          k,
+          m,
+          blockSize,
+          sinks,
+          writeQuorum: this.writeQuorum,
+          onChunk: (c) => md5.update(c),
+          expectedSize: declared,
+        });
+        await stage.closePart();
+        if (stage.okCount < this.writeQuorum) {
+          throw storageError('WriteQuorum', `only ${stage.okCount} drives stored the data, need ${this.writeQuorum}`);
+        }
+        version = this.newVersion(opts, dist, size, md5.digest('hex'), false);
+      } catch (err) {
+        await stage.discard();
+        throw err;
+      }
+      data = { stage };
+    }
+    if (opts.expectedMd5 !== undefined && opts.expectedMd5.toLowerCase() !== version.etag) {
+      await data.stage?.discard();
+      throw storageError('BadDigest', 'the Content-MD5 you specified did not match what we received');
+    }
+    return this.commit(bucket, key, version, data, (current) => checkPreconditions(current, opts));
+  }
+
+  /** A fresh version record (modTime is set at commit). */
+  newVersion(opts: PutObjectOptions, distribution: number[], size: number, etag: string, inline: boolean): ObjectVersion {
+    return {
+      versionId: opts.versionId ?? 'null',
+      type: 'object',
+      state: 'live',
+      modTime: 0,
+      size,
+      etag,
+      contentType: opts.contentType,
+      contentEncoding: opts.contentEncoding,
+      contentDisposition: opts.contentDisposition,
+      contentLanguage: opts.contentLanguage,
+      cacheControl: opts.cacheControl,
+      expires: opts.expires,
+      userMetadata: opts.userMetadata ?? {},
+      tags: opts.tags ?? {},
+      checksums: opts.checksums ?? {},
+      storageClass: opts.storageClass ?? 'STANDARD',
+      erasure: { k: this.k, m: this.m, blockSize: this.config.blockSize, distribution },
+      dataDir: randomUUID(),
+      inline,
+      parts: [{ number: 1, size, etag }],
+    };
+  }
+
+  /**
+   * Places and commits a new `version` (see the protocol at the top of this file); a version with the same id is
+   * replaced. `check` runs under the lock against the current latest version (preconditions).
+   */
+  async commit(
+    bucket: string,
+    key: string,
+    version: ObjectVersion,
+    data: CommitData,
+    check?: (current: ObjectVersion | undefined) => void,
+  ): Promise<ObjectInfo> {
+    try {
+      return await this.locks.withWrite(`${bucket}/${key}`, async () => {
+        const state = await this.state(bucket, key);
+        const latest = this.latestOrUndefined(state.res);
+        check?.(latest?.version);
+        version.modTime = Math.max(Date.now(), (latest?.version.modTime ?? 0) + 1);
+        await this.commitLocked(bucket, state, version, data);
+        // modTime is above every existing version's, so the new version is the latest.
+        return toObjectInfo(bucket, key, version, true);
+      });
+    } finally {
+      await data.stage?.discard();
+    }
+  }
+
+  /** The commit itself; the caller holds the object's write lock and read `state` under it. */
+  async commitLocked(bucket: string, state: ObjectState, version: ObjectVersion, data: CommitData): Promise<void> {
+    const { key, dir, metas, res } = state;
+    const components = objectPathComponents(key);
+    const sig = versionSignature(version);
+    const replaced = res.versions.find((r) => r.version.versionId === version.versionId);
+    if (replaced?.signature === sig) return; // identical record: nothing to do
+
+    // Phase 1: data into place.
+    const placed = await this.place(bucket, dir, version, data, replaced);
+    if (placed.filter(Boolean).length < this.writeQuorum) {
+      await this.removeData(bucket, dir, version, placed, data);
+      throw storageError('WriteQuorum', `data placed on ${placed.filter(Boolean).length} drives, need ${this.writeQuorum}`);
+    }
+    await this.writeNameFiles(bucket, components, placed);
+
+    // Phase 2: metadata. The replaced version stays, pending-delete, until this commit has quorum.
+    const newInline = (p: number): Buffer | undefined =>
+      data.inline?.[p] ?? (data.reuse && replaced ? inlineOf(metas[p], replaced.version.dataDir) : undefined);
+    const committed = await this.writeMetas(bucket, dir, placed, (p) =>
+      this.metaFor(res, metas, p, {
+        pending: replaced ? { signature: replaced.signature, replacedBy: sig } : undefined,
+        add: { version, inline: newInline(p) },
+      }),
+    );
+    if (committed.filter(Boolean).length < this.writeQuorum) {
+      await this.writeMetas(bucket, dir, committed, (p) => this.metaFor(res, metas, p));
+      await this.removeData(bucket, dir, version, placed, data);
+      throw storageError('WriteQuorum', `metadata committed on ${committed.filter(Boolean).length} drives, need ${this.writeQuorum}`);
+    }
+
+    // Acknowledged. Phase 3: drop what the new version replaced.
+    if (replaced) {
+      await this.writeMetas(bucket, dir, committed, (p) =>
+        this.metaFor(res, metas, p, { drop: replaced.signature, add: { version, inline: newInline(p) } }),
+      );
+      if (!replaced.version.inline && replaced.version.dataDir !== version.dataDir) {
+        await this.deleteDataDir(bucket, dir, replaced.version.dataDir, committed);
+      }
+    }
+    if (committed.some((c, p) => !c && this.drives[p] !== null) || res.inconsistent) {
+      this.config.requestHeal(bucket, key);
+    }
+  }
+
+  private latestOrUndefined(res: Resolution): ResolvedVersion | undefined {
+    try {
+      return this.pick(res);
+    } catch (err) {
+      if (isStorageError(err, 'ObjectNotFound')) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The metadata drive p should hold: the found versions it already has, in their committed form, with one
+   * version marked pending-delete, one dropped and one added as asked. Versions p does not hold are left out:
+   * a drive never claims data it lacks (heal copies it there).
+   */
+  metaFor(res: Resolution, metas: DriveMeta[], p: number, edit: MetaEdit = {}): MetaFile {
+    const own = metas[p];
+    const out: MetaFile = { versions: [], inline: new Map() };
+    for (const r of res.versions) {
+      if (!r.holders[p] || r.signature === edit.drop) continue;
+      const pending = edit.pending && r.signature === edit.pending.signature;
+      out.versions.push(
+        pending ? { ...r.version, state: 'pending-delete', replacedBy: edit.pending!.replacedBy } : r.version,
+      );
+      const inline = inlineOf(own, r.version.dataDir);
+      if (inline) out.inline.set(r.version.dataDir, inline);
+    }
+    if (edit.add) {
+      out.versions.push(edit.add.version);
+      if (edit.add.inline) out.inline.set(edit.add.version.dataDir, edit.add.inline);
+    }
+    out.versions.sort(compareVersions);
+    return out;
+  }
+
+  /** Phase 1: returns, by position, whether the version's data is in place on that drive. */
+  private async place(
+    bucket: string,
+    dir: string,
+    version: ObjectVersion,
+    data: CommitData,
+    replaced: ResolvedVersion | undefined,
+  ): Promise<boolean[]> {
+    if (data.stage) {
+      const stage = data.stage;
+      return Promise.all(
+        this.drives.map(async (d, p) => {
+          if (!d || !stage.ok[p]) return false;
+          try {
+            await d.rename(SYS_VOLUME, stage.dataPath, bucket, `${dir}/${dataDirName(version.dataDir)}`);
+            return true;
+          } catch {
+            return false;
+          }
+        }),
+      );
+    }
+    if (data.reuse) return this.drives.map((d, p) => d !== null && (replaced?.holders[p] ?? false));
+    return this.drives.map((d, p) => d !== null && (version.size === 0 || (data.inline?.[p] ?? null) !== null));
+  }
+
+  /** Undoes phase 1 on the given drives. */
+  private async removeData(bucket: string, dir: string, version: ObjectVersion, placed: boolean[], data: CommitData): Promise<void> {
+    if (!data.stage) return;
+    await Promise.all(
+      this.drives.map((d, p) =>
+        placed[p] ? d?.delete(bucket, `${dir}/${dataDirName(version.dataDir)}`, { recursive: true, prune: true }).catch(() => undefined) : undefined,
+      ),
+    );
+  }
+
+  /** Long key segments live in hashed directories that carry their real name (see layout.ts). */
+  private async writeNameFiles(bucket: string, components: { name: string; hashedSegment?: string }[], on: boolean[]): Promise<void> {
+    if (!components.some((c) => c.hashedSegment !== undefined)) return;
+    await Promise.all(
+      this.drives.map(async (d, p) => {
+        if (!d || !on[p]) return;
+        let dir = '';
+        for (const c of components) {
+          dir = dir === '' ? c.name : `${dir}/${c.name}`;
+          if (c.hashedSegment === undefined) continue;
+          try {
+            await d.readFile(bucket, `${dir}/${NAME_FILE}`);
+          } catch {
+            await d.writeFileAtomic(bucket, `${dir}/${NAME_FILE}`, Buffer.from(c.hashedSegment)).catch(() => undefined);
+          }
+        }
+      }),
+    );
+  }
+
+  /** Writes (or, when empty, removes) the metadata file on the drives selected; returns successes by position. */
+  async writeMetas(bucket: string, dir: string, on: boolean[], build: (p: number) => MetaFile): Promise<boolean[]> {
+    return Promise.all(
+      this.drives.map(async (d, p) => {
+        if (!d || !on[p]) return false;
+        try {
+          const meta = build(p);
+          if (meta.versions.length === 0) await d.delete(bucket, `${dir}/${META_FILE}`, { prune: true });
+          else await d.writeFileAtomic(bucket, `${dir}/${META_FILE}`, encodeMeta(meta));
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    );
+  }
+
+  /**
+   * Deletes a data dir on the given drives. If a reader is still streaming from it, the delete runs when the last
+   * reader finishes (the returned promise does not wait for that).
+   */
+  async deleteDataDir(bucket: string, dir: string, dataDir: string, on: boolean[]): Promise<void> {
+    const run = async (): Promise<void> => {
+      await Promise.all(
+        this.drives.map((d, p) =>
+          on[p] ? d?.delete(bucket, `${dir}/${dataDirName(dataDir)}`, { recursive: true, prune: true }).catch(() => undefined) : undefined,
+        ),
+      );
+    };
+    const ref = `${bucket}/${dir}/${dataDir}`;
+    if ((this.dataRefs.get(ref) ?? 0) > 0) this.deferredDeletes.set(ref, run);
+    else await run();
+  }
+
+  private acquireData(ref: string): () => void {
+    this.dataRefs.set(ref, (this.dataRefs.get(ref) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.dataRefs.get(ref) ?? 1) - 1;
+      if (left > 0) {
+        this.dataRefs.set(ref, left);
+        return;
+      }
+      this.dataRefs.delete(ref);
+      const deferred = this.deferredDeletes.get(ref);
+      if (deferred) {
+        this.deferredDeletes.delete(ref);
+        void deferred();
+      }
+    };
+  }
+
+  /** Resolves one version for reading. */
+  async getObjectInfo(bucket: string, key: string, versionId?: string): Promise<ObjectInfo> {
+    const { res } = await this.locks.withRead(`${bucket}/${key}`, () => this.state(bucket, key));
+    if (res.inconsistent) this.config.requestHeal(bucket, key);
+    const rv = this.pick(res, versionId);
+    return toObjectInfo(bucket, key, rv.version, rv === res.versions[0]);
+  }
+
+  /** Opens a version for reading; the stream verifies and, where needed, reconstructs every block. */
+  async getObject(bucket: string, key: string, versionId: string | undefined, range?: ByteRange): Promise<{ info: ObjectInfo; stream: Readable }> {
+    const release = await this.locks.read(`${bucket}/${key}`);
+    let state: ObjectState;
+    let rv: ResolvedVersion;
+    let releaseData: () => void = () => undefined;
+    try {
+      state = await this.state(bucket, key);
+      rv = this.pick(state.res, versionId);
+      if (rv.version.type === 'delete-marker') throw storageError('ObjectNotFound', 'the latest version is a delete marker');
+      if (!rv.version.inline) releaseData = this.acquireData(`${bucket}/${state.dir}/${rv.version.dataDir}`);
+    } finally {
+      release();
+    }
+    if (state.res.inconsistent) this.config.requestHeal(bucket, key);
+    const v = rv.version;
+    const start = range?.start ?? 0;
+    const end = range?.end ?? v.size - 1;
+    if (range && (start < 0 || end < start || end >= v.size)) {
+      releaseData();
+      throw storageError('InvalidRange', 'the requested range is not satisfiable');
+    }
+    const info = toObjectInfo(bucket, key, v, rv === state.res.versions[0]);
+    const stream = Readable.from(this.readVersion(bucket, state, rv, start, end, releaseData), { highWaterMark: 1 });
+    return { info, stream };
+  }
+
+  /** Yields bytes [start, end] of a version, part by part. */
+  private async *readVersion(
+    bucket: string,
+    state: ObjectState,
+    rv: ResolvedVersion,
+    start: number,
+    end: number,
+    releaseData: () => void,
+  ): AsyncGenerator<Buffer> {
+    const v = rv.version;
+    let healRequested = false;
+    const onBadShard = (shard: number, reason: string): void => {
+      this.config.log('warn', `${bucket}/${state.key}: shard ${shard} of ${v.versionId}: ${reason}`);
+      if (!healRequested) this.config.requestHeal(bucket, state.key);
+      healRequested = true;
+    };
+    try {
+      let partStart = 0;
+      for (const part of v.parts) {
+        const partEnd = partStart + part.size - 1;
+        if (part.size > 0 && partEnd >= start && partStart <= end) {
+          const geometry = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, part.size);
+          const { sources, close } = this.openSources(bucket, state, rv, part.number);
+          try {
+            yield* decodeRange(
+              { geometry, sources, onBadShard },
+              Math.max(start, partStart) - partStart,
+              Math.min(end, partEnd) - partStart,
+            );
+          } finally {
+            await close();
+          }
+        }
+        partStart += part.size;
+        if (partStart > end) break;
+      }
+    } finally {
+      releaseData();
+    }
+  }
+
+  /** Shard sources by shard index for one part of a resolved version. */
+  openSources(bucket: string, state: ObjectState, rv: ResolvedVersion, partNumber: number): { sources: (ShardSource | null)[]; close: () => Promise<void> } {
+    const v = rv.version;
+    const sources: (ShardSource | null)[] = new Array<ShardSource | null>(this.n).fill(null);
+    const lazies: LazyFileSource[] = [];
+    v.erasure.distribution.forEach((shard, p) => {
+      const d = this.drives[p];
+      if (!d || !rv.holders[p]) return;
+      if (v.inline) {
+        const frame = inlineOf(state.metas[p], v.dataDir);
+        if (frame) sources[shard] = new BufferSource(frame);
+        return;
+      }
+      const src = new LazyFileSource(d, bucket, `${state.dir}/${dataDirName(v.dataDir)}/${partFileName(partNumber)}`);
+      lazies.push(src);
+      sources[shard] = src;
+    });
+    return { sources, close: async () => void (await Promise.all(lazies.map((l) => l.close()))) };
+  }
+}
+
+/** This drive's inline frame of a version (keyed by the version's data dir id), if it has one. */
+export function inlineOf(meta: DriveMeta, dataDir: string): Buffer | undefined {
+  return meta && !(meta instanceof Error) ? meta.inline.get(dataDir) : undefined;
+}
+
+/** S3 conditional-write checks against the current latest version. */
+function checkPreconditions(current: ObjectVersion | undefined, opts: PutObjectOptions): void {
+  const exists = current !== undefined && current.type === 'object';
+  if (opts.ifNoneMatch && exists) throw storageError('PreconditionFailed', 'an object with this key already exists');
+  if (opts.ifMatch !== undefined) {
+    const want = opts.ifMatch.replace(/"/g, '');
+    if (!exists || (want !== '*' && want !== current.etag)) {
+      throw storageError(exists ? 'PreconditionFailed' : 'ObjectNotFound', 'If-Match did not match the current object');
+    }
+  }
+}
+
+/** A shard source over an in-memory frame stream (inline data). */
+export class BufferSource implements ShardSource {
+  constructor(private readonly buf: Buffer) {}
+
+  async readv(buffers: Buffer[], position: number): Promise<number> {
+    let pos = position;
+    let total = 0;
+    for (const b of buffers) {
+      const n = Math.max(0, Math.min(b.length, this.buf.length - pos));
+      this.buf.copy(b, 0, pos, pos + n);
+      total += n;
+      pos += n;
+      if (n < b.length) break;
+    }
+    return total;
+  }
+}
+
+/** Opens its file on first read, so unneeded parity shards are never opened. */
+class LazyFileSource implements ShardSource {
+  private reader?: Promise<FileReader>;
+
+  constructor(
+    private readonly drive: Drive,
+    private readonly volume: string,
+    private readonly path: string,
+  ) {}
+
+  async readv(buffers: Buffer[], position: number): Promise<number> {
+    this.reader ??= this.drive.openFile(this.volume, this.path);
+    return (await this.reader).readv(buffers, position);
+  }
+
+  async close(): Promise<void> {
+    if (!this.reader) return;
+    try {
+      await (await this.reader).close();
+    } catch {
+      // open failed earlier: nothing to close
+    }
+  }
+}

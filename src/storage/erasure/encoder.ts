@@ -1,0 +1,158 @@
+/**
+ * Streaming erasure encoder: bytes in, one framed shard stream per drive out, in bounded memory.
+ *
+ * The source is cut into blocks as it arrives (one copy, into a pooled block buffer); each full block is encoded on
+ * the libuv pool and its frames written with positional writes, so up to `inFlight` blocks encode and hit the disks
+ * while the next block fills. Memory is `(inFlight + 1) * blockSize * (k + m) / k`, whatever the object size.
+ *
+ * Quorum: a sink that fails is dropped; the encode fails with WriteQuorum as soon as fewer than `writeQuorum`
+ * sinks are still alive, and succeeds otherwise (the dropped drives are healed later).
+ */
+import { storageError } from '../errors';
+import { bits, Geometry, HASH_SIZE, rsEncode, shardSize, writeShardHash } from './codec';
+
+/** Where one shard index's frames go. */
+export interface ShardSink {
+  write(frames: Buffer[], position: number): Promise<void>;
+}
+
+export interface EncodeOptions {
+  k: number;
+  m: number;
+  blockSize: number;
+  /** Sinks by shard index (length k+m); null for drives already known to be offline. */
+  sinks: (ShardSink | null)[];
+  writeQuorum: number;
+  /** Sees every source chunk in order (the MD5 for the ETag). */
+  onChunk?: (chunk: Buffer) => void;
+  /** Fails with IncompleteBody when the stream ends short of, or runs past, this many bytes. */
+  expectedSize?: number;
+  /** Blocks encoding or writing concurrently. */
+  inFlight?: number;
+}
+
+export interface EncodeResult {
+  size: number;
+  /** Shard indexes whose sink failed (their drives need healing). */
+  failed: Set<number>;
+}
+
+interface Block {
+  data: Buffer;
+  parity: Buffer;
+  hashes: Buffer;
+}
+
+/** Encodes `source` into the sinks. */
+export async function encodeStream(
+  source: AsyncIterable<Buffer> | Iterable<Buffer>,
+  opts: EncodeOptions,
+): Promise<EncodeResult> {
+  const { k, m, blockSize } = opts;
+  const n = k + m;
+  const full = shardSize(blockSize, k);
+  const maxInFlight = opts.inFlight ?? 3;
+  const free: Block[] = [];
+  const failed = new Set<number>();
+  opts.sinks.forEach((s, i) => s === null && failed.add(i));
+  if (n - failed.size < opts.writeQuorum) {
+    throw storageError('WriteQuorum', `only ${n - failed.size} of ${n} drives online, need ${opts.writeQuorum}`);
+  }
+  const geometry = new Geometry(k, m, blockSize, blockSize);
+  const pending: Promise<void>[] = [];
+  let firstError: unknown;
+
+  const takeBlock = (): Block =>
+    free.pop() ?? {
+      data: Buffer.allocUnsafe(full * k),
+      parity: Buffer.allocUnsafe(full * m),
+      hashes: Buffer.allocUnsafe(HASH_SIZE * n),
+    };
+
+  const flush = async (block: Block, len: number, index: number): Promise<void> => {
+    const shard = shardSize(len, k);
+    block.data.fill(0, len, shard * k);
+    await rsEncode(k, m, bits(0, k), bits(k, n), block.data, block.parity, shard);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = i < k ? block.data.subarray(i * shard, (i + 1) * shard) : block.parity.subarray((i - k) * shard, (i - k + 1) * shard);
+      writeShardHash(s, block.hashes, i * HASH_SIZE);
+      frames.push(s);
+    }
+    const position = geometry.frameOffset(index);
+    await Promise.all(
+      opts.sinks.map(async (sink, i) => {
+        if (sink === null || failed.has(i)) return;
+        try {
+          await sink.write([block.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE), frames[i]], position);
+        } catch {
+          failed.add(i);
+        }
+      }),
+    );
+    free.push(block);
+    if (n - failed.size < opts.writeQuorum) {
+      throw storageError('WriteQuorum', `${failed.size} of ${n} drives failed during write, need ${opts.writeQuorum}`);
+    }
+  };
+
+  const dispatch = async (block: Block, len: number, index: number): Promise<void> => {
+    const p = flush(block, len, index);
+    p.catch((err: unknown) => (firstError ??= err));
+    pending.push(p);
+    if (pending.length >= maxInFlight) await pending.shift();
+    if (firstError !== undefined) throw firstError;
+  };
+
+  let block = takeBlock();
+  let fill = 0;
+  let size = 0;
+  let index = 0;
+  try {
+    for await (const chunk of source) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += buf.length;
+      if (opts.expectedSize !== undefined && opts.expectedSize >= 0 && size > opts.expectedSize) {
+        throw storageError('IncompleteBody', 'request body is longer than its declared length');
+      }
+      opts.onChunk?.(buf);
+      let off = 0;
+      while (off < buf.length) {
+        const take = Math.min(blockSize - fill, buf.length - off);
+        buf.copy(block.data, fill, off, off + take);
+        fill += take;
+        off += take;
+        if (fill === blockSize) {
+          await dispatch(block, fill, index++);
+          block = takeBlock();
+          fill = 0;
+        }
+      }
+    }
+    if (opts.expectedSize !== undefined && opts.expectedSize >= 0 && size !== opts.expectedSize) {
+      throw storageError('IncompleteBody', `request body ended after ${size} of ${opts.expectedSize} bytes`);
+    }
+    if (fill > 0) await dispatch(block, fill, index++);
+    await Promise.all(pending);
+    if (firstError !== undefined) throw firstError;
+  } catch (err) {
+    await Promise.allSettled(pending);
+    throw err;
+  }
+  return { size, failed };
+}
+
+/** A sink that keeps frames in memory (inline objects). */
+export class MemorySink implements ShardSink {
+  private chunks: Buffer[] = [];
+
+  async write(frames: Buffer[]): Promise<void> {
+    // Frames of inline objects are written once (a single block); copy out of the reused block buffer.
+    for (const f of frames) this.chunks.push(Buffer.from(f));
+  }
+
+  /** The shard stream written so far. */
+  contents(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The ObjectLayer: the one surface the rest of tiergate (S3 handlers, lifecycle, admin) uses to store objects.
+ *
+ * Everything below it (drives, erasure sets, the pool of sets) is an implementation detail. Keys and bucket names
+ * are user input; the layer validates them itself and never trusts its caller to have done so.
+ */
+import type { Readable } from 'node:stream';
+import type { ObjectVersion, TierState } from './meta/version';
+
+/** Content headers S3 stores with an object and returns on GET/HEAD. */
+export interface ContentHeaders {
+  contentType?: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  expires?: string;
+}
+
+/** Options of a PUT (single object) or of a new multipart upload. */
+export interface PutObjectOptions extends ContentHeaders {
+  /** Declared body length in bytes; -1 (or undefined) when unknown (aws-chunked without decoded length). */
+  size?: number;
+  /** `x-amz-meta-*` pairs, keys lower-cased without the prefix. */
+  userMetadata?: Record<string, string>;
+  /** Object tags as key/value pairs. */
+  tags?: Record<string, string>;
+  /** Additional checksums the S3 layer verified (`crc32` → base64), stored and returned verbatim. */
+  checksums?: Record<string, string>;
+  storageClass?: string;
+  /** Version id for the new version; `'null'` (the default) replaces the null version, as unversioned buckets do. */
+  versionId?: string;
+  /** Expected MD5 (hex) of the body; a mismatch fails the PUT with BadDigest and stores nothing. */
+  expectedMd5?: string;
+  /** Conditional create: fail with PreconditionFailed when a current version exists (S3 `If-None-Match: *`). */
+  ifNoneMatch?: boolean;
+  /** Conditional overwrite: fail with PreconditionFailed unless the current version has this ETag. */
+  ifMatch?: string;
+}
+
+/** What a caller learns about one object version. */
+export interface ObjectInfo extends ContentHeaders {
+  bucket: string;
+  key: string;
+  versionId: string;
+  isLatest: boolean;
+  deleteMarker: boolean;
+  size: number;
+  etag: string;
+  modTime: Date;
+  userMetadata: Record<string, string>;
+  tags: Record<string, string>;
+  checksums: Record<string, string>;
+  storageClass: string;
+  /** Sizes of the parts for multipart objects (for `partNumber` GETs); empty for single PUTs. */
+  parts: { number: number; size: number; etag: string }[];
+  tier?: TierState;
+}
+
+/** A byte range, both ends inclusive, already resolved against the object size. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface GetObjectOptions {
+  versionId?: string;
+  range?: ByteRange;
+}
+
+export interface GetObjectResult {
+  info: ObjectInfo;
+  /** The requested bytes (the range when given); verified against bitrot hashes, reconstructed when needed. */
+  stream: Readable;
+}
+
+export interface DeleteObjectOptions {
+  versionId?: string;
+}
+
+export interface DeleteObjectResult {
+  versionId?: string;
+  deleteMarker: boolean;
+}
+
+export interface ListObjectsOptions {
+  prefix?: string;
+  delimiter?: string;
+  /** List keys strictly after this one. */
+  marker?: string;
+  maxKeys?: number;
+}
+
+export interface ListObjectsResult {
+  objects: ObjectInfo[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** The last key or common prefix returned, for the next page's marker. */
+  nextMarker?: string;
+}
+
+export interface BucketInfo {
+  name: string;
+  created: Date;
+}
+
+export interface MultipartUploadInfo {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  initiated: Date;
+  storageClass: string;
+}
+
+export interface PartInfo {
+  partNumber: number;
+  etag: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface CompletePart {
+  partNumber: number;
+  etag: string;
+}
+
+export interface ListPartsResult {
+  parts: PartInfo[];
+  isTruncated: boolean;
+  nextPartNumberMarker?: number;
+}
+
+export interface ListUploadsOptions {
+  prefix?: string;
+  keyMarker?: string;
+  uploadIdMarker?: string;
+  maxUploads?: number;
+}
+
+export interface ListUploadsResult {
+  uploads: MultipartUploadInfo[];
+  isTruncated: boolean;
+  nextKeyMarker?: string;
+  nextUploadIdMarker?: string;
+}
+
+/** Outcome of healing one object. */
+export interface HealResult {
+  bucket: string;
+  key: string;
+  /** Shard files or metadata copies rewritten, by drive endpoint. */
+  healedDrives: string[];
+  /** Versions that could not reach quorum on any drive combination and were removed as crash leftovers. */
+  danglingRemoved: string[];
+  /** Unreferenced data directories removed. */
+  orphansRemoved: number;
+  /** False when the object could not be healed (fewer than k good shards). */
+  ok: boolean;
+}
+
+export interface HealSetReport {
+  setIndex: number;
+  objectsScanned: number;
+  objectsHealed: number;
+  failures: { bucket: string; key: string; error: string }[];
+}
+
+export interface DriveStatus {
+  endpoint: string;
+  setIndex: number;
+  driveIndex: number;
+  state: 'ok' | 'offline' | 'unformatted' | 'healing' | 'faulty';
+  totalBytes?: number;
+  freeBytes?: number;
+}
+
+export interface StorageStatus {
+  deploymentId: string;
+  sets: { index: number; dataShards: number; parityShards: number; drives: DriveStatus[]; readQuorum: boolean; writeQuorum: boolean }[];
+}
+
+/** A change to one version under the object's write lock; return the new version, or null to leave it as is. */
+export type VersionUpdate = (current: ObjectVersion) => ObjectVersion | null;
+
+/** The storage engine's public surface. */
+export interface ObjectLayer {
+  makeBucket(bucket: string): Promise<void>;
+  headBucket(bucket: string): Promise<BucketInfo>;
+  listBuckets(): Promise<BucketInfo[]>;
+  deleteBucket(bucket: string): Promise<void>;
+  /** Opaque per-bucket configuration documents (tagging, versioning, lifecycle), stored on every drive. */
+  getBucketConfig(bucket: string, name: string): Promise<Buffer | null>;
+  putBucketConfig(bucket: string, name: string, data: Buffer | null): Promise<void>;
+
+  putObject(bucket: string, key: string, body: Readable, opts?: PutObjectOptions): Promise<ObjectInfo>;
+  getObjectInfo(bucket: string, key: string, opts?: { versionId?: string }): Promise<ObjectInfo>;
+  getObject(bucket: string, key: string, opts?: GetObjectOptions): Promise<GetObjectResult>;
+  deleteObject(bucket: string, key: string, opts?: DeleteObjectOptions): Promise<DeleteObjectResult>;
+  /** Compare-and-swap on one version's metadata (tags, lifecycle and tier state). */
+  updateObjectVersion(bucket: string, key: string, versionId: string, update: VersionUpdate): Promise<ObjectInfo>;
+  listObjects(bucket: string, opts?: ListObjectsOptions): Promise<ListObjectsResult>;
+
+  newMultipartUpload(bucket: string, key: string, opts?: PutObjectOptions): Promise<string>;
+  putObjectPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    opts?: { size?: number; expectedMd5?: string },
+  ): Promise<PartInfo>;
+  listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts?: { partNumberMarker?: number; maxParts?: number },
+  ): Promise<ListPartsResult>;
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: CompletePart[]): Promise<ObjectInfo>;
+  listMultipartUploads(bucket: string, opts?: ListUploadsOptions): Promise<ListUploadsResult>;
+
+  healObject(bucket: string, key: string): Promise<HealResult>;
+  /** Sweep every object of every set (or of one set) and heal what is missing or corrupt. */
+  healAll(opts?: { setIndex?: number }): Promise<HealSetReport[]>;
+  status(): Promise<StorageStatus>;
+  shutdown(): Promise<void>;
+}

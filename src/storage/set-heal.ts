@@ -1,0 +1,265 @@
+/**
+ * Healing one object, or a whole set, back to "every drive holds every found version, with verified shards".
+ *
+ * healObject, under the object's write lock: resolves the drives' metadata by quorum, verifies every shard frame of
+ * every found version on every drive (deep: each bitrot hash is checked), rebuilds what is missing or corrupt from
+ * k good shards, rewrites metadata files that are missing, stale, corrupt or carry crash leftovers, and deletes data
+ * directories no found version references. Versions whose fate cannot be decided (drives offline) are left alone.
+ */
+import { randomUUID } from 'node:crypto';
+import { isStorageError } from './errors';
+import { BufferSource, inlineOf, type ErasureSet } from './erasure-set';
+import { checkShardHash, Geometry, HASH_SIZE, writeShardHash } from './erasure/codec';
+import { BlockReader, type ShardSource } from './erasure/decoder';
+import { DATA_DIR_PREFIX, dataDirName, partFileName, SYS_VOLUME, TMP_DIR } from './layout';
+import type { MetaFile } from './meta/meta-file';
+import type { ResolvedVersion } from './meta/quorum';
+import { versionSignature } from './meta/version';
+import type { HealResult, HealSetReport } from './object-layer';
+import { walkSet } from './set-listing';
+
+/** Heals one object. */
+export async function healObject(set: ErasureSet, bucket: string, key: string): Promise<HealResult> {
+  return set.locks.withWrite(`${bucket}/${key}`, async () => {
+    const state = await set.state(bucket, key);
+    const { dir, metas, res } = state;
+    const result: HealResult = { bucket, key, healedDrives: [], danglingRemoved: [], orphansRemoved: 0, ok: true };
+    const online = set.drives.map((d) => d !== null);
+    const rebuiltInline: Map<string, Buffer>[] = set.drives.map(() => new Map());
+    const healed = new Set<number>();
+    const holds: boolean[][] = [];
+
+    for (const rv of res.versions) {
+      const bad = await findBadShards(set, bucket, dir, rv, metas);
+      const need = online.map((on, p) => on && (!rv.holders[p] || bad[p]));
+      holds.push(rv.holders.map((h, p) => (h && !bad[p]) || false));
+      if (!need.some(Boolean) || rv.version.type === 'delete-marker') {
+        if (rv.version.type === 'delete-marker') need.forEach((n, p) => n && (holds[holds.length - 1][p] = true));
+        continue;
+      }
+      try {
+        if (rv.version.inline) {
+          const frames = await rebuildInline(set, rv, metas, bad, need);
+          frames.forEach((f, p) => f && rebuiltInline[p].set(rv.version.dataDir, f));
+        } else {
+          await rebuildParts(set, bucket, dir, rv, bad, need);
+        }
+        need.forEach((n, p) => {
+          if (!n) return;
+          holds[holds.length - 1][p] = true;
+          healed.add(p);
+        });
+      } catch (err) {
+        result.ok = false;
+        set.config.log('warn', `heal ${bucket}/${key} version ${rv.version.versionId}: ${(err as Error).message}`);
+      }
+    }
+
+    // Metadata: every online drive gets the found versions it now holds, plus undecided ones it already had.
+    await Promise.all(
+      set.drives.map(async (d, p) => {
+        if (!d) return;
+        const want: MetaFile = { versions: [], inline: new Map() };
+        res.versions.forEach((rv, i) => {
+          if (!holds[i][p]) return;
+          want.versions.push(rv.version);
+          const frame = rebuiltInline[p].get(rv.version.dataDir) ?? inlineOf(metas[p], rv.version.dataDir);
+          if (rv.version.inline && frame) want.inline.set(rv.version.dataDir, frame);
+        });
+        for (const u of res.undecided) {
+          if (!u.holders[p]) continue;
+          const own = (metas[p] as MetaFile).versions.find((v) => versionSignature(v) === u.signature);
+          if (own) want.versions.push(own);
+          const frame = inlineOf(metas[p], u.version.dataDir);
+          if (frame) want.inline.set(u.version.dataDir, frame);
+        }
+        if (!healed.has(p) && sameMeta(metas[p], want)) return;
+        const written = await set.writeMetas(bucket, dir, onlyAt(set.n, p), () => want);
+        if (written[p]) healed.add(p);
+      }),
+    );
+    result.danglingRemoved = [...res.gone];
+
+    // Orphaned data dirs: not referenced by any found or undecided version.
+    const keep = new Set([...res.versions, ...res.undecided].filter((r) => !r.version.inline).map((r) => r.version.dataDir));
+    await Promise.all(
+      set.drives.map(async (d, p) => {
+        if (!d) return;
+        let names: string[];
+        try {
+          names = await d.list(bucket, dir);
+        } catch {
+          return;
+        }
+        for (const name of names) {
+          const bare = name.replace(/\/$/, '');
+          if (!bare.startsWith(DATA_DIR_PREFIX) || keep.has(bare.slice(DATA_DIR_PREFIX.length))) continue;
+          await set.deleteDataDir(bucket, dir, bare.slice(DATA_DIR_PREFIX.length), onlyAt(set.n, p));
+          result.orphansRemoved++;
+        }
+      }),
+    );
+    result.healedDrives = [...healed].sort((a, b) => a - b).map((p) => set.drives[p]!.endpoint);
+    return result;
+  });
+}
+
+/** A by-position mask with only position p set. */
+function onlyAt(n: number, p: number): boolean[] {
+  return Array.from({ length: n }, (_, i) => i === p);
+}
+
+/** True when a drive's metadata already equals what heal wants it to hold. */
+function sameMeta(have: MetaFile | null | Error, want: MetaFile): boolean {
+  if (have instanceof Error) return false;
+  if (have === null) return want.versions.length === 0;
+  if (have.versions.length !== want.versions.length) return false;
+  return have.versions.every(
+    (v, i) => versionSignature(v) === versionSignature(want.versions[i]) && v.state === 'live' && !v.replacedBy,
+  );
+}
+
+/** Deep check: which drives hold this version with a missing or corrupt shard frame. */
+async function findBadShards(
+  set: ErasureSet,
+  bucket: string,
+  dir: string,
+  rv: ResolvedVersion,
+  metas: (MetaFile | null | Error)[],
+): Promise<boolean[]> {
+  const v = rv.version;
+  return Promise.all(
+    set.drives.map(async (d, p) => {
+      if (!d || !rv.holders[p] || v.type === 'delete-marker') return false;
+      if (v.inline) {
+        if (v.size === 0) return false;
+        const frame = inlineOf(metas[p], v.dataDir);
+        const g = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, v.size);
+        return !frame || frame.length !== HASH_SIZE + g.shardLen(0) || !checkShardHash(frame.subarray(HASH_SIZE), frame);
+      }
+      for (const part of v.parts) {
+        const g = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, part.size);
+        try {
+          const r = await d.openFile(bucket, `${dir}/${dataDirName(v.dataDir)}/${partFileName(part.number)}`);
+          try {
+            const hash = Buffer.allocUnsafe(HASH_SIZE);
+            const shard = Buffer.allocUnsafe(g.fullShard);
+            for (let b = 0; b < g.blocks; b++) {
+              const view = shard.subarray(0, g.shardLen(b));
+              const n = await r.readv([hash, view], g.frameOffset(b));
+              if (n !== HASH_SIZE + view.length || !checkShardHash(view, hash)) return true;
+            }
+          } finally {
+            await r.close();
+          }
+        } catch (err) {
+          if (isStorageError(err, 'FileNotFound', 'DriveFaulty', 'FileCorrupt')) return true;
+          throw err;
+        }
+      }
+      return false;
+    }),
+  );
+}
+
+/** Rebuilds inline frames for the drives in `need`. */
+async function rebuildInline(
+  set: ErasureSet,
+  rv: ResolvedVersion,
+  metas: (MetaFile | null | Error)[],
+  bad: boolean[],
+  need: boolean[],
+): Promise<(Buffer | null)[]> {
+  const v = rv.version;
+  if (v.size === 0) return need.map(() => null);
+  const sources: (ShardSource | null)[] = new Array<ShardSource | null>(set.n).fill(null);
+  v.erasure.distribution.forEach((s, p) => {
+    const frame = rv.holders[p] && !bad[p] ? inlineOf(metas[p], v.dataDir) : undefined;
+    if (frame) sources[s] = new BufferSource(frame);
+  });
+  const g = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, v.size);
+  const { data, parity, shard } = await new BlockReader({ geometry: g, sources }).readBlock(0, true);
+  return need.map((n, p) => (n ? frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard) : null));
+}
+
+/** Rebuilds every part's shard file on the drives in `need`, staged in tmp and renamed over the old files. */
+async function rebuildParts(
+  set: ErasureSet,
+  bucket: string,
+  dir: string,
+  rv: ResolvedVersion,
+  bad: boolean[],
+  need: boolean[],
+): Promise<void> {
+  const v = rv.version;
+  const stageId = randomUUID();
+  try {
+    for (const part of v.parts) {
+      const g = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, part.size);
+      const file = `${dir}/${dataDirName(v.dataDir)}/${partFileName(part.number)}`;
+      const sources: (ShardSource | null)[] = new Array<ShardSource | null>(set.n).fill(null);
+      const readers: { close(): Promise<void> }[] = [];
+      await Promise.all(
+        v.erasure.distribution.map(async (s, p) => {
+          const d = set.drives[p];
+          if (!d || !rv.holders[p] || bad[p]) return;
+          try {
+            const r = await d.openFile(bucket, file);
+            readers.push(r);
+            sources[s] = r;
+          } catch {
+            // unreadable: the other shards cover it
+          }
+        }),
+      );
+      const staged = `${TMP_DIR}/${stageId}/${partFileName(part.number)}`;
+      const writers = await Promise.all(set.drives.map((d, p) => (need[p] && d ? d.createFile(SYS_VOLUME, staged) : null)));
+      try {
+        const reader = new BlockReader({ geometry: g, sources });
+        for (let b = 0; b < g.blocks; b++) {
+          const { data, parity, shard } = await reader.readBlock(b, true);
+          await Promise.all(
+            writers.map((w, p) => w?.write([frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard)], g.frameOffset(b))),
+          );
+        }
+        await Promise.all(writers.map((w) => w?.close()));
+      } catch (err) {
+        await Promise.all(writers.map((w) => w?.abort()));
+        throw err;
+      } finally {
+        await Promise.all(readers.map((r) => r.close().catch(() => undefined)));
+      }
+      await Promise.all(set.drives.map((d, p) => (need[p] && d ? d.rename(SYS_VOLUME, staged, bucket, file) : undefined)));
+    }
+  } finally {
+    await Promise.all(set.drives.map((d) => d?.delete(SYS_VOLUME, `${TMP_DIR}/${stageId}`, { recursive: true }).catch(() => undefined)));
+  }
+}
+
+/** The bitrot frame (hash + shard) of shard index s from a decoded block. */
+function frameOf(s: number, k: number, data: Buffer, parity: Buffer, shard: number): Buffer {
+  const view = s < k ? data.subarray(s * shard, (s + 1) * shard) : parity.subarray((s - k) * shard, (s - k + 1) * shard);
+  const frame = Buffer.allocUnsafe(HASH_SIZE + shard);
+  view.copy(frame, HASH_SIZE);
+  writeShardHash(view, frame, 0);
+  return frame;
+}
+
+/** Heals every object of every bucket in a set. */
+export async function healSet(set: ErasureSet, buckets: string[]): Promise<HealSetReport> {
+  const report: HealSetReport = { setIndex: set.config.index, objectsScanned: 0, objectsHealed: 0, failures: [] };
+  for (const bucket of buckets) {
+    await Promise.all(set.drives.map((d) => d?.makeVolume(bucket).catch(() => undefined)));
+    for await (const entry of walkSet(set, bucket, { recursive: true }, 1)) {
+      report.objectsScanned++;
+      try {
+        const r = await healObject(set, bucket, entry.key);
+        if (r.healedDrives.length > 0 || r.danglingRemoved.length > 0 || r.orphansRemoved > 0) report.objectsHealed++;
+        if (!r.ok) report.failures.push({ bucket, key: entry.key, error: 'not enough good shards' });
+      } catch (err) {
+        report.failures.push({ bucket, key: entry.key, error: (err as Error).message });
+      }
+    }
+  }
+  return report;
+}

@@ -1,0 +1,97 @@
+/**
+ * Listing one erasure set: every drive walks its copy of the bucket in key byte order; the walks are merged and
+ * each key's metadata copies resolved by quorum exactly as a read would, so a listing never shows what a GET could
+ * not read (crash leftovers, versions without quorum) and stays correct with up to m drives offline.
+ */
+import type { WalkEntry, WalkOptions } from './drive/drive';
+import { isStorageError, storageError } from './errors';
+import type { ErasureSet } from './erasure-set';
+import { compareKeys } from './layout';
+import { decodeMeta } from './meta/meta-file';
+import { resolve, type DriveMeta, type Resolution } from './meta/quorum';
+
+/** A merged listing entry. */
+export interface SetEntry {
+  key: string;
+  /** A common prefix (non-recursive walks). */
+  prefix?: boolean;
+  /** The key's resolved metadata (objects). */
+  res?: Resolution;
+  metas?: DriveMeta[];
+}
+
+interface Cursor {
+  it: AsyncIterator<WalkEntry>;
+  head: WalkEntry | null;
+  failed: Error | null;
+}
+
+async function advance(c: Cursor): Promise<void> {
+  if (c.failed) return;
+  try {
+    const next = await c.it.next();
+    c.head = next.done ? null : next.value;
+  } catch (err) {
+    c.head = null;
+    c.failed = err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/**
+ * Merged walk of a set. `minCopies` is how many drives must report an entry for it to be resolved at all
+ * (heal sweeps pass 1 to see every leftover; listings use the read quorum).
+ */
+export async function* walkSet(
+  set: ErasureSet,
+  bucket: string,
+  opts: WalkOptions,
+  minCopies = set.k,
+): AsyncGenerator<SetEntry> {
+  const cursors: (Cursor | null)[] = set.drives.map((d) =>
+    d ? { it: d.walk(bucket, opts)[Symbol.asyncIterator](), head: null, failed: null } : null,
+  );
+  await Promise.all(cursors.map((c) => c && advance(c)));
+  const online = (): number => cursors.filter((c) => c && !c.failed).length;
+  if (online() < set.k) throw storageError('ReadQuorum', `only ${online()} drives can list, need ${set.k}`);
+  try {
+    for (;;) {
+      let min: WalkEntry | null = null;
+      for (const c of cursors) {
+        if (!c?.head) continue;
+        if (!min || compareEntries(c.head, min) < 0) min = c.head;
+      }
+      if (!min) break;
+      const current = min;
+      const holding: boolean[] = cursors.map((c) => !!c?.head && compareEntries(c.head, current) === 0);
+      const metas: DriveMeta[] = cursors.map((c, p) => {
+        if (!c || c.failed) return storageError('DriveOffline', 'drive offline');
+        if (!holding[p]) return null;
+        try {
+          return c.head!.meta ? decodeMeta(c.head!.meta) : null;
+        } catch (err) {
+          return err as Error;
+        }
+      });
+      const copies = holding.filter(Boolean).length;
+      await Promise.all(cursors.map((c, p) => holding[p] && c && advance(c)));
+      if (online() < set.k) throw storageError('ReadQuorum', `only ${online()} drives can list, need ${set.k}`);
+      if (copies < minCopies) continue;
+      if (current.prefix) {
+        yield { key: current.key, prefix: true };
+        continue;
+      }
+      yield { key: current.key, res: resolve(metas, set.k, set.writeQuorum), metas };
+    }
+  } finally {
+    await Promise.all(cursors.map((c) => c?.it.return?.().catch(() => undefined)));
+  }
+}
+
+function compareEntries(a: WalkEntry, b: WalkEntry): number {
+  return compareKeys(a.key, b.key) || Number(!!a.prefix) - Number(!!b.prefix);
+}
+
+/** True for errors that mean "this bucket has no objects here" rather than a failure. */
+export function isEmptyListingError(err: unknown): boolean {
+  return isStorageError(err, 'FileNotFound');
+}

@@ -1,0 +1,71 @@
+/**
+ * Removing and changing single versions of an object in an erasure set, with the same two-phase discipline as
+ * writes: a deleted version is first marked pending-delete on its drives (so a crash leaves it decidable), and only
+ * dropped, with its data, once the mark has write quorum.
+ */
+import { storageError } from './errors';
+import type { ErasureSet } from './erasure-set';
+import { toObjectInfo } from './object-info';
+import type { DeleteObjectResult, ObjectInfo, VersionUpdate } from './object-layer';
+
+/** Deletes one version (by id; the latest when no id is given). */
+export async function deleteVersion(
+  set: ErasureSet,
+  bucket: string,
+  key: string,
+  versionId: string | undefined,
+): Promise<DeleteObjectResult> {
+  return set.locks.withWrite(`${bucket}/${key}`, async () => {
+    const { dir, metas, res } = await set.state(bucket, key);
+    const target = set.pick(res, versionId);
+    const holders = target.holders.map((h, p) => h && set.drives[p] !== null);
+    const marked = await set.writeMetas(bucket, dir, holders, (p) =>
+      set.metaFor(res, metas, p, { pending: { signature: target.signature } }),
+    );
+    // Drives that answered without the version already count as absent.
+    const absent = metas.filter((m, p) => !(m instanceof Error) && !target.holders[p]).length;
+    if (absent + marked.filter(Boolean).length < set.writeQuorum) {
+      await set.writeMetas(bucket, dir, marked, (p) => set.metaFor(res, metas, p));
+      throw storageError('WriteQuorum', 'could not mark the version deleted on enough drives');
+    }
+    await set.writeMetas(bucket, dir, marked, (p) => set.metaFor(res, metas, p, { drop: target.signature }));
+    if (!target.version.inline) await set.deleteDataDir(bucket, dir, target.version.dataDir, marked);
+    if (res.inconsistent || marked.some((ok, p) => !ok && holders[p])) set.config.requestHeal(bucket, key);
+    return { versionId: target.version.versionId, deleteMarker: target.version.type === 'delete-marker' };
+  });
+}
+
+/**
+ * Compare-and-swap on one version's record: `update` sees the current record under the write lock and returns the
+ * new one (or null for no change). The data is kept; the version's identity (id, data, time) cannot change.
+ */
+export async function updateVersion(
+  set: ErasureSet,
+  bucket: string,
+  key: string,
+  versionId: string,
+  update: VersionUpdate,
+): Promise<ObjectInfo> {
+  return set.locks.withWrite(`${bucket}/${key}`, async () => {
+    const state = await set.state(bucket, key);
+    const found = set.pick(state.res, versionId);
+    const isLatest = found === state.res.versions[0];
+    const next = update(structuredClone(found.version));
+    if (next === null) return toObjectInfo(bucket, key, found.version, isLatest);
+    const cur = found.version;
+    if (
+      next.versionId !== cur.versionId ||
+      next.dataDir !== cur.dataDir ||
+      next.modTime !== cur.modTime ||
+      next.inline !== cur.inline ||
+      next.size !== cur.size
+    ) {
+      throw storageError('InvalidArgument', "a version update cannot change the version's identity or data");
+    }
+    next.state = 'live';
+    delete next.replacedBy;
+    next.revision = (cur.revision ?? 0) + 1;
+    await set.commitLocked(bucket, state, next, { reuse: true });
+    return toObjectInfo(bucket, key, next, isLatest);
+  });
+}

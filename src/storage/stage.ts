@@ -1,0 +1,130 @@
+/**
+ * Temp staging of a write on every drive of a set: `.tiergate.sys/tmp/<stageId>/data/part.N` shard files, plus a
+ * `target` file naming the object. Staging happens without any lock; only the commit (rename into the object
+ * directory, then metadata) takes the object's write lock. The `target` file lets boot recovery find and heal the
+ * objects whose writes a crash interrupted.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Drive, FileWriter } from './drive/drive';
+import type { ShardSink } from './erasure/encoder';
+import { SYS_VOLUME, TMP_DIR, partFileName } from './layout';
+
+/** Contents of a staging `target` file. */
+export interface StageTarget {
+  format: 'tiergate.stage';
+  version: 1;
+  bucket: string;
+  key: string;
+}
+
+/** One write being staged across the drives of a set. */
+export class Stage {
+  readonly id = randomUUID();
+  /** Drive positions still healthy for this write. */
+  readonly ok: boolean[];
+  private writers: (FileWriter | null)[] = [];
+
+  private constructor(private readonly drives: (Drive | null)[]) {
+    this.ok = drives.map((d) => d !== null);
+  }
+
+  /** Relative path (in the system volume) of the staged data directory. */
+  get dataPath(): string {
+    return `${TMP_DIR}/${this.id}/data`;
+  }
+
+  /** Relative path of the whole staging directory. */
+  get rootPath(): string {
+    return `${TMP_DIR}/${this.id}`;
+  }
+
+  /** Creates the staging directory and target file on every drive; a drive that fails is dropped. */
+  static async create(drives: (Drive | null)[], bucket: string, key: string): Promise<Stage> {
+    const stage = new Stage(drives);
+    const target: StageTarget = { format: 'tiergate.stage', version: 1, bucket, key };
+    const body = Buffer.from(JSON.stringify(target));
+    await Promise.all(
+      drives.map(async (d, p) => {
+        if (!d) return;
+        try {
+          await d.writeFileAtomic(SYS_VOLUME, `${stage.rootPath}/target`, body);
+        } catch {
+          stage.ok[p] = false;
+        }
+      }),
+    );
+    return stage;
+  }
+
+  /** Opens part `partNumber`'s shard file on every healthy drive; sinks are returned by drive position. */
+  async openPart(partNumber: number): Promise<(ShardSink | null)[]> {
+    this.writers = await Promise.all(
+      this.drives.map(async (d, p) => {
+        if (!d || !this.ok[p]) return null;
+        try {
+          return await d.createFile(SYS_VOLUME, `${this.dataPath}/${partFileName(partNumber)}`);
+        } catch {
+          this.ok[p] = false;
+          return null;
+        }
+      }),
+    );
+    return this.writers.map((w, p) =>
+      w === null
+        ? null
+        : {
+            write: async (frames: Buffer[], position: number) => {
+              try {
+                await w.write(frames, position);
+              } catch (err) {
+                this.ok[p] = false;
+                throw err;
+              }
+            },
+          },
+    );
+  }
+
+  /** Flushes and closes the open part files; a drive whose flush fails is dropped. */
+  async closePart(): Promise<void> {
+    await Promise.all(
+      this.writers.map(async (w, p) => {
+        if (!w) return;
+        if (!this.ok[p]) {
+          await w.abort();
+          return;
+        }
+        try {
+          await w.close();
+        } catch {
+          this.ok[p] = false;
+        }
+      }),
+    );
+    this.writers = [];
+  }
+
+  /** Hard-links an existing file (a multipart part's shards) into the staged data dir as part `partNumber`. */
+  async linkPart(position: number, srcVolume: string, srcPath: string, partNumber: number): Promise<void> {
+    const d = this.drives[position];
+    if (!d || !this.ok[position]) return;
+    try {
+      await d.link(srcVolume, srcPath, SYS_VOLUME, `${this.dataPath}/${partFileName(partNumber)}`);
+    } catch {
+      this.ok[position] = false;
+    }
+  }
+
+  /** Number of drives still healthy. */
+  get okCount(): number {
+    return this.ok.filter(Boolean).length;
+  }
+
+  /** Removes the staging directory everywhere (best effort: boot recovery wipes what is left). */
+  async discard(): Promise<void> {
+    await Promise.all(this.writers.map((w) => w?.abort()));
+    await Promise.all(
+      this.drives.map((d) => d?.delete(SYS_VOLUME, this.rootPath, { recursive: true }).catch(() => undefined)),
+    );
+  }
+}
