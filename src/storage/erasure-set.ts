@@ -19,16 +19,17 @@ import { isStorageError, storageError } from './errors';
 import { Geometry } from './erasure/codec';
 import { decodeRange, type ShardSource } from './erasure/decoder';
 import { encodeStream, MemorySink, type ShardSink } from './erasure/encoder';
-import {
-  dataDirName,
-  META_FILE,
-  NAME_FILE,
-  objectPathComponents,
-  partFileName,
-  SYS_VOLUME,
-} from './layout';
+import { eachDriveQuiet } from './util/each-drive';
+import type { Md5Hasher } from './erasure/md5-hasher';
+import { dataDirName, META_FILE, NAME_FILE, objectPathComponents, partFileName, SYS_VOLUME } from './layout';
 import { decodeMeta, encodeMeta, type MetaFile } from './meta/meta-file';
-import { compareVersions, resolve, type DriveMeta, type Resolution, type ResolvedVersion } from './meta/quorum';
+import {
+  compareVersions,
+  resolve,
+  type DriveMeta,
+  type Resolution,
+  type ResolvedVersion,
+} from './meta/quorum';
 import { versionSignature, type ObjectVersion } from './meta/version';
 import { NsLock } from './ns-lock';
 import { toObjectInfo } from './object-info';
@@ -47,6 +48,8 @@ export interface SetConfig {
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Asks for an object to be healed in the background (deduplicated by the caller). */
   requestHeal: (bucket: string, key: string) => void;
+  /** Off-thread MD5 for streamed bodies. */
+  md5: Md5Hasher;
 }
 
 /** Result of reading and resolving one object's metadata. */
@@ -151,7 +154,12 @@ export class ErasureSet {
   }
 
   /** Stages and commits a new version from a stream. */
-  async putObject(bucket: string, key: string, body: AsyncIterable<Buffer>, opts: PutObjectOptions): Promise<ObjectInfo> {
+  async putObject(
+    bucket: string,
+    key: string,
+    body: AsyncIterable<Buffer>,
+    opts: PutObjectOptions,
+  ): Promise<ObjectInfo> {
     objectPathComponents(key); // validate before reading a byte
     const dist = this.distribution(key);
     const { k, m } = this;
@@ -163,7 +171,10 @@ export class ErasureSet {
     let data: CommitData;
     if (peeked && peeked.ended) {
       if (declared >= 0 && peeked.head.length !== declared) {
-        throw storageError('IncompleteBody', `request body ended after ${peeked.head.length} of ${declared} bytes`);
+        throw storageError(
+          'IncompleteBody',
+          `request body ended after ${peeked.head.length} of ${declared} bytes`,
+        );
       }
       md5.update(peeked.head);
       const sinks = Array.from({ length: this.n }, () => new MemorySink());
@@ -175,6 +186,7 @@ export class ErasureSet {
     } else {
       const source = peeked ? peeked.stream : body;
       const stage = await Stage.create(this.drives, bucket, key);
+      const hash = this.config.md5.open();
       try {
         const byPosition = await stage.openPart(1);
         const sinks: (ShardSink | null)[] = new Array<ShardSink | null>(this.n).fill(null);
@@ -185,15 +197,19 @@ export class ErasureSet {
           blockSize,
           sinks,
           writeQuorum: this.writeQuorum,
-          onChunk: (c) => md5.update(c),
+          md5: hash,
           expectedSize: declared,
         });
         await stage.closePart();
         if (stage.okCount < this.writeQuorum) {
-          throw storageError('WriteQuorum', `only ${stage.okCount} drives stored the data, need ${this.writeQuorum}`);
+          throw storageError(
+            'WriteQuorum',
+            `only ${stage.okCount} drives stored the data, need ${this.writeQuorum}`,
+          );
         }
-        version = this.newVersion(opts, dist, size, md5.digest('hex'), false);
+        version = this.newVersion(opts, dist, size, await hash.digest(), false);
       } catch (err) {
+        hash.drop();
         await stage.discard();
         throw err;
       }
@@ -207,7 +223,13 @@ export class ErasureSet {
   }
 
   /** A fresh version record (modTime is set at commit). */
-  newVersion(opts: PutObjectOptions, distribution: number[], size: number, etag: string, inline: boolean): ObjectVersion {
+  newVersion(
+    opts: PutObjectOptions,
+    distribution: number[],
+    size: number,
+    etag: string,
+    inline: boolean,
+  ): ObjectVersion {
     return {
       versionId: opts.versionId ?? 'null',
       type: 'object',
@@ -259,7 +281,12 @@ export class ErasureSet {
   }
 
   /** The commit itself; the caller holds the object's write lock and read `state` under it. */
-  async commitLocked(bucket: string, state: ObjectState, version: ObjectVersion, data: CommitData): Promise<void> {
+  async commitLocked(
+    bucket: string,
+    state: ObjectState,
+    version: ObjectVersion,
+    data: CommitData,
+  ): Promise<void> {
     const { key, dir, metas, res } = state;
     const components = objectPathComponents(key);
     const sig = versionSignature(version);
@@ -270,7 +297,10 @@ export class ErasureSet {
     const placed = await this.place(bucket, dir, version, data, replaced);
     if (placed.filter(Boolean).length < this.writeQuorum) {
       await this.removeData(bucket, dir, version, placed, data);
-      throw storageError('WriteQuorum', `data placed on ${placed.filter(Boolean).length} drives, need ${this.writeQuorum}`);
+      throw storageError(
+        'WriteQuorum',
+        `data placed on ${placed.filter(Boolean).length} drives, need ${this.writeQuorum}`,
+      );
     }
     await this.writeNameFiles(bucket, components, placed);
 
@@ -286,7 +316,10 @@ export class ErasureSet {
     if (committed.filter(Boolean).length < this.writeQuorum) {
       await this.writeMetas(bucket, dir, committed, (p) => this.metaFor(res, metas, p));
       await this.removeData(bucket, dir, version, placed, data);
-      throw storageError('WriteQuorum', `metadata committed on ${committed.filter(Boolean).length} drives, need ${this.writeQuorum}`);
+      throw storageError(
+        'WriteQuorum',
+        `metadata committed on ${committed.filter(Boolean).length} drives, need ${this.writeQuorum}`,
+      );
     }
 
     // Acknowledged. Phase 3: drop what the new version replaced.
@@ -360,21 +393,32 @@ export class ErasureSet {
       );
     }
     if (data.reuse) return this.drives.map((d, p) => d !== null && (replaced?.holders[p] ?? false));
-    return this.drives.map((d, p) => d !== null && (version.size === 0 || (data.inline?.[p] ?? null) !== null));
+    return this.drives.map(
+      (d, p) => d !== null && (version.size === 0 || (data.inline?.[p] ?? null) !== null),
+    );
   }
 
   /** Undoes phase 1 on the given drives. */
-  private async removeData(bucket: string, dir: string, version: ObjectVersion, placed: boolean[], data: CommitData): Promise<void> {
+  private async removeData(
+    bucket: string,
+    dir: string,
+    version: ObjectVersion,
+    placed: boolean[],
+    data: CommitData,
+  ): Promise<void> {
     if (!data.stage) return;
-    await Promise.all(
-      this.drives.map((d, p) =>
-        placed[p] ? d?.delete(bucket, `${dir}/${dataDirName(version.dataDir)}`, { recursive: true, prune: true }).catch(() => undefined) : undefined,
-      ),
+    const path = `${dir}/${dataDirName(version.dataDir)}`;
+    await eachDriveQuiet(this.drives, (d, p) =>
+      placed[p] ? d.delete(bucket, path, { recursive: true, prune: true }) : Promise.resolve(),
     );
   }
 
   /** Long key segments live in hashed directories that carry their real name (see layout.ts). */
-  private async writeNameFiles(bucket: string, components: { name: string; hashedSegment?: string }[], on: boolean[]): Promise<void> {
+  private async writeNameFiles(
+    bucket: string,
+    components: { name: string; hashedSegment?: string }[],
+    on: boolean[],
+  ): Promise<void> {
     if (!components.some((c) => c.hashedSegment !== undefined)) return;
     await Promise.all(
       this.drives.map(async (d, p) => {
@@ -386,7 +430,9 @@ export class ErasureSet {
           try {
             await d.readFile(bucket, `${dir}/${NAME_FILE}`);
           } catch {
-            await d.writeFileAtomic(bucket, `${dir}/${NAME_FILE}`, Buffer.from(c.hashedSegment)).catch(() => undefined);
+            await d
+              .writeFileAtomic(bucket, `${dir}/${NAME_FILE}`, Buffer.from(c.hashedSegment))
+              .catch(() => undefined);
           }
         }
       }),
@@ -394,7 +440,12 @@ export class ErasureSet {
   }
 
   /** Writes (or, when empty, removes) the metadata file on the drives selected; returns successes by position. */
-  async writeMetas(bucket: string, dir: string, on: boolean[], build: (p: number) => MetaFile): Promise<boolean[]> {
+  async writeMetas(
+    bucket: string,
+    dir: string,
+    on: boolean[],
+    build: (p: number) => MetaFile,
+  ): Promise<boolean[]> {
     return Promise.all(
       this.drives.map(async (d, p) => {
         if (!d || !on[p]) return false;
@@ -415,13 +466,11 @@ export class ErasureSet {
    * reader finishes (the returned promise does not wait for that).
    */
   async deleteDataDir(bucket: string, dir: string, dataDir: string, on: boolean[]): Promise<void> {
-    const run = async (): Promise<void> => {
-      await Promise.all(
-        this.drives.map((d, p) =>
-          on[p] ? d?.delete(bucket, `${dir}/${dataDirName(dataDir)}`, { recursive: true, prune: true }).catch(() => undefined) : undefined,
-        ),
+    const path = `${dir}/${dataDirName(dataDir)}`;
+    const run = (): Promise<void> =>
+      eachDriveQuiet(this.drives, (d, p) =>
+        on[p] ? d.delete(bucket, path, { recursive: true, prune: true }) : Promise.resolve(),
       );
-    };
     const ref = `${bucket}/${dir}/${dataDir}`;
     if ((this.dataRefs.get(ref) ?? 0) > 0) this.deferredDeletes.set(ref, run);
     else await run();
@@ -456,7 +505,12 @@ export class ErasureSet {
   }
 
   /** Opens a version for reading; the stream verifies and, where needed, reconstructs every block. */
-  async getObject(bucket: string, key: string, versionId: string | undefined, range?: ByteRange): Promise<{ info: ObjectInfo; stream: Readable }> {
+  async getObject(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    range?: ByteRange,
+  ): Promise<{ info: ObjectInfo; stream: Readable }> {
     const release = await this.locks.read(`${bucket}/${key}`);
     let state: ObjectState;
     let rv: ResolvedVersion;
@@ -464,7 +518,8 @@ export class ErasureSet {
     try {
       state = await this.state(bucket, key);
       rv = this.pick(state.res, versionId);
-      if (rv.version.type === 'delete-marker') throw storageError('ObjectNotFound', 'the latest version is a delete marker');
+      if (rv.version.type === 'delete-marker')
+        throw storageError('ObjectNotFound', 'the latest version is a delete marker');
       if (!rv.version.inline) releaseData = this.acquireData(`${bucket}/${state.dir}/${rv.version.dataDir}`);
     } finally {
       release();
@@ -478,7 +533,9 @@ export class ErasureSet {
       throw storageError('InvalidRange', 'the requested range is not satisfiable');
     }
     const info = toObjectInfo(bucket, key, v, rv === state.res.versions[0]);
-    const stream = Readable.from(this.readVersion(bucket, state, rv, start, end, releaseData), { highWaterMark: 1 });
+    const stream = Readable.from(this.readVersion(bucket, state, rv, start, end, releaseData), {
+      highWaterMark: 1,
+    });
     return { info, stream };
   }
 
@@ -524,7 +581,12 @@ export class ErasureSet {
   }
 
   /** Shard sources by shard index for one part of a resolved version. */
-  openSources(bucket: string, state: ObjectState, rv: ResolvedVersion, partNumber: number): { sources: (ShardSource | null)[]; close: () => Promise<void> } {
+  openSources(
+    bucket: string,
+    state: ObjectState,
+    rv: ResolvedVersion,
+    partNumber: number,
+  ): { sources: (ShardSource | null)[]; close: () => Promise<void> } {
     const v = rv.version;
     const sources: (ShardSource | null)[] = new Array<ShardSource | null>(this.n).fill(null);
     const lazies: LazyFileSource[] = [];
@@ -536,7 +598,11 @@ export class ErasureSet {
         if (frame) sources[shard] = new BufferSource(frame);
         return;
       }
-      const src = new LazyFileSource(d, bucket, `${state.dir}/${dataDirName(v.dataDir)}/${partFileName(partNumber)}`);
+      const src = new LazyFileSource(
+        d,
+        bucket,
+        `${state.dir}/${dataDirName(v.dataDir)}/${partFileName(partNumber)}`,
+      );
       lazies.push(src);
       sources[shard] = src;
     });
@@ -552,11 +618,15 @@ export function inlineOf(meta: DriveMeta, dataDir: string): Buffer | undefined {
 /** S3 conditional-write checks against the current latest version. */
 function checkPreconditions(current: ObjectVersion | undefined, opts: PutObjectOptions): void {
   const exists = current !== undefined && current.type === 'object';
-  if (opts.ifNoneMatch && exists) throw storageError('PreconditionFailed', 'an object with this key already exists');
+  if (opts.ifNoneMatch && exists)
+    throw storageError('PreconditionFailed', 'an object with this key already exists');
   if (opts.ifMatch !== undefined) {
     const want = opts.ifMatch.replace(/"/g, '');
     if (!exists || (want !== '*' && want !== current.etag)) {
-      throw storageError(exists ? 'PreconditionFailed' : 'ObjectNotFound', 'If-Match did not match the current object');
+      throw storageError(
+        exists ? 'PreconditionFailed' : 'ObjectNotFound',
+        'If-Match did not match the current object',
+      );
     }
   }
 }

@@ -48,7 +48,8 @@ function parseFormat(buf: Buffer): FormatFile {
   if (f.format !== 'tiergate' || typeof f.deploymentId !== 'string' || !Array.isArray(f.sets)) {
     throw storageError('InvalidFormat', 'format.json is not a tiergate format file');
   }
-  if (f.version !== FORMAT_VERSION) throw storageError('InvalidFormat', `format.json version ${f.version} is not supported`);
+  if (f.version !== FORMAT_VERSION)
+    throw storageError('InvalidFormat', `format.json version ${f.version} is not supported`);
   return f;
 }
 
@@ -65,7 +66,10 @@ export async function loadLayout(
   log: (level: 'info' | 'warn' | 'error', message: string) => void,
 ): Promise<Layout> {
   if (drives.length % setDriveCount !== 0) {
-    throw storageError('InvalidArgument', `${drives.length} drives cannot be split into sets of ${setDriveCount}`);
+    throw storageError(
+      'InvalidArgument',
+      `${drives.length} drives cannot be split into sets of ${setDriveCount}`,
+    );
   }
   const found = await Promise.all(
     drives.map(async (d): Promise<FormatFile | null | Error> => {
@@ -82,7 +86,10 @@ export async function loadLayout(
   if (formatted.length === 0) {
     const unformatted = found.filter((f) => f === null).length;
     if (unformatted <= drives.length / 2) {
-      throw storageError('UnformattedDrive', `only ${unformatted} of ${drives.length} drives are reachable to format`);
+      throw storageError(
+        'UnformattedDrive',
+        `only ${unformatted} of ${drives.length} drives are reachable to format`,
+      );
     }
     const deploymentId = randomUUID();
     const ids = drives.map(() => randomUUID());
@@ -90,10 +97,20 @@ export async function loadLayout(
     await Promise.all(
       drives.map(async (d, i) => {
         if (found[i] !== null) return;
-        await writeFormat(d, { format: 'tiergate', version: FORMAT_VERSION, deploymentId, id: ids[i], sets, parity });
+        await writeFormat(d, {
+          format: 'tiergate',
+          version: FORMAT_VERSION,
+          deploymentId,
+          id: ids[i],
+          sets,
+          parity,
+        });
       }),
     );
-    log('info', `formatted ${drives.length} drives: deployment ${deploymentId}, ${sets.length} set(s) of ${setDriveCount}`);
+    log(
+      'info',
+      `formatted ${drives.length} drives: deployment ${deploymentId}, ${sets.length} set(s) of ${setDriveCount}`,
+    );
     return {
       deploymentId,
       parity,
@@ -101,7 +118,10 @@ export async function loadLayout(
         drives.map((d, i) => (found[i] === null ? d : null)),
         setDriveCount,
       ),
-      healing: chunk(drives.map(() => false), setDriveCount),
+      healing: chunk(
+        drives.map(() => false),
+        setDriveCount,
+      ),
     };
   }
 
@@ -142,7 +162,10 @@ export async function loadLayout(
       return;
     }
     if (f.deploymentId !== layout.deploymentId) {
-      log('error', `drive ${d.endpoint} belongs to deployment ${f.deploymentId}, not ${layout.deploymentId}; refusing it`);
+      log(
+        'error',
+        `drive ${d.endpoint} belongs to deployment ${f.deploymentId}, not ${layout.deploymentId}; refusing it`,
+      );
       return;
     }
     const at = position.get(f.id);
@@ -154,7 +177,8 @@ export async function loadLayout(
       log('error', `drive ${d.endpoint} duplicates drive id ${f.id}; refusing it`);
       return;
     }
-    if (at[0] * setDriveCount + at[1] !== i) log('warn', `drive ${d.endpoint} was moved; placing it by its id`);
+    if (at[0] * setDriveCount + at[1] !== i)
+      log('warn', `drive ${d.endpoint} was moved; placing it by its id`);
     sets[at[0]][at[1]] = d;
   });
   // Empty drives take the positions nobody claimed, preferring their configured position.
@@ -170,10 +194,17 @@ export async function loadLayout(
     const d = drives[i];
     try {
       await writeFormat(d, { ...layout, id: layout.sets[at[0]][at[1]] });
-      await d.writeFileAtomic(SYS_VOLUME, HEALING_FILE, Buffer.from(JSON.stringify({ since: new Date().toISOString() })));
+      await d.writeFileAtomic(
+        SYS_VOLUME,
+        HEALING_FILE,
+        Buffer.from(JSON.stringify({ since: new Date().toISOString() })),
+      );
       sets[at[0]][at[1]] = d;
       healing[at[0]][at[1]] = true;
-      log('warn', `drive ${d.endpoint} is new; formatted as set ${at[0]} position ${at[1]}, queued for healing`);
+      log(
+        'warn',
+        `drive ${d.endpoint} is new; formatted as set ${at[0]} position ${at[1]}, queued for healing`,
+      );
     } catch (err) {
       log('error', `drive ${d.endpoint}: cannot format: ${(err as Error).message}`);
     }

@@ -128,7 +128,8 @@ export function objectDir(key: string): string {
 
 /** Throws InvalidObjectName / ObjectNameTooLong for keys S3 refuses. */
 export function checkObjectKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) throw storageError('InvalidObjectName', 'object key is empty');
+  if (typeof key !== 'string' || key.length === 0)
+    throw storageError('InvalidObjectName', 'object key is empty');
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw storageError('ObjectNameTooLong', `object key is longer than ${MAX_KEY_BYTES} bytes`);
   }

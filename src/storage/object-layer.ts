@@ -176,7 +176,14 @@ export interface DriveStatus {
 
 export interface StorageStatus {
   deploymentId: string;
-  sets: { index: number; dataShards: number; parityShards: number; drives: DriveStatus[]; readQuorum: boolean; writeQuorum: boolean }[];
+  sets: {
+    index: number;
+    dataShards: number;
+    parityShards: number;
+    drives: DriveStatus[];
+    readQuorum: boolean;
+    writeQuorum: boolean;
+  }[];
 }
 
 /** A change to one version under the object's write lock; return the new version, or null to leave it as is. */
@@ -197,7 +204,12 @@ export interface ObjectLayer {
   getObject(bucket: string, key: string, opts?: GetObjectOptions): Promise<GetObjectResult>;
   deleteObject(bucket: string, key: string, opts?: DeleteObjectOptions): Promise<DeleteObjectResult>;
   /** Compare-and-swap on one version's metadata (tags, lifecycle and tier state). */
-  updateObjectVersion(bucket: string, key: string, versionId: string, update: VersionUpdate): Promise<ObjectInfo>;
+  updateObjectVersion(
+    bucket: string,
+    key: string,
+    versionId: string,
+    update: VersionUpdate,
+  ): Promise<ObjectInfo>;
   listObjects(bucket: string, opts?: ListObjectsOptions): Promise<ListObjectsResult>;
 
   newMultipartUpload(bucket: string, key: string, opts?: PutObjectOptions): Promise<string>;
@@ -216,7 +228,12 @@ export interface ObjectLayer {
     opts?: { partNumberMarker?: number; maxParts?: number },
   ): Promise<ListPartsResult>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
-  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: CompletePart[]): Promise<ObjectInfo>;
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: CompletePart[],
+  ): Promise<ObjectInfo>;
   listMultipartUploads(bucket: string, opts?: ListUploadsOptions): Promise<ListUploadsResult>;
 
   healObject(bucket: string, key: string): Promise<HealResult>;

@@ -13,9 +13,19 @@ import type { Drive } from './drive/drive';
 import { LocalDrive } from './drive/local-drive';
 import { isStorageError, storageError } from './errors';
 import { defaultParity, MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from './erasure/codec';
+import { Md5Hasher } from './erasure/md5-hasher';
+import { eachDriveQuiet } from './util/each-drive';
 import { ErasureSet } from './erasure-set';
 import { HEALING_FILE, loadLayout, type Layout } from './format';
-import { BUCKETS_DIR, checkBucketName, compareKeys, MULTIPART_DIR, objectPathComponents, SYS_VOLUME, TMP_DIR } from './layout';
+import {
+  BUCKETS_DIR,
+  checkBucketName,
+  compareKeys,
+  MULTIPART_DIR,
+  objectPathComponents,
+  SYS_VOLUME,
+  TMP_DIR,
+} from './layout';
 import { toObjectInfo } from './object-info';
 import type {
   BucketInfo,
@@ -60,19 +70,33 @@ export function chooseSetDriveCount(drives: number): number {
 /** Opens (formatting on first use) the storage engine on local drive directories. */
 export async function openObjectLayer(options: StorageOptions): Promise<ErasurePool> {
   const drives = options.drives.map((p) => new LocalDrive(p, options.fsync ?? true));
-  await Promise.all(drives.map((d) => import('node:fs/promises').then((fs) => fs.mkdir(d.endpoint, { recursive: true }))));
+  await Promise.all(
+    drives.map((d) => import('node:fs/promises').then((fs) => fs.mkdir(d.endpoint, { recursive: true }))),
+  );
   return openPool(drives, options);
 }
 
 /** Opens the pool on any drives (tests pass fault-injecting wrappers). */
-export async function openPool(drives: Drive[], options: Omit<StorageOptions, 'drives'>): Promise<ErasurePool> {
+export async function openPool(
+  drives: Drive[],
+  options: Omit<StorageOptions, 'drives'>,
+): Promise<ErasurePool> {
   const log: Log = options.log ?? (() => undefined);
   if (drives.length < 2) throw storageError('InvalidArgument', 'at least 2 drives are required');
   const setDriveCount = options.setDriveCount ?? chooseSetDriveCount(drives.length);
-  if (setDriveCount < 2 || setDriveCount > 16) throw storageError('InvalidArgument', 'sets must have 2 to 16 drives');
+  if (setDriveCount < 2 || setDriveCount > 16)
+    throw storageError('InvalidArgument', 'sets must have 2 to 16 drives');
   const parity = options.parity ?? defaultParity(setDriveCount);
-  if (parity < 1 || parity > setDriveCount / 2 || parity > MAX_PARITY_SHARDS || setDriveCount - parity > MAX_DATA_SHARDS) {
-    throw storageError('InvalidArgument', `parity ${parity} is not valid for sets of ${setDriveCount} drives`);
+  if (
+    parity < 1 ||
+    parity > setDriveCount / 2 ||
+    parity > MAX_PARITY_SHARDS ||
+    setDriveCount - parity > MAX_DATA_SHARDS
+  ) {
+    throw storageError(
+      'InvalidArgument',
+      `parity ${parity} is not valid for sets of ${setDriveCount} drives`,
+    );
   }
   const layout = await loadLayout(drives, setDriveCount, parity, log);
   const pool = new ErasurePool(layout, options, log);
@@ -89,6 +113,7 @@ export class ErasurePool implements ObjectLayer {
   private readonly healQueue = new Map<string, { bucket: string; key: string }>();
   private healing: Promise<void> | null = null;
   private closed = false;
+  private readonly md5 = new Md5Hasher();
 
   constructor(
     private readonly layout: Layout,
@@ -107,6 +132,7 @@ export class ErasurePool implements ObjectLayer {
           inlineThreshold: options.inlineThreshold ?? 128 * 1024,
           log,
           requestHeal: (bucket, key) => this.requestHeal(bucket, key),
+          md5: this.md5,
         }),
     );
   }
@@ -137,7 +163,9 @@ export class ErasurePool implements ObjectLayer {
         }
         for (const s of stages) {
           try {
-            const t = JSON.parse((await d.readFile(SYS_VOLUME, `${TMP_DIR}/${s.replace(/\/$/, '')}/target`)).toString()) as StageTarget;
+            const t = JSON.parse(
+              (await d.readFile(SYS_VOLUME, `${TMP_DIR}/${s.replace(/\/$/, '')}/target`)).toString(),
+            ) as StageTarget;
             if (t.format === 'tiergate.stage') targets.set(`${t.bucket}/${t.key}`, t);
           } catch {
             // a temp file, not a staging directory
@@ -149,7 +177,10 @@ export class ErasurePool implements ObjectLayer {
     for (const t of targets.values()) {
       try {
         const r = await this.healObject(t.bucket, t.key);
-        this.log('info', `recovered interrupted write of ${t.bucket}/${t.key} (${r.danglingRemoved.length} leftover versions, ${r.orphansRemoved} orphaned data dirs removed)`);
+        this.log(
+          'info',
+          `recovered interrupted write of ${t.bucket}/${t.key} (${r.danglingRemoved.length} leftover versions, ${r.orphansRemoved} orphaned data dirs removed)`,
+        );
       } catch (err) {
         this.log('warn', `recovery of ${t.bucket}/${t.key}: ${(err as Error).message}`);
       }
@@ -160,11 +191,14 @@ export class ErasurePool implements ObjectLayer {
         async (reports) => {
           const failures = reports.reduce((n, r) => n + r.failures.length, 0);
           if (failures > 0) {
-            this.log('warn', `set ${setIndex}: heal of replaced drives finished with ${failures} failures; will retry at next boot`);
+            this.log(
+              'warn',
+              `set ${setIndex}: heal of replaced drives finished with ${failures} failures; will retry at next boot`,
+            );
             return;
           }
-          await Promise.all(
-            drives.map((h, p) => (h ? this.sets[setIndex].drives[p]?.delete(SYS_VOLUME, HEALING_FILE) : undefined)),
+          await eachDriveQuiet(this.sets[setIndex].drives, (d, p) =>
+            drives[p] ? d.delete(SYS_VOLUME, HEALING_FILE) : Promise.resolve(),
           );
           drives.fill(false);
           this.log('info', `set ${setIndex}: replaced drives healed`);
@@ -180,7 +214,9 @@ export class ErasurePool implements ObjectLayer {
     checkBucketName(bucket);
     const exists = await this.bucketExists(bucket);
     if (exists) throw storageError('BucketExists', 'the requested bucket name is not available');
-    const record = Buffer.from(JSON.stringify({ format: 'tiergate.bucket', version: 1, name: bucket, created: Date.now() }));
+    const record = Buffer.from(
+      JSON.stringify({ format: 'tiergate.bucket', version: 1, name: bucket, created: Date.now() }),
+    );
     const results = await Promise.all(
       this.sets.map((set) =>
         Promise.all(
@@ -229,16 +265,20 @@ export class ErasurePool implements ObjectLayer {
     checkBucketName(bucket);
     const until = this.bucketCache.get(bucket);
     if (until !== undefined && until > Date.now()) return;
-    if (!(await this.bucketExists(bucket))) throw storageError('BucketNotFound', 'the specified bucket does not exist');
+    if (!(await this.bucketExists(bucket)))
+      throw storageError('BucketNotFound', 'the specified bucket does not exist');
     this.bucketCache.set(bucket, Date.now() + BUCKET_CACHE_MS);
   }
 
   async headBucket(bucket: string): Promise<BucketInfo> {
     checkBucketName(bucket);
-    if (!(await this.bucketExists(bucket))) throw storageError('BucketNotFound', 'the specified bucket does not exist');
+    if (!(await this.bucketExists(bucket)))
+      throw storageError('BucketNotFound', 'the specified bucket does not exist');
     for (const d of this.drives()) {
       try {
-        const r = JSON.parse((await d.readFile(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/bucket.json`)).toString()) as { created: number };
+        const r = JSON.parse(
+          (await d.readFile(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/bucket.json`)).toString(),
+        ) as { created: number };
         return { name: bucket, created: new Date(r.created) };
       } catch {
         // try the next drive
@@ -262,7 +302,10 @@ export class ErasurePool implements ObjectLayer {
       }),
     );
     const readQuorum = this.sets.reduce((n, s) => n + s.k, 0);
-    const names = [...counts].filter(([, c]) => c >= readQuorum).map(([b]) => b).sort();
+    const names = [...counts]
+      .filter(([, c]) => c >= readQuorum)
+      .map(([b]) => b)
+      .sort();
     const out: BucketInfo[] = [];
     for (const name of names) {
       try {
@@ -317,7 +360,8 @@ export class ErasurePool implements ObjectLayer {
       }),
     );
     const best = [...tally.values()].sort((a, b) => b.count - a.count)[0];
-    if (!best || best.count < Math.ceil(this.totalDrives / 2)) throw storageError('ReadQuorum', 'bucket config undecidable');
+    if (!best || best.count < Math.ceil(this.totalDrives / 2))
+      throw storageError('ReadQuorum', 'bucket config undecidable');
     return best.data;
   }
 
@@ -340,7 +384,12 @@ export class ErasurePool implements ObjectLayer {
 
   // ----- objects -----------------------------------------------------------------------------------------------
 
-  async putObject(bucket: string, key: string, body: Readable, opts: PutObjectOptions = {}): Promise<ObjectInfo> {
+  async putObject(
+    bucket: string,
+    key: string,
+    body: Readable,
+    opts: PutObjectOptions = {},
+  ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
     objectPathComponents(key);
     return this.setFor(bucket, key).putObject(bucket, key, body, opts);
@@ -356,12 +405,21 @@ export class ErasurePool implements ObjectLayer {
     return this.setFor(bucket, key).getObject(bucket, key, opts.versionId, opts.range);
   }
 
-  async deleteObject(bucket: string, key: string, opts: DeleteObjectOptions = {}): Promise<DeleteObjectResult> {
+  async deleteObject(
+    bucket: string,
+    key: string,
+    opts: DeleteObjectOptions = {},
+  ): Promise<DeleteObjectResult> {
     await this.requireBucket(bucket);
     return deleteVersion(this.setFor(bucket, key), bucket, key, opts.versionId);
   }
 
-  async updateObjectVersion(bucket: string, key: string, versionId: string, update: VersionUpdate): Promise<ObjectInfo> {
+  async updateObjectVersion(
+    bucket: string,
+    key: string,
+    versionId: string,
+    update: VersionUpdate,
+  ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
     return updateVersion(this.setFor(bucket, key), bucket, key, versionId, update);
   }
@@ -390,7 +448,9 @@ export class ErasurePool implements ObjectLayer {
       let info: ObjectInfo | undefined;
       if (cp === undefined) {
         const latest = entry.res!.versions[0];
-        const newerUndecided = entry.res!.undecided.some((u) => !latest || u.version.modTime > latest.version.modTime);
+        const newerUndecided = entry.res!.undecided.some(
+          (u) => !latest || u.version.modTime > latest.version.modTime,
+        );
         if (!latest || newerUndecided || latest.version.type === 'delete-marker') continue;
         info = toObjectInfo(bucket, entry.key, latest.version, true);
       }
@@ -446,7 +506,12 @@ export class ErasurePool implements ObjectLayer {
     await abortUpload(this.setFor(bucket, key), bucket, key, uploadId);
   }
 
-  async completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: CompletePart[]): Promise<ObjectInfo> {
+  async completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: CompletePart[],
+  ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
     return completeUpload(this.setFor(bucket, key), bucket, key, uploadId, parts);
   }
@@ -464,7 +529,12 @@ export class ErasurePool implements ObjectLayer {
         const c = compareKeys(u.key, keyMarker);
         return keyMarker === '' || c > 0 || (c === 0 && idMarker !== '' && u.uploadId > idMarker);
       })
-      .sort((a, b) => compareKeys(a.key, b.key) || a.initiated.getTime() - b.initiated.getTime() || (a.uploadId < b.uploadId ? -1 : 1));
+      .sort(
+        (a, b) =>
+          compareKeys(a.key, b.key) ||
+          a.initiated.getTime() - b.initiated.getTime() ||
+          (a.uploadId < b.uploadId ? -1 : 1),
+      );
     const page = all.slice(0, max);
     const last = page[page.length - 1];
     return {
@@ -540,13 +610,18 @@ export class ErasurePool implements ObjectLayer {
 
   private async drainHeals(): Promise<void> {
     while (this.healQueue.size > 0 && !this.closed) {
-      const [id, { bucket, key }] = this.healQueue.entries().next().value as [string, { bucket: string; key: string }];
+      const [id, { bucket, key }] = this.healQueue.entries().next().value as [
+        string,
+        { bucket: string; key: string },
+      ];
       this.healQueue.delete(id);
       try {
         const r = await this.healObject(bucket, key);
-        if (r.healedDrives.length > 0) this.log('info', `healed ${bucket}/${key} on ${r.healedDrives.length} drive(s)`);
+        if (r.healedDrives.length > 0)
+          this.log('info', `healed ${bucket}/${key} on ${r.healedDrives.length} drive(s)`);
       } catch (err) {
-        if (!isStorageError(err, 'ObjectNotFound')) this.log('warn', `heal ${bucket}/${key}: ${(err as Error).message}`);
+        if (!isStorageError(err, 'ObjectNotFound'))
+          this.log('warn', `heal ${bucket}/${key}: ${(err as Error).message}`);
       }
     }
   }
@@ -575,7 +650,14 @@ export class ErasurePool implements ObjectLayer {
             }),
           );
           const ok = drives.filter((d) => d.state === 'ok' || d.state === 'healing').length;
-          return { index, dataShards: set.k, parityShards: set.m, drives, readQuorum: ok >= set.k, writeQuorum: ok >= set.writeQuorum };
+          return {
+            index,
+            dataShards: set.k,
+            parityShards: set.m,
+            drives,
+            readQuorum: ok >= set.k,
+            writeQuorum: ok >= set.writeQuorum,
+          };
         }),
       ),
     };
@@ -584,6 +666,7 @@ export class ErasurePool implements ObjectLayer {
   async shutdown(): Promise<void> {
     this.closed = true;
     await this.drainHealQueue();
+    await this.md5.close();
   }
 }
 
@@ -599,14 +682,16 @@ async function* mergeSets(streams: AsyncGenerator<SetEntry>[]): AsyncGenerator<S
       let min = -1;
       for (let i = 0; i < heads.length; i++) {
         if (heads[i].done) continue;
-        if (min < 0 || compareKeys((heads[i].value as SetEntry).key, (heads[min].value as SetEntry).key) < 0) min = i;
+        if (min < 0 || compareKeys((heads[i].value as SetEntry).key, (heads[min].value as SetEntry).key) < 0)
+          min = i;
       }
       if (min < 0) return;
       const entry = heads[min].value as SetEntry;
       yield entry;
       // The same common prefix can come from several sets: advance all of them past it.
       for (let i = 0; i < heads.length; i++) {
-        if (!heads[i].done && (heads[i].value as SetEntry).key === entry.key) heads[i] = await streams[i].next();
+        if (!heads[i].done && (heads[i].value as SetEntry).key === entry.key)
+          heads[i] = await streams[i].next();
       }
     }
   } finally {

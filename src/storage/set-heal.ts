@@ -17,15 +17,23 @@ import type { ResolvedVersion } from './meta/quorum';
 import { versionSignature } from './meta/version';
 import type { HealResult, HealSetReport } from './object-layer';
 import { walkSet } from './set-listing';
+import { eachDrive, eachDriveQuiet } from './util/each-drive';
 
 /** Heals one object. */
 export async function healObject(set: ErasureSet, bucket: string, key: string): Promise<HealResult> {
   return set.locks.withWrite(`${bucket}/${key}`, async () => {
     const state = await set.state(bucket, key);
     const { dir, metas, res } = state;
-    const result: HealResult = { bucket, key, healedDrives: [], danglingRemoved: [], orphansRemoved: 0, ok: true };
+    const result: HealResult = {
+      bucket,
+      key,
+      healedDrives: [],
+      danglingRemoved: [],
+      orphansRemoved: 0,
+      ok: true,
+    };
     const online = set.drives.map((d) => d !== null);
-    const rebuiltInline: Map<string, Buffer>[] = set.drives.map(() => new Map());
+    const rebuiltInline = set.drives.map(() => new Map<string, Buffer>());
     const healed = new Set<number>();
     const holds: boolean[][] = [];
 
@@ -34,7 +42,8 @@ export async function healObject(set: ErasureSet, bucket: string, key: string): 
       const need = online.map((on, p) => on && (!rv.holders[p] || bad[p]));
       holds.push(rv.holders.map((h, p) => (h && !bad[p]) || false));
       if (!need.some(Boolean) || rv.version.type === 'delete-marker') {
-        if (rv.version.type === 'delete-marker') need.forEach((n, p) => n && (holds[holds.length - 1][p] = true));
+        if (rv.version.type === 'delete-marker')
+          need.forEach((n, p) => n && (holds[holds.length - 1][p] = true));
         continue;
       }
       try {
@@ -51,7 +60,10 @@ export async function healObject(set: ErasureSet, bucket: string, key: string): 
         });
       } catch (err) {
         result.ok = false;
-        set.config.log('warn', `heal ${bucket}/${key} version ${rv.version.versionId}: ${(err as Error).message}`);
+        set.config.log(
+          'warn',
+          `heal ${bucket}/${key} version ${rv.version.versionId}: ${(err as Error).message}`,
+        );
       }
     }
 
@@ -81,7 +93,9 @@ export async function healObject(set: ErasureSet, bucket: string, key: string): 
     result.danglingRemoved = [...res.gone];
 
     // Orphaned data dirs: not referenced by any found or undecided version.
-    const keep = new Set([...res.versions, ...res.undecided].filter((r) => !r.version.inline).map((r) => r.version.dataDir));
+    const keep = new Set(
+      [...res.versions, ...res.undecided].filter((r) => !r.version.inline).map((r) => r.version.dataDir),
+    );
     await Promise.all(
       set.drives.map(async (d, p) => {
         if (!d) return;
@@ -115,7 +129,8 @@ function sameMeta(have: MetaFile | null | Error, want: MetaFile): boolean {
   if (have === null) return want.versions.length === 0;
   if (have.versions.length !== want.versions.length) return false;
   return have.versions.every(
-    (v, i) => versionSignature(v) === versionSignature(want.versions[i]) && v.state === 'live' && !v.replacedBy,
+    (v, i) =>
+      versionSignature(v) === versionSignature(want.versions[i]) && v.state === 'live' && !v.replacedBy,
   );
 }
 
@@ -135,7 +150,11 @@ async function findBadShards(
         if (v.size === 0) return false;
         const frame = inlineOf(metas[p], v.dataDir);
         const g = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, v.size);
-        return !frame || frame.length !== HASH_SIZE + g.shardLen(0) || !checkShardHash(frame.subarray(HASH_SIZE), frame);
+        return (
+          !frame ||
+          frame.length !== HASH_SIZE + g.shardLen(0) ||
+          !checkShardHash(frame.subarray(HASH_SIZE), frame)
+        );
       }
       for (const part of v.parts) {
         const g = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, part.size);
@@ -179,7 +198,9 @@ async function rebuildInline(
   });
   const g = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, v.size);
   const { data, parity, shard } = await new BlockReader({ geometry: g, sources }).readBlock(0, true);
-  return need.map((n, p) => (n ? frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard) : null));
+  return need.map((n, p) =>
+    n ? frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard) : null,
+  );
 }
 
 /** Rebuilds every part's shard file on the drives in `need`, staged in tmp and renamed over the old files. */
@@ -213,32 +234,44 @@ async function rebuildParts(
         }),
       );
       const staged = `${TMP_DIR}/${stageId}/${partFileName(part.number)}`;
-      const writers = await Promise.all(set.drives.map((d, p) => (need[p] && d ? d.createFile(SYS_VOLUME, staged) : null)));
+      const writers = await eachDrive(set.drives, async (d, p) =>
+        need[p] ? d.createFile(SYS_VOLUME, staged) : undefined,
+      );
       try {
         const reader = new BlockReader({ geometry: g, sources });
         for (let b = 0; b < g.blocks; b++) {
           const { data, parity, shard } = await reader.readBlock(b, true);
           await Promise.all(
-            writers.map((w, p) => w?.write([frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard)], g.frameOffset(b))),
+            writers.map(async (w, p) =>
+              w?.write(
+                [frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard)],
+                g.frameOffset(b),
+              ),
+            ),
           );
         }
-        await Promise.all(writers.map((w) => w?.close()));
+        await Promise.all(writers.map(async (w) => w?.close()));
       } catch (err) {
-        await Promise.all(writers.map((w) => w?.abort()));
+        await Promise.all(writers.map(async (w) => w?.abort()));
         throw err;
       } finally {
         await Promise.all(readers.map((r) => r.close().catch(() => undefined)));
       }
-      await Promise.all(set.drives.map((d, p) => (need[p] && d ? d.rename(SYS_VOLUME, staged, bucket, file) : undefined)));
+      await eachDrive(set.drives, async (d, p) =>
+        need[p] ? d.rename(SYS_VOLUME, staged, bucket, file) : undefined,
+      );
     }
   } finally {
-    await Promise.all(set.drives.map((d) => d?.delete(SYS_VOLUME, `${TMP_DIR}/${stageId}`, { recursive: true }).catch(() => undefined)));
+    await eachDriveQuiet(set.drives, (d) =>
+      d.delete(SYS_VOLUME, `${TMP_DIR}/${stageId}`, { recursive: true }),
+    );
   }
 }
 
 /** The bitrot frame (hash + shard) of shard index s from a decoded block. */
 function frameOf(s: number, k: number, data: Buffer, parity: Buffer, shard: number): Buffer {
-  const view = s < k ? data.subarray(s * shard, (s + 1) * shard) : parity.subarray((s - k) * shard, (s - k + 1) * shard);
+  const view =
+    s < k ? data.subarray(s * shard, (s + 1) * shard) : parity.subarray((s - k) * shard, (s - k + 1) * shard);
   const frame = Buffer.allocUnsafe(HASH_SIZE + shard);
   view.copy(frame, HASH_SIZE);
   writeShardHash(view, frame, 0);
@@ -247,14 +280,20 @@ function frameOf(s: number, k: number, data: Buffer, parity: Buffer, shard: numb
 
 /** Heals every object of every bucket in a set. */
 export async function healSet(set: ErasureSet, buckets: string[]): Promise<HealSetReport> {
-  const report: HealSetReport = { setIndex: set.config.index, objectsScanned: 0, objectsHealed: 0, failures: [] };
+  const report: HealSetReport = {
+    setIndex: set.config.index,
+    objectsScanned: 0,
+    objectsHealed: 0,
+    failures: [],
+  };
   for (const bucket of buckets) {
-    await Promise.all(set.drives.map((d) => d?.makeVolume(bucket).catch(() => undefined)));
+    await eachDriveQuiet(set.drives, (d) => d.makeVolume(bucket));
     for await (const entry of walkSet(set, bucket, { recursive: true }, 1)) {
       report.objectsScanned++;
       try {
         const r = await healObject(set, bucket, entry.key);
-        if (r.healedDrives.length > 0 || r.danglingRemoved.length > 0 || r.orphansRemoved > 0) report.objectsHealed++;
+        if (r.healedDrives.length > 0 || r.danglingRemoved.length > 0 || r.orphansRemoved > 0)
+          report.objectsHealed++;
         if (!r.ok) report.failures.push({ bucket, key: entry.key, error: 'not enough good shards' });
       } catch (err) {
         report.failures.push({ bucket, key: entry.key, error: (err as Error).message });

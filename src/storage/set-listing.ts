@@ -4,7 +4,7 @@
  * not read (crash leftovers, versions without quorum) and stays correct with up to m drives offline.
  */
 import type { WalkEntry, WalkOptions } from './drive/drive';
-import { isStorageError, storageError } from './errors';
+import { storageError } from './errors';
 import type { ErasureSet } from './erasure-set';
 import { compareKeys } from './layout';
 import { decodeMeta } from './meta/meta-file';
@@ -50,7 +50,7 @@ export async function* walkSet(
   const cursors: (Cursor | null)[] = set.drives.map((d) =>
     d ? { it: d.walk(bucket, opts)[Symbol.asyncIterator](), head: null, failed: null } : null,
   );
-  await Promise.all(cursors.map((c) => c && advance(c)));
+  await Promise.all(cursors.map(async (c) => (c ? advance(c) : undefined)));
   const online = (): number => cursors.filter((c) => c && !c.failed).length;
   if (online() < set.k) throw storageError('ReadQuorum', `only ${online()} drives can list, need ${set.k}`);
   try {
@@ -73,8 +73,9 @@ export async function* walkSet(
         }
       });
       const copies = holding.filter(Boolean).length;
-      await Promise.all(cursors.map((c, p) => holding[p] && c && advance(c)));
-      if (online() < set.k) throw storageError('ReadQuorum', `only ${online()} drives can list, need ${set.k}`);
+      await Promise.all(cursors.map(async (c, p) => (holding[p] && c ? advance(c) : undefined)));
+      if (online() < set.k)
+        throw storageError('ReadQuorum', `only ${online()} drives can list, need ${set.k}`);
       if (copies < minCopies) continue;
       if (current.prefix) {
         yield { key: current.key, prefix: true };
@@ -83,15 +84,10 @@ export async function* walkSet(
       yield { key: current.key, res: resolve(metas, set.k, set.writeQuorum), metas };
     }
   } finally {
-    await Promise.all(cursors.map((c) => c?.it.return?.().catch(() => undefined)));
+    await Promise.all(cursors.map(async (c) => c?.it.return?.().catch(() => undefined)));
   }
 }
 
 function compareEntries(a: WalkEntry, b: WalkEntry): number {
   return compareKeys(a.key, b.key) || Number(!!a.prefix) - Number(!!b.prefix);
-}
-
-/** True for errors that mean "this bucket has no objects here" rather than a failure. */
-export function isEmptyListingError(err: unknown): boolean {
-  return isStorageError(err, 'FileNotFound');
 }

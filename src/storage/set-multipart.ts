@@ -13,7 +13,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { isStorageError, storageError } from './errors';
 import type { ErasureSet } from './erasure-set';
 import { encodeStream, type ShardSink } from './erasure/encoder';
-import { MULTIPART_DIR, SYS_VOLUME, uploadDir, uploadKeyHash, isValidId, objectPathComponents } from './layout';
+import {
+  MULTIPART_DIR,
+  SYS_VOLUME,
+  uploadDir,
+  uploadKeyHash,
+  isValidId,
+  objectPathComponents,
+} from './layout';
 import { toObjectInfo } from './object-info';
 import type {
   CompletePart,
@@ -24,6 +31,7 @@ import type {
   PutObjectOptions,
 } from './object-layer';
 import { Stage } from './stage';
+import { eachDriveOk, eachDriveQuiet } from './util/each-drive';
 
 /** S3's minimum size of every part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -53,8 +61,18 @@ interface PartRecord {
 
 const partRecordName = (n: number): string => `part.${n}.json`;
 
+/** Removes an upload's directory from every drive (best effort). */
+function removeUploadDir(set: ErasureSet, dir: string): Promise<void> {
+  return eachDriveQuiet(set.drives, (d) => d.delete(SYS_VOLUME, dir, { recursive: true, prune: true }));
+}
+
 /** Starts an upload. */
-export async function newUpload(set: ErasureSet, bucket: string, key: string, opts: PutObjectOptions): Promise<string> {
+export async function newUpload(
+  set: ErasureSet,
+  bucket: string,
+  key: string,
+  opts: PutObjectOptions,
+): Promise<string> {
   objectPathComponents(key);
   const uploadId = randomUUID();
   const options: PutObjectOptions = { ...opts };
@@ -72,25 +90,21 @@ export async function newUpload(set: ErasureSet, bucket: string, key: string, op
   };
   const body = Buffer.from(JSON.stringify(record));
   const dir = uploadDir(bucket, key, uploadId);
-  const ok = await Promise.all(
-    set.drives.map((d) =>
-      d
-        ? d.writeFileAtomic(SYS_VOLUME, `${dir}/upload.json`, body).then(
-            () => true,
-            () => false,
-          )
-        : false,
-    ),
-  );
+  const ok = await eachDriveOk(set.drives, (d) => d.writeFileAtomic(SYS_VOLUME, `${dir}/upload.json`, body));
   if (ok.filter(Boolean).length < set.writeQuorum) {
-    await Promise.all(set.drives.map((d) => d?.delete(SYS_VOLUME, dir, { recursive: true, prune: true }).catch(() => undefined)));
+    await removeUploadDir(set, dir);
     throw storageError('WriteQuorum', 'could not record the upload on enough drives');
   }
   return uploadId;
 }
 
 /** Reads the upload record by quorum; NoSuchUpload when it is provably gone. */
-async function readUpload(set: ErasureSet, bucket: string, key: string, uploadId: string): Promise<UploadRecord> {
+async function readUpload(
+  set: ErasureSet,
+  bucket: string,
+  key: string,
+  uploadId: string,
+): Promise<UploadRecord> {
   if (!isValidId(uploadId)) throw storageError('NoSuchUpload', 'the specified upload does not exist');
   const dir = uploadDir(bucket, key, uploadId);
   let found: UploadRecord | undefined;
@@ -111,7 +125,8 @@ async function readUpload(set: ErasureSet, bucket: string, key: string, uploadId
     }),
   );
   if (found && count >= set.k) return found;
-  if (absent > set.n - set.writeQuorum || !found) throw storageError('NoSuchUpload', 'the specified upload does not exist');
+  if (absent > set.n - set.writeQuorum || !found)
+    throw storageError('NoSuchUpload', 'the specified upload does not exist');
   throw storageError('ReadQuorum', 'not enough drives agree on the upload');
 }
 
@@ -130,7 +145,7 @@ export async function putPart(
   }
   const upload = await readUpload(set, bucket, key, uploadId);
   const dir = uploadDir(bucket, key, uploadId);
-  const md5 = createHash('md5');
+  const hash = set.config.md5.open();
   const stage = await Stage.create(set.drives, bucket, key);
   try {
     const byPosition = await stage.openPart(1);
@@ -142,11 +157,11 @@ export async function putPart(
       blockSize: set.config.blockSize,
       sinks,
       writeQuorum: set.writeQuorum,
-      onChunk: (c) => md5.update(c),
+      md5: hash,
       expectedSize: opts.size ?? -1,
     });
     await stage.closePart();
-    const etag = md5.digest('hex');
+    const etag = await hash.digest();
     if (opts.expectedMd5 !== undefined && opts.expectedMd5.toLowerCase() !== etag) {
       throw storageError('BadDigest', 'the Content-MD5 you specified did not match what we received');
     }
@@ -167,27 +182,40 @@ export async function putPart(
           if (!d || !stage.ok[p]) return false;
           try {
             await d.rename(SYS_VOLUME, `${stage.dataPath}/part.1`, SYS_VOLUME, `${dir}/${record.file}`);
-            await d.writeFileAtomic(SYS_VOLUME, `${dir}/${partRecordName(partNumber)}`, Buffer.from(JSON.stringify(record)));
+            await d.writeFileAtomic(
+              SYS_VOLUME,
+              `${dir}/${partRecordName(partNumber)}`,
+              Buffer.from(JSON.stringify(record)),
+            );
             return true;
           } catch {
             return false;
           }
         }),
       );
-      if (ok.filter(Boolean).length < set.writeQuorum) throw storageError('WriteQuorum', 'could not store the part on enough drives');
+      if (ok.filter(Boolean).length < set.writeQuorum)
+        throw storageError('WriteQuorum', 'could not store the part on enough drives');
       const previous = old.get(partNumber);
       if (previous) {
-        await Promise.all(set.drives.map((d) => d?.delete(SYS_VOLUME, `${dir}/${previous.file}`).catch(() => undefined)));
+        await eachDriveQuiet(set.drives, (d) => d.delete(SYS_VOLUME, `${dir}/${previous.file}`));
       }
     });
     return { partNumber, etag, size, lastModified: new Date(record.modTime) };
+  } catch (err) {
+    hash.drop();
+    throw err;
   } finally {
     await stage.discard();
   }
 }
 
 /** Part records agreed on by at least k drives, by part number. */
-async function readParts(set: ErasureSet, bucket: string, key: string, uploadId: string): Promise<Map<number, PartRecord>> {
+async function readParts(
+  set: ErasureSet,
+  bucket: string,
+  key: string,
+  uploadId: string,
+): Promise<Map<number, PartRecord>> {
   const dir = uploadDir(bucket, key, uploadId);
   const tally = new Map<string, { record: PartRecord; count: number }>();
   await Promise.all(
@@ -237,18 +265,28 @@ export async function listParts(
     .sort((a, b) => a.number - b.number);
   const page = all.slice(0, max);
   return {
-    parts: page.map((r) => ({ partNumber: r.number, etag: r.etag, size: r.size, lastModified: new Date(r.modTime) })),
+    parts: page.map((r) => ({
+      partNumber: r.number,
+      etag: r.etag,
+      size: r.size,
+      lastModified: new Date(r.modTime),
+    })),
     isTruncated: all.length > max,
     nextPartNumberMarker: all.length > max ? page[page.length - 1].number : undefined,
   };
 }
 
 /** Aborts an upload and removes its parts from every drive. */
-export async function abortUpload(set: ErasureSet, bucket: string, key: string, uploadId: string): Promise<void> {
+export async function abortUpload(
+  set: ErasureSet,
+  bucket: string,
+  key: string,
+  uploadId: string,
+): Promise<void> {
   await set.locks.withWrite(`${bucket}/${key}#${uploadId}`, async () => {
     await readUpload(set, bucket, key, uploadId);
     const dir = uploadDir(bucket, key, uploadId);
-    await Promise.all(set.drives.map((d) => d?.delete(SYS_VOLUME, dir, { recursive: true, prune: true }).catch(() => undefined)));
+    await removeUploadDir(set, dir);
   });
 }
 
@@ -282,7 +320,10 @@ export async function completeUpload(
       }
       const r = stored.get(p.partNumber);
       if (!r || r.etag !== p.etag.replace(/"/g, '').toLowerCase()) {
-        throw storageError('InvalidPart', `part ${p.partNumber} could not be found or its ETag does not match`);
+        throw storageError(
+          'InvalidPart',
+          `part ${p.partNumber} could not be found or its ETag does not match`,
+        );
       }
       chosen.push(r);
     });
@@ -308,7 +349,7 @@ export async function completeUpload(
       throw storageError('WriteQuorum', 'could not stage the parts on enough drives');
     }
     const info = await set.commit(bucket, key, version, { stage });
-    await Promise.all(set.drives.map((d) => d?.delete(SYS_VOLUME, dir, { recursive: true, prune: true }).catch(() => undefined)));
+    await removeUploadDir(set, dir);
     return info;
   });
 }
@@ -336,7 +377,12 @@ export async function listSetUploads(set: ErasureSet, bucket: string): Promise<M
           const id = idDir.replace(/\/$/, '');
           try {
             const r = JSON.parse(
-              (await d.readFile(SYS_VOLUME, `${MULTIPART_DIR}/${bucket}/${kd.replace(/\/$/, '')}/${id}/upload.json`)).toString(),
+              (
+                await d.readFile(
+                  SYS_VOLUME,
+                  `${MULTIPART_DIR}/${bucket}/${kd.replace(/\/$/, '')}/${id}/upload.json`,
+                )
+              ).toString(),
             ) as UploadRecord;
             if (uploadKeyHash(r.key) !== kd.replace(/\/$/, '')) continue;
             const t = tally.get(id) ?? {

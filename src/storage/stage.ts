@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Drive, FileWriter } from './drive/drive';
 import type { ShardSink } from './erasure/encoder';
 import { SYS_VOLUME, TMP_DIR, partFileName } from './layout';
+import { eachDriveQuiet } from './util/each-drive';
 
 /** Contents of a staging `target` file. */
 export interface StageTarget {
@@ -122,9 +123,7 @@ export class Stage {
 
   /** Removes the staging directory everywhere (best effort: boot recovery wipes what is left). */
   async discard(): Promise<void> {
-    await Promise.all(this.writers.map((w) => w?.abort()));
-    await Promise.all(
-      this.drives.map((d) => d?.delete(SYS_VOLUME, this.rootPath, { recursive: true }).catch(() => undefined)),
-    );
+    await Promise.all(this.writers.map(async (w) => w?.abort()));
+    await eachDriveQuiet(this.drives, (d) => d.delete(SYS_VOLUME, this.rootPath, { recursive: true }));
   }
 }

@@ -109,7 +109,9 @@ export class LocalDrive implements Drive {
   async listVolumes(): Promise<string[]> {
     try {
       const entries = await fs.readdir(this.endpoint, { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory() && e.name !== SYS_VOLUME && VOLUME_RE.test(e.name)).map((e) => e.name);
+      return entries
+        .filter((e) => e.isDirectory() && e.name !== SYS_VOLUME && VOLUME_RE.test(e.name))
+        .map((e) => e.name);
     } catch (err) {
       throw mapError(err, this.endpoint);
     }
@@ -277,7 +279,11 @@ export class LocalDrive implements Drive {
     }
   }
 
-  async delete(volume: string, rel: string, opts: { recursive?: boolean; prune?: boolean } = {}): Promise<void> {
+  async delete(
+    volume: string,
+    rel: string,
+    opts: { recursive?: boolean; prune?: boolean } = {},
+  ): Promise<void> {
     const target = this.resolve(volume, rel);
     try {
       await fs.rm(target, { recursive: opts.recursive ?? false, force: true });

@@ -71,7 +71,9 @@ export class BlockReader {
     const parity = Buffer.allocUnsafe(shard * m);
     const hashes = Buffer.allocUnsafe(HASH_SIZE * n);
     const view = (i: number): Buffer =>
-      i < k ? data.subarray(i * shard, (i + 1) * shard) : parity.subarray((i - k) * shard, (i - k + 1) * shard);
+      i < k
+        ? data.subarray(i * shard, (i + 1) * shard)
+        : parity.subarray((i - k) * shard, (i - k + 1) * shard);
     let present = 0;
     let count = 0;
     // Try shards in order (data first), k at a time, until k good ones are in or none are left to try.

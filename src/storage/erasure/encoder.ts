@@ -10,6 +10,7 @@
  */
 import { storageError } from '../errors';
 import { bits, Geometry, HASH_SIZE, rsEncode, shardSize, writeShardHash } from './codec';
+import type { Md5Stream } from './md5-hasher';
 
 /** Where one shard index's frames go. */
 export interface ShardSink {
@@ -23,8 +24,10 @@ export interface EncodeOptions {
   /** Sinks by shard index (length k+m); null for drives already known to be offline. */
   sinks: (ShardSink | null)[];
   writeQuorum: number;
-  /** Sees every source chunk in order (the MD5 for the ETag). */
+  /** Sees every source chunk in order, on this thread. */
   onChunk?: (chunk: Buffer) => void;
+  /** Gets every block's data in order, hashed off-thread (the MD5 for the ETag). */
+  md5?: Md5Stream;
   /** Fails with IncompleteBody when the stream ends short of, or runs past, this many bytes. */
   expectedSize?: number;
   /** Blocks encoding or writing concurrently. */
@@ -56,26 +59,38 @@ export async function encodeStream(
   const failed = new Set<number>();
   opts.sinks.forEach((s, i) => s === null && failed.add(i));
   if (n - failed.size < opts.writeQuorum) {
-    throw storageError('WriteQuorum', `only ${n - failed.size} of ${n} drives online, need ${opts.writeQuorum}`);
+    throw storageError(
+      'WriteQuorum',
+      `only ${n - failed.size} of ${n} drives online, need ${opts.writeQuorum}`,
+    );
   }
   const geometry = new Geometry(k, m, blockSize, blockSize);
   const pending: Promise<void>[] = [];
-  let firstError: unknown;
+  let firstError: Error | undefined;
 
+  // Block data lives in shared memory so the MD5 worker can read it without a copy.
   const takeBlock = (): Block =>
     free.pop() ?? {
-      data: Buffer.allocUnsafe(full * k),
+      data: opts.md5 ? Buffer.from(new SharedArrayBuffer(full * k)) : Buffer.allocUnsafe(full * k),
       parity: Buffer.allocUnsafe(full * m),
       hashes: Buffer.allocUnsafe(HASH_SIZE * n),
     };
 
-  const flush = async (block: Block, len: number, index: number): Promise<void> => {
+  const flush = async (
+    block: Block,
+    len: number,
+    index: number,
+    hashed: Promise<void> | undefined,
+  ): Promise<void> => {
     const shard = shardSize(len, k);
     block.data.fill(0, len, shard * k);
     await rsEncode(k, m, bits(0, k), bits(k, n), block.data, block.parity, shard);
     const frames: Buffer[] = [];
     for (let i = 0; i < n; i++) {
-      const s = i < k ? block.data.subarray(i * shard, (i + 1) * shard) : block.parity.subarray((i - k) * shard, (i - k + 1) * shard);
+      const s =
+        i < k
+          ? block.data.subarray(i * shard, (i + 1) * shard)
+          : block.parity.subarray((i - k) * shard, (i - k + 1) * shard);
       writeShardHash(s, block.hashes, i * HASH_SIZE);
       frames.push(s);
     }
@@ -90,15 +105,22 @@ export async function encodeStream(
         }
       }),
     );
+    await hashed;
     free.push(block);
     if (n - failed.size < opts.writeQuorum) {
-      throw storageError('WriteQuorum', `${failed.size} of ${n} drives failed during write, need ${opts.writeQuorum}`);
+      throw storageError(
+        'WriteQuorum',
+        `${failed.size} of ${n} drives failed during write, need ${opts.writeQuorum}`,
+      );
     }
   };
 
   const dispatch = async (block: Block, len: number, index: number): Promise<void> => {
-    const p = flush(block, len, index);
-    p.catch((err: unknown) => (firstError ??= err));
+    // Queued here, synchronously and in block order, so the MD5 sees the blocks in order.
+    const hashed = opts.md5?.update(block.data.subarray(0, len));
+    hashed?.catch(() => undefined);
+    const p = flush(block, len, index, hashed);
+    p.catch((err: unknown) => (firstError ??= err instanceof Error ? err : new Error(String(err))));
     pending.push(p);
     if (pending.length >= maxInFlight) await pending.shift();
     if (firstError !== undefined) throw firstError;

@@ -88,7 +88,8 @@ export function decodeMeta(buf: Buffer): MetaFile {
   const inline = new Map<string, Buffer>();
   const dataStart = HEADER + jsonLen;
   for (const [dataDir, [off, len]] of Object.entries(parsed.inline ?? {})) {
-    if (dataStart + off + len > end) throw storageError('FileCorrupt', 'metadata file: inline data out of range');
+    if (dataStart + off + len > end)
+      throw storageError('FileCorrupt', 'metadata file: inline data out of range');
     inline.set(dataDir, buf.subarray(dataStart + off, dataStart + off + len));
   }
   return { versions: parsed.versions, inline };

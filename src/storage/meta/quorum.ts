@@ -68,7 +68,13 @@ export function resolve(metas: DriveMeta[], k: number, writeQuorum: number): Res
       const sig = versionSignature(v);
       let t = tallies.get(sig);
       if (!t) {
-        t = { version: v, holders: new Array<boolean>(n).fill(false), live: 0, pendingReplace: new Map(), pendingDelete: 0 };
+        t = {
+          version: v,
+          holders: new Array<boolean>(n).fill(false),
+          live: 0,
+          pendingReplace: new Map(),
+          pendingDelete: 0,
+        };
         tallies.set(sig, t);
       }
       if (t.holders[pos]) continue;

@@ -1,0 +1,32 @@
+/**
+ * The root module: wires the validated config into the storage engine and mounts the HTTP modules.
+ * Built from a config object (not from the environment) so tests can boot it with any config.
+ */
+import { DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
+import { ConfigModule } from './config/config.module';
+import { TiergateConfig } from './config/tiergate-config';
+import { StorageModule } from './storage/storage.module';
+import type { StorageOptions } from './storage/storage-options';
+
+/** Maps the config's drive layout onto the storage engine's options (unset values keep the engine's defaults). */
+export function storageOptionsFrom(config: TiergateConfig): StorageOptions {
+  const { drives, setDriveCount, parity } = config.storage;
+  return { drives: [...drives], setDriveCount, parity };
+}
+
+/** Root module of the gateway process. */
+@Module({})
+export class AppModule {
+  /** The app for one config: config (global), storage engine (global OBJECT_LAYER), admin endpoints. */
+  static forRoot(config: TiergateConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        StorageModule.forRootAsync({ inject: [TiergateConfig], useFactory: storageOptionsFrom }),
+        AdminModule,
+      ],
+    };
+  }
+}

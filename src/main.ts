@@ -1,0 +1,95 @@
+/**
+ * Process entry (`npm start`, `tiergate server`): loads the config from the environment, boots the NestJS app on
+ * the express adapter, listens on TIERGATE_ADDRESS, and shuts down gracefully on SIGINT/SIGTERM.
+ */
+import 'reflect-metadata';
+import { ConsoleLogger, Logger, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from './app.module';
+import { ConfigError } from './config/config-error';
+import { formatListenAddress } from './config/listen-address';
+import { loadConfig } from './config/load-config';
+import type { TiergateConfig } from './config/tiergate-config';
+
+/** How long a graceful shutdown may take before the process exits anyway (code 1). */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'];
+const logger = new Logger('Tiergate');
+
+/** Creates the app for `config` and binds its port; installs no signal handlers, so tests can call it in-process. */
+export async function bootstrap(config: TiergateConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config),
+    new ExpressAdapter(),
+    {
+      // S3 bodies stream raw into the storage engine; nothing may buffer or parse them first.
+      bodyParser: false,
+      // Report a failed boot as an error instead of Nest's default process.abort().
+      abortOnError: false,
+    },
+  );
+  app.disable('x-powered-by');
+  const { host, port } = config.address;
+  try {
+    await (host === undefined ? app.listen(port) : app.listen(port, host));
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const bound = app.getHttpServer().address() as AddressInfo;
+  logger.log(`listening on http://${formatListenAddress({ host: bound.address, port: bound.port })}`);
+  logger.log(`drives (${config.storage.drives.length}): ${config.storage.drives.join(', ')}`);
+  return app;
+}
+
+/**
+ * The first SIGINT/SIGTERM runs Nest's shutdown hooks (the HTTP server drains, the storage engine closes its
+ * drives) and exits 0; a second signal, or a shutdown slower than SHUTDOWN_GRACE_MS, exits 1 at once.
+ */
+function exitGracefullyOnSignals(app: INestApplication): void {
+  let received: string | undefined;
+  for (const signal of SHUTDOWN_SIGNALS) {
+    process.on(signal, () => {
+      if (received !== undefined) {
+        logger.warn(`${signal} during shutdown: exiting without waiting`);
+        process.exit(1);
+      }
+      received = signal;
+      logger.log(`${signal}: draining requests and closing the drives`);
+      process.once('exit', (code) => logger.log(`stopped (exit code ${code})`));
+      setTimeout(() => {
+        logger.error(`shutdown took longer than ${SHUTDOWN_GRACE_MS / 1000}s; exiting`);
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS).unref();
+    });
+  }
+  app.enableShutdownHooks(SHUTDOWN_SIGNALS, { useProcessExit: true });
+}
+
+/** Runs the gateway until a signal stops it; a bad environment or a failed boot exits 1 with the reason. */
+export async function startServer(): Promise<void> {
+  // Colour codes help a terminal and clutter log files and journald.
+  Logger.overrideLogger(new ConsoleLogger({ colors: process.stdout.isTTY === true }));
+  let config: TiergateConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const warning of config.warnings) logger.warn(warning);
+  try {
+    exitGracefullyOnSignals(await bootstrap(config));
+  } catch (err) {
+    // Nest has already logged the error with its stack; repeat only the reason, last, where it is seen.
+    logger.error(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void startServer();

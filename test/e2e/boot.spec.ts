@@ -1,0 +1,117 @@
+/**
+ * End to end: the built gateway (`node dist/src/main.js`) boots on four temporary drives, formats each of them,
+ * answers liveness, and exits 0 on SIGTERM.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+
+const MAIN = resolve(__dirname, '../../src/main.js');
+const BOOT_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 8_000;
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** The environment minus any TIERGATE_* of the developer's shell, plus `vars`. */
+function cleanEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TIERGATE_')));
+  return { ...env, ...vars };
+}
+
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  const timeout = new AbortController();
+  try {
+    return await Promise.race([
+      promise,
+      delay(ms, undefined, { signal: timeout.signal }).then(() =>
+        Promise.reject(new Error(`${what} took over ${ms}ms`)),
+      ),
+    ]);
+  } finally {
+    timeout.abort();
+  }
+}
+
+describe('gateway boot', { timeout: 90_000 }, () => {
+  let base: string;
+  let drives: string[];
+  let url: string;
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const exited = () => child?.exitCode !== null || child?.signalCode !== null;
+
+  before(async () => {
+    base = await mkdtemp(join(tmpdir(), 'tiergate-e2e-'));
+    drives = [1, 2, 3, 4].map((i) => join(base, `drive${i}`));
+    await Promise.all(drives.map((d) => mkdir(d)));
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    child = spawn(process.execPath, [MAIN], {
+      cwd: base,
+      env: cleanEnv({ TIERGATE_DRIVES: join(base, 'drive{1...4}'), TIERGATE_ADDRESS: `127.0.0.1:${port}` }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => (output += s));
+
+    const deadline = Date.now() + BOOT_TIMEOUT_MS;
+    for (;;) {
+      assert.ok(!exited(), `the gateway exited before it was live:\n${output}`);
+      assert.ok(Date.now() < deadline, `not live within ${BOOT_TIMEOUT_MS}ms:\n${output}`);
+      const res = await fetch(`${url}/tiergate/health/live`).catch(() => undefined);
+      await res?.arrayBuffer();
+      if (res?.status === 200) break;
+      await delay(100);
+    }
+  });
+
+  after(async () => {
+    if (child && !exited()) {
+      const gone = once(child, 'exit');
+      child.kill('SIGKILL');
+      await gone;
+    }
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('answers GET /tiergate/health/live with 200 {status: ok}', async () => {
+    const res = await fetch(`${url}/tiergate/health/live`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok' });
+  });
+
+  it('logs where it listens and its drives', () => {
+    assert.ok(output.includes(`listening on ${url}`), output);
+    for (const drive of drives) assert.ok(output.includes(drive), `${drive} not logged:\n${output}`);
+  });
+
+  it('formats every drive at first boot', async () => {
+    for (const drive of drives) {
+      const text = await readFile(join(drive, '.tiergate.sys', 'format.json'), 'utf8');
+      const format: unknown = JSON.parse(text);
+      assert.equal(typeof format, 'object', `${drive}: ${text}`);
+    }
+  });
+
+  it('exits 0 on SIGTERM within a few seconds', async () => {
+    assert.ok(child && !exited(), 'the gateway is not running');
+    const gone = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    child.kill('SIGTERM');
+    const [code, signal] = await within(gone, STOP_TIMEOUT_MS, 'shutdown');
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, output);
+  });
+});
