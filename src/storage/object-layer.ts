@@ -154,8 +154,10 @@ export interface HealResult {
   danglingRemoved: string[];
   /** Unreferenced data directories removed. */
   orphansRemoved: number;
-  /** False when the object could not be healed (fewer than k good shards). */
+  /** False when the object could not be fully healed (fewer than k good shards, or a drive refused writes). */
   ok: boolean;
+  /** Why the heal is incomplete. */
+  error?: string;
 }
 
 export interface HealSetReport {

@@ -14,6 +14,7 @@ import { LocalDrive } from './drive/local-drive';
 import { isStorageError, storageError } from './errors';
 import { defaultParity, MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from './erasure/codec';
 import { Md5Hasher } from './erasure/md5-hasher';
+import { NsLock } from './ns-lock';
 import { eachDriveQuiet } from './util/each-drive';
 import { ErasureSet } from './erasure-set';
 import { HEALING_FILE, loadLayout, type Layout } from './format';
@@ -114,6 +115,8 @@ export class ErasurePool implements ObjectLayer {
   private healing: Promise<void> | null = null;
   private closed = false;
   private readonly md5 = new Md5Hasher();
+  /** Serialises bucket creation and removal within this process. */
+  private readonly bucketLocks = new NsLock();
 
   constructor(
     private readonly layout: Layout,
@@ -212,6 +215,10 @@ export class ErasurePool implements ObjectLayer {
 
   async makeBucket(bucket: string): Promise<void> {
     checkBucketName(bucket);
+    await this.bucketLocks.withWrite(bucket, () => this.makeBucketLocked(bucket));
+  }
+
+  private async makeBucketLocked(bucket: string): Promise<void> {
     const exists = await this.bucketExists(bucket);
     if (exists) throw storageError('BucketExists', 'the requested bucket name is not available');
     const record = Buffer.from(
@@ -318,6 +325,12 @@ export class ErasurePool implements ObjectLayer {
   }
 
   async deleteBucket(bucket: string): Promise<void> {
+    checkBucketName(bucket);
+    await this.bucketLocks.withWrite(bucket, () => this.deleteBucketLocked(bucket));
+  }
+
+  private async deleteBucketLocked(bucket: string): Promise<void> {
+    this.bucketCache.delete(bucket);
     await this.requireBucket(bucket);
     for (const set of this.sets) {
       for await (const e of walkSet(set, bucket, { recursive: true }, 1)) {

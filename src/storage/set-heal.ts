@@ -14,6 +14,7 @@ import { BlockReader, type ShardSource } from './erasure/decoder';
 import { DATA_DIR_PREFIX, dataDirName, partFileName, SYS_VOLUME, TMP_DIR } from './layout';
 import type { MetaFile } from './meta/meta-file';
 import type { ResolvedVersion } from './meta/quorum';
+import type { FileReader, FileWriter } from './drive/drive';
 import { versionSignature } from './meta/version';
 import type { HealResult, HealSetReport } from './object-layer';
 import { walkSet } from './set-listing';
@@ -40,30 +41,37 @@ export async function healObject(set: ErasureSet, bucket: string, key: string): 
     for (const rv of res.versions) {
       const bad = await findBadShards(set, bucket, dir, rv, metas);
       const need = online.map((on, p) => on && (!rv.holders[p] || bad[p]));
-      holds.push(rv.holders.map((h, p) => (h && !bad[p]) || false));
-      if (!need.some(Boolean) || rv.version.type === 'delete-marker') {
-        if (rv.version.type === 'delete-marker')
-          need.forEach((n, p) => n && (holds[holds.length - 1][p] = true));
+      // A drive keeps a version's record unless it never had it: a shard that cannot be rebuilt now stays
+      // referenced (the version must not lose a copy of its record because a heal failed).
+      const hold = rv.holders.map((h, p) => h && online[p]);
+      holds.push(hold);
+      if (rv.version.type === 'delete-marker') {
+        need.forEach((n, p) => n && (hold[p] = true));
         continue;
       }
+      if (!need.some(Boolean)) continue;
       try {
+        let rebuilt: boolean[];
         if (rv.version.inline) {
           const frames = await rebuildInline(set, rv, metas, bad, need);
           frames.forEach((f, p) => f && rebuiltInline[p].set(rv.version.dataDir, f));
+          rebuilt = rv.version.size === 0 ? [...need] : frames.map((f) => f !== null);
         } else {
-          await rebuildParts(set, bucket, dir, rv, bad, need);
+          rebuilt = await rebuildParts(set, bucket, dir, rv, bad, need);
         }
-        need.forEach((n, p) => {
-          if (!n) return;
-          holds[holds.length - 1][p] = true;
+        rebuilt.forEach((r, p) => {
+          if (!r) return;
+          hold[p] = true;
           healed.add(p);
         });
+        if (rebuilt.some((r, p) => need[p] && !r)) {
+          result.ok = false;
+          result.error = 'some drives could not be written';
+        }
       } catch (err) {
         result.ok = false;
-        set.config.log(
-          'warn',
-          `heal ${bucket}/${key} version ${rv.version.versionId}: ${(err as Error).message}`,
-        );
+        result.error = (err as Error).message;
+        set.config.log('warn', `heal ${bucket}/${key} version ${rv.version.versionId}: ${result.error}`);
       }
     }
 
@@ -211,61 +219,65 @@ async function rebuildParts(
   rv: ResolvedVersion,
   bad: boolean[],
   need: boolean[],
-): Promise<void> {
+): Promise<boolean[]> {
   const v = rv.version;
   const stageId = randomUUID();
+  const ok = [...need];
   try {
     for (const part of v.parts) {
       const g = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, part.size);
       const file = `${dir}/${dataDirName(v.dataDir)}/${partFileName(part.number)}`;
-      const sources: (ShardSource | null)[] = new Array<ShardSource | null>(set.n).fill(null);
-      const readers: { close(): Promise<void> }[] = [];
-      await Promise.all(
-        v.erasure.distribution.map(async (s, p) => {
-          const d = set.drives[p];
-          if (!d || !rv.holders[p] || bad[p]) return;
-          try {
-            const r = await d.openFile(bucket, file);
-            readers.push(r);
-            sources[s] = r;
-          } catch {
-            // unreadable: the other shards cover it
-          }
-        }),
-      );
       const staged = `${TMP_DIR}/${stageId}/${partFileName(part.number)}`;
-      const writers = await eachDrive(set.drives, async (d, p) =>
-        need[p] ? d.createFile(SYS_VOLUME, staged) : undefined,
-      );
+      const sources: (ShardSource | null)[] = new Array<ShardSource | null>(set.n).fill(null);
+      const readers: FileReader[] = [];
+      const writers: (FileWriter | null)[] = new Array<FileWriter | null>(set.n).fill(null);
       try {
+        await eachDrive(set.drives, async (d, p) => {
+          if (rv.holders[p] && !bad[p]) {
+            try {
+              const r = await d.openFile(bucket, file);
+              readers.push(r);
+              sources[v.erasure.distribution[p]] = r;
+            } catch {
+              // unreadable: the other shards cover it
+            }
+          }
+          if (ok[p]) {
+            try {
+              writers[p] = await d.createFile(SYS_VOLUME, staged);
+            } catch {
+              ok[p] = false; // this target stays unhealed; the others still get their shards
+            }
+          }
+        });
         const reader = new BlockReader({ geometry: g, sources });
         for (let b = 0; b < g.blocks; b++) {
           const { data, parity, shard } = await reader.readBlock(b, true);
           await Promise.all(
-            writers.map(async (w, p) =>
-              w?.write(
-                [frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard)],
-                g.frameOffset(b),
-              ),
-            ),
+            writers.map(async (w, p) => {
+              if (!w || !ok[p]) return;
+              const frame = frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard);
+              await w.write([frame], g.frameOffset(b)).catch(() => (ok[p] = false));
+            }),
           );
         }
-        await Promise.all(writers.map(async (w) => w?.close()));
-      } catch (err) {
-        await Promise.all(writers.map(async (w) => w?.abort()));
-        throw err;
+        await Promise.all(
+          writers.map(async (w, p) => (w && ok[p] ? w.close().catch(() => (ok[p] = false)) : undefined)),
+        );
+        await eachDrive(set.drives, async (d, p) => {
+          if (ok[p]) await d.rename(SYS_VOLUME, staged, bucket, file).catch(() => (ok[p] = false));
+        });
       } finally {
+        await Promise.all(writers.map(async (w, p) => (w && !ok[p] ? w.abort() : undefined)));
         await Promise.all(readers.map((r) => r.close().catch(() => undefined)));
       }
-      await eachDrive(set.drives, async (d, p) =>
-        need[p] ? d.rename(SYS_VOLUME, staged, bucket, file) : undefined,
-      );
     }
   } finally {
     await eachDriveQuiet(set.drives, (d) =>
       d.delete(SYS_VOLUME, `${TMP_DIR}/${stageId}`, { recursive: true }),
     );
   }
+  return ok;
 }
 
 /** The bitrot frame (hash + shard) of shard index s from a decoded block. */
@@ -294,7 +306,7 @@ export async function healSet(set: ErasureSet, buckets: string[]): Promise<HealS
         const r = await healObject(set, bucket, entry.key);
         if (r.healedDrives.length > 0 || r.danglingRemoved.length > 0 || r.orphansRemoved > 0)
           report.objectsHealed++;
-        if (!r.ok) report.failures.push({ bucket, key: entry.key, error: 'not enough good shards' });
+        if (!r.ok) report.failures.push({ bucket, key: entry.key, error: r.error ?? 'heal incomplete' });
       } catch (err) {
         report.failures.push({ bucket, key: entry.key, error: (err as Error).message });
       }

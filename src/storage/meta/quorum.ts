@@ -60,8 +60,13 @@ export function resolve(metas: DriveMeta[], k: number, writeQuorum: number): Res
     pendingDelete: number;
   }
   const tallies = new Map<string, Tally>();
+  let inconsistent = false;
   metas.forEach((meta, pos) => {
-    if (meta instanceof Error) return;
+    if (meta instanceof Error) {
+      // A torn or rotten metadata file is an answer heal must replace, unlike an offline drive.
+      if ((meta as { code?: string }).code === 'FileCorrupt') inconsistent = true;
+      return;
+    }
     answered++;
     if (meta === null) return;
     for (const v of meta.versions) {
@@ -94,7 +99,6 @@ export function resolve(metas: DriveMeta[], k: number, writeQuorum: number): Res
   const versions: ResolvedVersion[] = [];
   const undecided: ResolvedVersion[] = [];
   const gone = new Set<string>();
-  let inconsistent = false;
   for (const [sig, t] of tallies) {
     let present = t.live;
     for (const [replacer, count] of t.pendingReplace) if (!liveFound(replacer)) present += count;

@@ -1,0 +1,175 @@
+/** codec.ts: shard sizes, stream geometry, bitrot framing helpers and default parity. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { xxh64 } from '@node-rs/xxhash';
+import { randomBytes, seededRandom } from '../../../test/fixtures/prng';
+import {
+  bits,
+  checkShardHash,
+  defaultParity,
+  Geometry,
+  HASH_SIZE,
+  rsEncode,
+  shardSize,
+  writeShardHash,
+} from './codec';
+import { encodeStream, MemorySink } from './encoder';
+
+const MiB = 1024 * 1024;
+
+describe('shardSize', () => {
+  const table: [blockLen: number, k: number, expected: number][] = [
+    [0, 2, 8],
+    [1, 2, 8],
+    [16, 2, 8],
+    [17, 2, 16],
+    [1, 12, 8],
+    [96, 12, 8],
+    [97, 12, 16],
+    [MiB - 1, 2, 524288],
+    [MiB, 2, 524288],
+    [MiB + 1, 2, 524296],
+    [MiB, 4, 262144],
+    [MiB, 8, 131072],
+    [MiB, 12, 87384],
+    [MiB - 1, 12, 87384],
+  ];
+  for (const [len, k, expected] of table) {
+    it(`${len} bytes over ${k} data shards -> ${expected}`, () => {
+      assert.equal(shardSize(len, k), expected);
+    });
+  }
+
+  it('is the smallest multiple of 8 (at least 8) that holds a k-th of the block', () => {
+    for (const k of [1, 2, 3, 4, 5, 7, 8, 12, 16]) {
+      for (let len = 0; len < 600; len++) {
+        const s = shardSize(len, k);
+        assert.equal(s % 8, 0);
+        assert.ok(s * k >= len, `${len}/${k}`);
+        assert.ok(s === 8 || (s - 8) * k < len, `${len}/${k} is not minimal: ${s}`);
+      }
+    }
+  });
+});
+
+describe('Geometry', () => {
+  // [k, object size, blocks, shard bytes of the last block, shard file size] for 1 MiB blocks.
+  const table: [number, number, number, number, number][] = [
+    [2, 0, 0, 0, 0],
+    [2, 1, 1, 8, 16],
+    [2, MiB - 1, 1, 524288, 524296],
+    [2, MiB, 1, 524288, 524296],
+    [2, MiB + 1, 2, 8, 524312],
+    [4, 0, 0, 0, 0],
+    [4, 1, 1, 8, 16],
+    [4, MiB - 1, 1, 262144, 262152],
+    [4, MiB, 1, 262144, 262152],
+    [4, MiB + 1, 2, 8, 262168],
+    [8, 0, 0, 0, 0],
+    [8, 1, 1, 8, 16],
+    [8, MiB - 1, 1, 131072, 131080],
+    [8, MiB, 1, 131072, 131080],
+    [8, MiB + 1, 2, 8, 131096],
+    [12, 0, 0, 0, 0],
+    [12, 1, 1, 8, 16],
+    [12, MiB - 1, 1, 87384, 87392],
+    [12, MiB, 1, 87384, 87392],
+    [12, MiB + 1, 2, 8, 87408],
+  ];
+
+  for (const [k, size, blocks, lastShard, fileSize] of table) {
+    const m = Math.min(k, 4);
+    it(`k=${k}, ${size} bytes: ${blocks} blocks, shard files of ${fileSize} bytes, as encodeStream writes`, async () => {
+      const g = new Geometry(k, m, MiB, size);
+      assert.equal(g.blocks, blocks);
+      assert.equal(g.fullShard, shardSize(MiB, k));
+      assert.equal(g.fullFrame, HASH_SIZE + g.fullShard);
+      if (blocks > 0) {
+        assert.equal(g.shardLen(blocks - 1), lastShard);
+        assert.equal(g.blockLen(blocks - 1), size - (blocks - 1) * MiB);
+        for (let b = 0; b < blocks; b++) assert.equal(g.frameOffset(b), b * g.fullFrame);
+      }
+      assert.equal(g.shardFileSize(), fileSize);
+
+      const data = randomBytes(seededRandom(size + k), size);
+      const sinks = Array.from({ length: k + m }, () => new MemorySink());
+      const result = await encodeStream([data], { k, m, blockSize: MiB, sinks, writeQuorum: k + m });
+      assert.equal(result.size, size);
+      for (const [i, sink] of sinks.entries()) assert.equal(sink.contents().length, fileSize, `shard ${i}`);
+    });
+  }
+
+  it('matches odd block sizes too', async () => {
+    for (const [k, m, blockSize, size] of [
+      [3, 2, 1000, 2501],
+      [5, 3, 777, 777 * 4],
+      [7, 1, 100, 1],
+    ]) {
+      const g = new Geometry(k, m, blockSize, size);
+      const sinks = Array.from({ length: k + m }, () => new MemorySink());
+      await encodeStream([Buffer.alloc(size, 7)], { k, m, blockSize, sinks, writeQuorum: k + m, inFlight: 1 });
+      for (const sink of sinks) assert.equal(sink.contents().length, g.shardFileSize(), `${k}+${m}/${blockSize}`);
+    }
+  });
+});
+
+describe('bitrot framing', () => {
+  it('writes xxh64 of the shard (u64 LE) and checks it', () => {
+    const shard = Buffer.from('some shard bytes');
+    const frame = Buffer.alloc(HASH_SIZE + 4);
+    writeShardHash(shard, frame, 4);
+    assert.equal(frame.readBigUInt64LE(4), xxh64(shard));
+    assert.equal(checkShardHash(shard, frame, 4), true);
+    const flipped = Buffer.from(shard);
+    flipped[3] ^= 0x10;
+    assert.equal(checkShardHash(flipped, frame, 4), false);
+  });
+});
+
+describe('rsEncode', () => {
+  it('rebuilds any lost shards from any k others', async () => {
+    const k = 4;
+    const m = 2;
+    const shard = 64;
+    const data = randomBytes(seededRandom(1), k * shard);
+    const parity = Buffer.alloc(m * shard);
+    await rsEncode(k, m, bits(0, k), bits(k, k + m), data, parity, shard);
+    for (const lost of [
+      [0, 1],
+      [2, 5],
+      [3, 4],
+      [4, 5],
+    ]) {
+      const d = Buffer.from(data);
+      const p = Buffer.from(parity);
+      for (const i of lost) (i < k ? d : p).fill(0, (i % k) * shard, ((i % k) + 1) * shard);
+      const present = bits(0, k + m) & ~lost.reduce((mask, i) => mask | (1 << i), 0);
+      await rsEncode(k, m, present, bits(0, k + m) & ~present, d, p, shard);
+      assert.ok(d.equals(data), `data after losing ${lost.join(',')}`);
+      assert.ok(p.equals(parity), `parity after losing ${lost.join(',')}`);
+    }
+  });
+
+  it('builds bit masks', () => {
+    assert.equal(bits(0, 0), 0);
+    assert.equal(bits(0, 4), 0b1111);
+    assert.equal(bits(4, 6), 0b110000);
+  });
+});
+
+describe('defaultParity', () => {
+  const table: [number, number][] = [
+    [2, 1],
+    [3, 1],
+    [4, 2],
+    [5, 2],
+    [6, 3],
+    [7, 3],
+    [8, 4],
+    [12, 4],
+    [16, 4],
+  ];
+  for (const [drives, parity] of table) {
+    it(`${drives} drives -> parity ${parity}`, () => assert.equal(defaultParity(drives), parity));
+  }
+});
