@@ -24,6 +24,7 @@ import type { ByteRange } from '../../src/storage/object-layer';
 import type { ErasurePool } from '../../src/storage/pool';
 import { FaultyDrive, type FaultMode } from '../fixtures/faulty-drive';
 import { faultyPool, readAll, streamOf, tempDrives } from '../fixtures/temp-drives';
+import { seededRandom } from '../fixtures/prng';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -44,18 +45,6 @@ const GEOMETRIES: [k: number, m: number][] = [
 function bytes(size: number, label: string): Buffer {
   const key = createHash('sha256').update(label).digest().subarray(0, 16);
   return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size));
-}
-
-/** mulberry32: a small seeded PRNG in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Equal buffers, or a failure naming the first differing offset (not a 3 MiB diff). */
@@ -460,7 +449,7 @@ assert.ok(Number.isSafeInteger(SEED), 'ERASURE_FAULTS_SEED must be an integer');
 
 /** Sizes, chunking and ranges drawn up front, so a seed always gives the same plan whatever tests are selected. */
 function randomPlan(seed: number): { size: number; chunk: number; declared: boolean; ranges: ByteRange[] }[] {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const between = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
   const sizes = [
     0,
