@@ -302,7 +302,6 @@ export class ErasureSet {
         `data placed on ${placed.filter(Boolean).length} drives, need ${this.writeQuorum}`,
       );
     }
-    await this.writeNameFiles(bucket, components, placed);
 
     // Phase 2: metadata. The replaced version stays, pending-delete, until this commit has quorum.
     const newInline = (p: number): Buffer | undefined =>
@@ -321,6 +320,10 @@ export class ErasureSet {
         `metadata committed on ${committed.filter(Boolean).length} drives, need ${this.writeQuorum}`,
       );
     }
+
+    // Long segments' directories get their name files only now that they hold our metadata: a concurrent prune
+    // of an emptied hashed directory can then no longer take the name away (see LocalDrive.prune).
+    await this.writeNameFiles(bucket, components, committed);
 
     // Acknowledged. Phase 3: drop what the new version replaced.
     if (replaced) {
@@ -414,7 +417,7 @@ export class ErasureSet {
   }
 
   /** Long key segments live in hashed directories that carry their real name (see layout.ts). */
-  private async writeNameFiles(
+  async writeNameFiles(
     bucket: string,
     components: { name: string; hashedSegment?: string }[],
     on: boolean[],

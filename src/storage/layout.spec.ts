@@ -312,7 +312,11 @@ describe('compareKeys', () => {
     for (let i = 0; i < 5000; i++) {
       const a = randomString();
       // Half the pairs share a prefix, so differences show up at every position.
-      const b = rand() < 0.5 ? a.slice(0, randomInt(rand, 0, a.length)) + randomString() : randomString();
+      const points = [...a];
+      const b =
+        rand() < 0.5
+          ? points.slice(0, randomInt(rand, 0, points.length)).join('') + randomString()
+          : randomString();
       assert.equal(
         Math.sign(compareKeys(a, b)),
         Math.sign(byBytes(a, b)),

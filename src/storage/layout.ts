@@ -81,6 +81,11 @@ export function escapeSegment(segment: string): string {
 
 /** Inverse of escapeSegment. Returns null for names we never produce (reserved or foreign files). */
 export function unescapeSegment(name: string): string | null {
+  const raw = decodeSegment(name);
+  return raw !== null && escapeSegment(raw) === name ? raw : null;
+}
+
+function decodeSegment(name: string): string | null {
   if (name === '%') return '';
   if (!name.includes('%')) return name;
   let out = '';
@@ -112,7 +117,12 @@ export interface PathComponent {
 /** Validates a key as S3 does (1..1024 UTF-8 bytes) and splits it into on-disk path components. */
 export function objectPathComponents(key: string): PathComponent[] {
   checkObjectKey(key);
-  return key.split('/').map((segment) => {
+  return segmentComponents(key.split('/'));
+}
+
+/** On-disk components of `/`-separated segments (also for listing prefixes, which need not be valid keys). */
+export function segmentComponents(segments: string[]): PathComponent[] {
+  return segments.map((segment) => {
     const escaped = escapeSegment(segment);
     if (Buffer.byteLength(escaped) <= MAX_SEGMENT) return { name: escaped };
     return { name: hashedSegmentName(segment), hashedSegment: segment };
@@ -151,8 +161,12 @@ export function checkBucketName(bucket: string): void {
     !/^\d+\.\d+\.\d+\.\d+$/.test(bucket) &&
     !bucket.startsWith('xn--') &&
     !bucket.startsWith('sthree-') &&
+    !bucket.startsWith('amzn-s3-demo-') &&
     !bucket.endsWith('-s3alias') &&
-    !bucket.endsWith('--ol-s3');
+    !bucket.endsWith('--ol-s3') &&
+    !bucket.endsWith('.mrap') &&
+    !bucket.endsWith('--x-s3') &&
+    !bucket.endsWith('--table-s3');
   if (!ok) throw storageError('InvalidBucketName', `invalid bucket name: ${String(bucket).slice(0, 80)}`);
 }
 

@@ -542,11 +542,10 @@ export class ErasurePool implements ObjectLayer {
         const c = compareKeys(u.key, keyMarker);
         return keyMarker === '' || c > 0 || (c === 0 && idMarker !== '' && u.uploadId > idMarker);
       })
+      // Upload ids are UUIDv7, so within a key their text order is initiation order, as S3 lists them.
       .sort(
         (a, b) =>
-          compareKeys(a.key, b.key) ||
-          a.initiated.getTime() - b.initiated.getTime() ||
-          (a.uploadId < b.uploadId ? -1 : 1),
+          compareKeys(a.key, b.key) || (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0),
       );
     const page = all.slice(0, max);
     const last = page[page.length - 1];

@@ -11,7 +11,14 @@ import { isStorageError } from './errors';
 import { BufferSource, inlineOf, type ErasureSet } from './erasure-set';
 import { checkShardHash, Geometry, HASH_SIZE, writeShardHash } from './erasure/codec';
 import { BlockReader, type ShardSource } from './erasure/decoder';
-import { DATA_DIR_PREFIX, dataDirName, partFileName, SYS_VOLUME, TMP_DIR } from './layout';
+import {
+  DATA_DIR_PREFIX,
+  dataDirName,
+  objectPathComponents,
+  partFileName,
+  SYS_VOLUME,
+  TMP_DIR,
+} from './layout';
 import type { MetaFile } from './meta/meta-file';
 import type { ResolvedVersion } from './meta/quorum';
 import type { FileReader, FileWriter } from './drive/drive';
@@ -121,6 +128,13 @@ export async function healObject(set: ErasureSet, bucket: string, key: string): 
         }
       }),
     );
+    if (res.versions.length > 0) {
+      await set.writeNameFiles(
+        bucket,
+        objectPathComponents(key),
+        set.drives.map((d) => d !== null),
+      );
+    }
     result.healedDrives = [...healed].sort((a, b) => a - b).map((p) => set.drives[p]!.endpoint);
     return result;
   });
@@ -161,7 +175,7 @@ async function findBadShards(
         return (
           !frame ||
           frame.length !== HASH_SIZE + g.shardLen(0) ||
-          !checkShardHash(frame.subarray(HASH_SIZE), frame)
+          !checkShardHash(frame.subarray(HASH_SIZE), 0, frame)
         );
       }
       for (const part of v.parts) {
@@ -174,7 +188,7 @@ async function findBadShards(
             for (let b = 0; b < g.blocks; b++) {
               const view = shard.subarray(0, g.shardLen(b));
               const n = await r.readv([hash, view], g.frameOffset(b));
-              if (n !== HASH_SIZE + view.length || !checkShardHash(view, hash)) return true;
+              if (n !== HASH_SIZE + view.length || !checkShardHash(view, b, hash)) return true;
             }
           } finally {
             await r.close();
@@ -207,7 +221,7 @@ async function rebuildInline(
   const g = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, v.size);
   const { data, parity, shard } = await new BlockReader({ geometry: g, sources }).readBlock(0, true);
   return need.map((n, p) =>
-    n ? frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard) : null,
+    n ? frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard, 0) : null,
   );
 }
 
@@ -256,7 +270,7 @@ async function rebuildParts(
           await Promise.all(
             writers.map(async (w, p) => {
               if (!w || !ok[p]) return;
-              const frame = frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard);
+              const frame = frameOf(v.erasure.distribution[p], v.erasure.k, data, parity, shard, b);
               await w.write([frame], g.frameOffset(b)).catch(() => (ok[p] = false));
             }),
           );
@@ -280,13 +294,13 @@ async function rebuildParts(
   return ok;
 }
 
-/** The bitrot frame (hash + shard) of shard index s from a decoded block. */
-function frameOf(s: number, k: number, data: Buffer, parity: Buffer, shard: number): Buffer {
+/** The bitrot frame (hash + shard) of shard index s of block `block`, from the decoded block. */
+function frameOf(s: number, k: number, data: Buffer, parity: Buffer, shard: number, block: number): Buffer {
   const view =
     s < k ? data.subarray(s * shard, (s + 1) * shard) : parity.subarray((s - k) * shard, (s - k + 1) * shard);
   const frame = Buffer.allocUnsafe(HASH_SIZE + shard);
   view.copy(frame, HASH_SIZE);
-  writeShardHash(view, frame, 0);
+  writeShardHash(view, block, frame, 0);
   return frame;
 }
 

@@ -31,6 +31,7 @@ import type {
   PutObjectOptions,
 } from './object-layer';
 import { Stage } from './stage';
+import { uuid7 } from './util/uuid7';
 import { eachDriveOk, eachDriveQuiet } from './util/each-drive';
 
 /** S3's minimum size of every part but the last. */
@@ -74,7 +75,7 @@ export async function newUpload(
   opts: PutObjectOptions,
 ): Promise<string> {
   objectPathComponents(key);
-  const uploadId = randomUUID();
+  const uploadId = uuid7();
   const options: PutObjectOptions = { ...opts };
   delete options.size;
   delete options.expectedMd5;

@@ -187,7 +187,7 @@ describe('crash safety of PUT under SIGKILL', { timeout: 110_000 }, () => {
         if (v.inline) {
           const frame = meta!.inline.get(v.dataDir);
           const want = new Geometry(k, m, blockSize, v.size).shardFileSize();
-          if (!frame || frame.length !== want || !checkShardHash(frame.subarray(HASH_SIZE), frame)) {
+          if (!frame || frame.length !== want || !checkShardHash(frame.subarray(HASH_SIZE), 0, frame)) {
             problems.push(
               `d${p}: inline frame of ${sig} is ${frame ? `bad (${frame.length} bytes)` : 'missing'}`,
             );

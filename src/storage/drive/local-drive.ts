@@ -16,7 +16,7 @@ import {
   isReservedName,
   META_FILE,
   NAME_FILE,
-  objectPathComponents,
+  segmentComponents,
   SYS_VOLUME,
   TMP_DIR,
   unescapeSegment,
@@ -294,14 +294,31 @@ export class LocalDrive implements Drive {
     if (opts.prune) await this.prune(volume, path.dirname(rel));
   }
 
-  /** Removes empty directories from `rel` up to (not including) the volume root; stops at the first non-empty one. */
+  /**
+   * Removes empty directories from `rel` up to (not including) the volume root; stops at the first non-empty one.
+   * A hashed long-segment directory holding nothing but its name file counts as empty (writers re-create the name
+   * file after they commit, so removing it here can never hide a key).
+   */
   private async prune(volume: string, rel: string): Promise<void> {
     let dir = rel;
     while (dir !== '.' && dir !== '' && dir !== '/') {
+      const full = this.resolve(volume, dir);
       try {
-        await fs.rmdir(this.resolve(volume, dir));
-      } catch {
-        return; // not empty (or already gone, or racing a writer): either way stop here
+        await fs.rmdir(full);
+      } catch (err) {
+        if (
+          (err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' ||
+          !path.basename(dir).startsWith(HASHED_PREFIX)
+        )
+          return;
+        const left = await fs.readdir(full).catch(() => [] as string[]);
+        if (left.length !== 1 || left[0] !== NAME_FILE) return;
+        try {
+          await fs.unlink(path.join(full, NAME_FILE));
+          await fs.rmdir(full);
+        } catch {
+          return; // a writer got there first
+        }
       }
       dir = path.dirname(dir);
     }
@@ -319,16 +336,13 @@ export class LocalDrive implements Drive {
   async *walk(volume: string, opts: WalkOptions): AsyncIterable<WalkEntry> {
     const prefix = opts.prefix ?? '';
     const baseKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    let baseDir = '';
-    if (baseKey !== '') {
-      try {
-        baseDir = objectPathComponents(baseKey.slice(0, -1))
-          .map((c) => c.name)
-          .join('/');
-      } catch {
-        return; // a prefix no key can have
-      }
-    }
+    // The directory of the prefix's complete segments ("a/b/" -> a/b, "/" -> the empty segment's dir).
+    const baseDir =
+      baseKey === ''
+        ? ''
+        : segmentComponents(baseKey.slice(0, -1).split('/'))
+            .map((c) => c.name)
+            .join('/');
     yield* this.walkDir(volume, baseDir, baseKey, prefix, opts.marker ?? '', opts.recursive);
   }
 

@@ -107,22 +107,31 @@ describe('Geometry', () => {
     ]) {
       const g = new Geometry(k, m, blockSize, size);
       const sinks = Array.from({ length: k + m }, () => new MemorySink());
-      await encodeStream([Buffer.alloc(size, 7)], { k, m, blockSize, sinks, writeQuorum: k + m, inFlight: 1 });
-      for (const sink of sinks) assert.equal(sink.contents().length, g.shardFileSize(), `${k}+${m}/${blockSize}`);
+      await encodeStream([Buffer.alloc(size, 7)], {
+        k,
+        m,
+        blockSize,
+        sinks,
+        writeQuorum: k + m,
+        inFlight: 1,
+      });
+      for (const sink of sinks)
+        assert.equal(sink.contents().length, g.shardFileSize(), `${k}+${m}/${blockSize}`);
     }
   });
 });
 
 describe('bitrot framing', () => {
-  it('writes xxh64 of the shard (u64 LE) and checks it', () => {
+  it('writes xxh64 of the shard seeded with the block index (u64 LE) and checks it', () => {
     const shard = Buffer.from('some shard bytes');
     const frame = Buffer.alloc(HASH_SIZE + 4);
-    writeShardHash(shard, frame, 4);
-    assert.equal(frame.readBigUInt64LE(4), xxh64(shard));
-    assert.equal(checkShardHash(shard, frame, 4), true);
+    writeShardHash(shard, 3, frame, 4);
+    assert.equal(frame.readBigUInt64LE(4), xxh64(shard, 3n));
+    assert.equal(checkShardHash(shard, 3, frame, 4), true);
+    assert.equal(checkShardHash(shard, 2, frame, 4), false, 'a frame checked as another block fails');
     const flipped = Buffer.from(shard);
     flipped[3] ^= 0x10;
-    assert.equal(checkShardHash(flipped, frame, 4), false);
+    assert.equal(checkShardHash(flipped, 3, frame, 4), false);
   });
 });
 

@@ -6,8 +6,9 @@
  * k data shards of `shardSize(L, k)` bytes each (L split in order, zero-padded to a multiple of 8 as the codec
  * requires) and m parity shards of the same size. Shard i of every block goes, in block order, to one shard file.
  *
- * Bitrot framing: each shard block is stored as a frame `xxh64(shard) (u64 LE, 8 bytes) || shard`. xxh64 runs at
- * ~12 GB/s here, so every read verifies every byte it returns at a small fraction of the cost of the disk read.
+ * Bitrot framing: each shard block is stored as a frame `xxh64(shard, seed = block index) (u64 LE, 8 bytes) || shard`.
+ * xxh64 runs at ~12 GB/s here, so every read verifies every byte it returns at a small fraction of the cost of the
+ * disk read; seeding with the block index means a frame found at the wrong offset fails its check too.
  */
 import { xxh64 } from '@node-rs/xxhash';
 
@@ -123,14 +124,14 @@ export function bits(from: number, to: number): number {
   return mask;
 }
 
-/** Writes xxh64(shard) into `into` at `offset` (8 bytes, LE). */
-export function writeShardHash(shard: Buffer, into: Buffer, offset: number): void {
-  into.writeBigUInt64LE(xxh64(shard), offset);
+/** Writes the bitrot hash of block `block`'s shard into `into` at `offset` (8 bytes, LE). */
+export function writeShardHash(shard: Buffer, block: number, into: Buffer, offset: number): void {
+  into.writeBigUInt64LE(xxh64(shard, BigInt(block)), offset);
 }
 
-/** True when the 8-byte hash at `hash[offset]` matches the shard. */
-export function checkShardHash(shard: Buffer, hash: Buffer, offset = 0): boolean {
-  return hash.readBigUInt64LE(offset) === xxh64(shard);
+/** True when the 8-byte hash at `hash[offset]` is block `block`'s hash of the shard. */
+export function checkShardHash(shard: Buffer, block: number, hash: Buffer, offset = 0): boolean {
+  return hash.readBigUInt64LE(offset) === xxh64(shard, BigInt(block));
 }
 
 /** Default parity for a set size, as MinIO and RustFS choose it. */

@@ -52,7 +52,7 @@ export class BlockReader {
       this.markBad(i, (err as Error).message);
       return false;
     }
-    if (!checkShardHash(into, hash)) {
+    if (!checkShardHash(into, b, hash)) {
       this.markBad(i, 'bitrot hash mismatch');
       return false;
     }

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { randomBytes, seededRandom } from '../../../test/fixtures/prng';
 import { checkShardHash, Geometry, HASH_SIZE } from './codec';
+import { BufferSource } from '../erasure-set';
+import { decodeRange } from './decoder';
 import { encodeStream, MemorySink, type ShardSink } from './encoder';
 import { Md5Hasher } from './md5-hasher';
 
@@ -53,7 +55,7 @@ function reassemble(files: Buffer[], g: Geometry): Buffer {
     for (let i = 0; i < g.k + g.m; i++) {
       const frame = files[i].subarray(g.frameOffset(b), g.frameOffset(b) + HASH_SIZE + shard);
       assert.equal(frame.length, HASH_SIZE + shard, `frame ${b} of shard ${i}`);
-      assert.ok(checkShardHash(frame.subarray(HASH_SIZE), frame), `hash of frame ${b} of shard ${i}`);
+      assert.ok(checkShardHash(frame.subarray(HASH_SIZE), b, frame), `hash of frame ${b} of shard ${i}`);
       if (i < g.k) parts.push(frame.subarray(HASH_SIZE));
     }
     out.push(Buffer.concat(parts).subarray(0, g.blockLen(b)));
@@ -87,7 +89,12 @@ describe('encodeStream', () => {
       assert.deepEqual([...result.failed], []);
       const g = new Geometry(k, m, blockSize, size);
       for (const s of sinks) assert.equal(s.buf.length, g.shardFileSize());
-      assert.ok(reassemble(sinks.map((s) => s.buf), g).equals(data));
+      assert.ok(
+        reassemble(
+          sinks.map((s) => s.buf),
+          g,
+        ).equals(data),
+      );
       assert.ok(Buffer.concat(seen).equals(data), 'onChunk saw every byte in order');
     });
   }
@@ -101,7 +108,10 @@ describe('encodeStream', () => {
     const sinks = Array.from({ length: 3 }, () => new PositionalSink());
     assert.equal((await encodeStream(source(), { k: 2, m: 1, blockSize: 4, sinks, writeQuorum: 2 })).size, 6);
     const empty = Array.from({ length: 3 }, () => new PositionalSink());
-    assert.equal((await encodeStream([], { k: 2, m: 1, blockSize: 4, sinks: empty, writeQuorum: 2 })).size, 0);
+    assert.equal(
+      (await encodeStream([], { k: 2, m: 1, blockSize: 4, sinks: empty, writeQuorum: 2 })).size,
+      0,
+    );
     assert.deepEqual(
       empty.map((s) => s.writes),
       [0, 0, 0],
@@ -116,7 +126,12 @@ describe('encodeStream', () => {
       const sinks = Array.from({ length: 6 }, () => new PositionalSink());
       await encodeStream(chunks(data, [777]), { k: 4, m: 2, blockSize: 1024, sinks, writeQuorum: 4, md5 });
       assert.equal(await md5.digest(), createHash('md5').update(data).digest('hex'));
-      assert.ok(reassemble(sinks.map((s) => s.buf), new Geometry(4, 2, 1024, data.length)).equals(data));
+      assert.ok(
+        reassemble(
+          sinks.map((s) => s.buf),
+          new Geometry(4, 2, 1024, data.length),
+        ).equals(data),
+      );
     } finally {
       await hasher.close();
     }
@@ -163,9 +178,12 @@ describe('encodeStream', () => {
         }
       }
       const sinks = [new PositionalSink(), new PositionalSink(), new PositionalSink()];
-      await assert.rejects(encodeStream(endless(), { k: 2, m: 1, blockSize: 256, sinks, writeQuorum: 2, expectedSize: 550 }), {
-        code: 'IncompleteBody',
-      });
+      await assert.rejects(
+        encodeStream(endless(), { k: 2, m: 1, blockSize: 256, sinks, writeQuorum: 2, expectedSize: 550 }),
+        {
+          code: 'IncompleteBody',
+        },
+      );
       assert.equal(pulled, 6);
     });
   });
@@ -189,8 +207,8 @@ describe('encodeStream', () => {
           const result = await encode(sinks);
           assert.deepEqual([...result.failed].sort(), failing);
           const g = new Geometry(4, 2, 1024, data.length);
-          // The healthy sinks hold everything; reassembling needs the data shards, so rebuild from those present.
-          for (const [i, s] of sinks.entries()) if (!failing.includes(i)) assert.equal(s.buf.length, g.shardFileSize());
+          for (const [i, s] of sinks.entries())
+            if (!failing.includes(i)) assert.equal(s.buf.length, g.shardFileSize());
         } else {
           await assert.rejects(encode(sinks), { code: 'WriteQuorum' });
         }
@@ -214,7 +232,14 @@ describe('encodeStream', () => {
     });
 
     it('counts sinks that are absent from the start as failed', async () => {
-      const sinks = [new PositionalSink(), null, new PositionalSink(), new PositionalSink(), null, new PositionalSink()];
+      const sinks = [
+        new PositionalSink(),
+        null,
+        new PositionalSink(),
+        new PositionalSink(),
+        null,
+        new PositionalSink(),
+      ];
       const result = await encode(sinks);
       assert.deepEqual([...result.failed].sort(), [1, 4]);
     });
@@ -223,45 +248,50 @@ describe('encodeStream', () => {
 
 describe('MemorySink', () => {
   it('keeps what it is given, copied out of the caller’s (reused) buffers', async () => {
-    const sink = new MemorySink();
+    const memory = new MemorySink();
+    const sink: ShardSink = memory;
     const frame = Buffer.from('hash0123shard');
     await sink.write([frame.subarray(0, 8), frame.subarray(8)], 0);
     frame.fill(0);
-    assert.equal(sink.contents().toString(), 'hash0123shard');
+    assert.equal(memory.contents().toString(), 'hash0123shard');
   });
 
   // ShardSink.write takes a position and the encoder writes blocks concurrently (inFlight), so frames can arrive
   // out of order; a sink that appends instead of placing them swaps blocks. Both frames carry valid hashes, so the
   // swap is not even detected on read (see the pool spec: inline objects of several blocks come back scrambled).
   it('places frames at their position even when they arrive out of order', async () => {
-    const sink = new MemorySink();
+    const memory = new MemorySink();
+    const sink: ShardSink = memory;
     await sink.write([Buffer.from('BBBB')], 4);
     await sink.write([Buffer.from('AAAA')], 0);
-    assert.equal(sink.contents().toString(), 'AAAABBBB');
+    assert.equal(memory.contents().toString(), 'AAAABBBB');
   });
 
   it('round-trips multi-block streams written with the default concurrency', async () => {
-    const { decodeRange } = await import('./decoder');
-    const { BufferSource } = await import('../erasure-set');
     const k = 4;
     const m = 2;
     const blockSize = 4096;
     const size = 30 * blockSize + 123;
+    const TRIALS = 60;
     let scrambled = 0;
-    for (let trial = 0; trial < 20; trial++) {
+    for (let trial = 0; trial < TRIALS; trial++) {
       const data = randomBytes(seededRandom(trial), size);
       const sinks = Array.from({ length: k + m }, () => new MemorySink());
       await encodeStream([data], { k, m, blockSize, sinks, writeQuorum: k + m });
       const g = new Geometry(k, m, blockSize, size);
       const out: Buffer[] = [];
       try {
-        for await (const c of decodeRange({ geometry: g, sources: sinks.map((s) => new BufferSource(s.contents())) }, 0, size - 1))
+        for await (const c of decodeRange(
+          { geometry: g, sources: sinks.map((s) => new BufferSource(s.contents())) },
+          0,
+          size - 1,
+        ))
           out.push(c);
         if (!Buffer.concat(out).equals(data)) scrambled++;
       } catch {
         scrambled++;
       }
     }
-    assert.equal(scrambled, 0, `${scrambled} of 20 streams did not decode to their data`);
+    assert.equal(scrambled, 0, `${scrambled} of ${TRIALS} streams did not decode to their data`);
   });
 });

@@ -91,7 +91,7 @@ export async function encodeStream(
         i < k
           ? block.data.subarray(i * shard, (i + 1) * shard)
           : block.parity.subarray((i - k) * shard, (i - k + 1) * shard);
-      writeShardHash(s, block.hashes, i * HASH_SIZE);
+      writeShardHash(s, index, block.hashes, i * HASH_SIZE);
       frames.push(s);
     }
     const position = geometry.frameOffset(index);
@@ -164,17 +164,27 @@ export async function encodeStream(
   return { size, failed };
 }
 
-/** A sink that keeps frames in memory (inline objects). */
+/** A sink that keeps frames in memory (inline objects), placed by position like a file. */
 export class MemorySink implements ShardSink {
-  private chunks: Buffer[] = [];
+  private buf = Buffer.alloc(0);
+  private length = 0;
 
-  async write(frames: Buffer[]): Promise<void> {
-    // Frames of inline objects are written once (a single block); copy out of the reused block buffer.
-    for (const f of frames) this.chunks.push(Buffer.from(f));
+  async write(frames: Buffer[], position: number): Promise<void> {
+    const size = frames.reduce((n, f) => n + f.length, 0);
+    const end = position + size;
+    if (end > this.buf.length) {
+      const grown = Buffer.alloc(Math.max(end, this.buf.length * 2));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    let at = position;
+    // Copied out: the encoder reuses its block buffers.
+    for (const f of frames) at += f.copy(this.buf, at);
+    this.length = Math.max(this.length, end);
   }
 
   /** The shard stream written so far. */
   contents(): Buffer {
-    return Buffer.concat(this.chunks);
+    return Buffer.from(this.buf.subarray(0, this.length));
   }
 }

@@ -179,10 +179,10 @@ describe('resolve over 6 drives (k=4, m=2, writeQuorum 4)', () => {
       answered: 6,
     },
     {
-      name: 'corrupt files do not count as answered (4 good copies: found)',
+      name: 'corrupt files do not count as answered, but flag the object for heal (4 good copies: found)',
       metas: [...times(4, () => has(v1)), CORRUPT(), CORRUPT()],
       found: ['v1'],
-      inconsistent: false,
+      inconsistent: true,
       answered: 4,
     },
     {
@@ -310,10 +310,10 @@ describe('resolve over 4 drives (k=2, m=2, writeQuorum 3)', () => {
       answered: 4,
     },
     {
-      name: 'corrupt files do not count as answered',
+      name: 'corrupt files do not count as answered, but flag the object for heal',
       metas: [has(v1), has(v1), CORRUPT(), CORRUPT()],
       found: ['v1'],
-      inconsistent: false,
+      inconsistent: true,
       answered: 2,
     },
     {
