@@ -12,16 +12,13 @@
  * writeQuorum is k, or k + 1 when k == m (so two halves can never both commit). Reads need k agreeing drives.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { xxh64 } from '@node-rs/xxhash';
-import type { Drive, FileReader } from './drive/drive';
+import type { Drive } from './drive/drive';
 import { isStorageError, storageError } from './errors';
-import { Geometry } from './erasure/codec';
-import { decodeRange, type ShardSource } from './erasure/decoder';
 import { encodeStream, MemorySink, type ShardSink } from './erasure/encoder';
 import { eachDriveQuiet } from './util/each-drive';
 import type { Md5Hasher } from './erasure/md5-hasher';
-import { dataDirName, META_FILE, NAME_FILE, objectPathComponents, partFileName, SYS_VOLUME } from './layout';
+import { dataDirName, META_FILE, NAME_FILE, objectPathComponents, SYS_VOLUME } from './layout';
 import { decodeMeta, encodeMeta, type MetaFile } from './meta/meta-file';
 import {
   compareVersions,
@@ -33,7 +30,7 @@ import {
 import { versionSignature, type ObjectVersion } from './meta/version';
 import { NsLock } from './ns-lock';
 import { toObjectInfo } from './object-info';
-import type { ByteRange, ObjectInfo, PutObjectOptions } from './object-layer';
+import type { ObjectInfo, PutObjectOptions } from './object-layer';
 import { Stage } from './stage';
 import { peekStream } from './util/peek-stream';
 
@@ -479,7 +476,8 @@ export class ErasureSet {
     else await run();
   }
 
-  private acquireData(ref: string): () => void {
+  /** Pins a data dir against deletion while a reader streams from it; returns the release. */
+  acquireData(ref: string): () => void {
     this.dataRefs.set(ref, (this.dataRefs.get(ref) ?? 0) + 1);
     let released = false;
     return () => {
@@ -497,119 +495,6 @@ export class ErasureSet {
         void deferred();
       }
     };
-  }
-
-  /** Resolves one version for reading. */
-  async getObjectInfo(bucket: string, key: string, versionId?: string): Promise<ObjectInfo> {
-    const { res } = await this.locks.withRead(`${bucket}/${key}`, () => this.state(bucket, key));
-    if (res.inconsistent) this.config.requestHeal(bucket, key);
-    const rv = this.pick(res, versionId);
-    return toObjectInfo(bucket, key, rv.version, rv === res.versions[0]);
-  }
-
-  /** Opens a version for reading; the stream verifies and, where needed, reconstructs every block. */
-  async getObject(
-    bucket: string,
-    key: string,
-    versionId: string | undefined,
-    range?: ByteRange,
-  ): Promise<{ info: ObjectInfo; stream: Readable }> {
-    const release = await this.locks.read(`${bucket}/${key}`);
-    let state: ObjectState;
-    let rv: ResolvedVersion;
-    let releaseData: () => void = () => undefined;
-    try {
-      state = await this.state(bucket, key);
-      rv = this.pick(state.res, versionId);
-      if (rv.version.type === 'delete-marker')
-        throw storageError('ObjectNotFound', 'the latest version is a delete marker');
-      if (!rv.version.inline) releaseData = this.acquireData(`${bucket}/${state.dir}/${rv.version.dataDir}`);
-    } finally {
-      release();
-    }
-    if (state.res.inconsistent) this.config.requestHeal(bucket, key);
-    const v = rv.version;
-    const start = range?.start ?? 0;
-    const end = range?.end ?? v.size - 1;
-    if (range && (start < 0 || end < start || end >= v.size)) {
-      releaseData();
-      throw storageError('InvalidRange', 'the requested range is not satisfiable');
-    }
-    const info = toObjectInfo(bucket, key, v, rv === state.res.versions[0]);
-    const stream = Readable.from(this.readVersion(bucket, state, rv, start, end, releaseData), {
-      highWaterMark: 1,
-    });
-    return { info, stream };
-  }
-
-  /** Yields bytes [start, end] of a version, part by part. */
-  private async *readVersion(
-    bucket: string,
-    state: ObjectState,
-    rv: ResolvedVersion,
-    start: number,
-    end: number,
-    releaseData: () => void,
-  ): AsyncGenerator<Buffer> {
-    const v = rv.version;
-    let healRequested = false;
-    const onBadShard = (shard: number, reason: string): void => {
-      this.config.log('warn', `${bucket}/${state.key}: shard ${shard} of ${v.versionId}: ${reason}`);
-      if (!healRequested) this.config.requestHeal(bucket, state.key);
-      healRequested = true;
-    };
-    try {
-      let partStart = 0;
-      for (const part of v.parts) {
-        const partEnd = partStart + part.size - 1;
-        if (part.size > 0 && partEnd >= start && partStart <= end) {
-          const geometry = new Geometry(v.erasure.k, v.erasure.m, v.erasure.blockSize, part.size);
-          const { sources, close } = this.openSources(bucket, state, rv, part.number);
-          try {
-            yield* decodeRange(
-              { geometry, sources, onBadShard },
-              Math.max(start, partStart) - partStart,
-              Math.min(end, partEnd) - partStart,
-            );
-          } finally {
-            await close();
-          }
-        }
-        partStart += part.size;
-        if (partStart > end) break;
-      }
-    } finally {
-      releaseData();
-    }
-  }
-
-  /** Shard sources by shard index for one part of a resolved version. */
-  openSources(
-    bucket: string,
-    state: ObjectState,
-    rv: ResolvedVersion,
-    partNumber: number,
-  ): { sources: (ShardSource | null)[]; close: () => Promise<void> } {
-    const v = rv.version;
-    const sources: (ShardSource | null)[] = new Array<ShardSource | null>(this.n).fill(null);
-    const lazies: LazyFileSource[] = [];
-    v.erasure.distribution.forEach((shard, p) => {
-      const d = this.drives[p];
-      if (!d || !rv.holders[p]) return;
-      if (v.inline) {
-        const frame = inlineOf(state.metas[p], v.dataDir);
-        if (frame) sources[shard] = new BufferSource(frame);
-        return;
-      }
-      const src = new LazyFileSource(
-        d,
-        bucket,
-        `${state.dir}/${dataDirName(v.dataDir)}/${partFileName(partNumber)}`,
-      );
-      lazies.push(src);
-      sources[shard] = src;
-    });
-    return { sources, close: async () => void (await Promise.all(lazies.map((l) => l.close()))) };
   }
 }
 
@@ -630,49 +515,6 @@ function checkPreconditions(current: ObjectVersion | undefined, opts: PutObjectO
         exists ? 'PreconditionFailed' : 'ObjectNotFound',
         'If-Match did not match the current object',
       );
-    }
-  }
-}
-
-/** A shard source over an in-memory frame stream (inline data). */
-export class BufferSource implements ShardSource {
-  constructor(private readonly buf: Buffer) {}
-
-  async readv(buffers: Buffer[], position: number): Promise<number> {
-    let pos = position;
-    let total = 0;
-    for (const b of buffers) {
-      const n = Math.max(0, Math.min(b.length, this.buf.length - pos));
-      this.buf.copy(b, 0, pos, pos + n);
-      total += n;
-      pos += n;
-      if (n < b.length) break;
-    }
-    return total;
-  }
-}
-
-/** Opens its file on first read, so unneeded parity shards are never opened. */
-class LazyFileSource implements ShardSource {
-  private reader?: Promise<FileReader>;
-
-  constructor(
-    private readonly drive: Drive,
-    private readonly volume: string,
-    private readonly path: string,
-  ) {}
-
-  async readv(buffers: Buffer[], position: number): Promise<number> {
-    this.reader ??= this.drive.openFile(this.volume, this.path);
-    return (await this.reader).readv(buffers, position);
-  }
-
-  async close(): Promise<void> {
-    if (!this.reader) return;
-    try {
-      await (await this.reader).close();
-    } catch {
-      // open failed earlier: nothing to close
     }
   }
 }

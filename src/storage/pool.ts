@@ -14,20 +14,10 @@ import { LocalDrive } from './drive/local-drive';
 import { isStorageError, storageError } from './errors';
 import { defaultParity, MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from './erasure/codec';
 import { Md5Hasher } from './erasure/md5-hasher';
-import { NsLock } from './ns-lock';
 import { eachDriveQuiet } from './util/each-drive';
 import { ErasureSet } from './erasure-set';
 import { HEALING_FILE, loadLayout, type Layout } from './format';
-import {
-  BUCKETS_DIR,
-  checkBucketName,
-  compareKeys,
-  MULTIPART_DIR,
-  objectPathComponents,
-  SYS_VOLUME,
-  TMP_DIR,
-} from './layout';
-import { toObjectInfo } from './object-info';
+import { BUCKETS_DIR, checkBucketName, objectPathComponents, SYS_VOLUME, TMP_DIR } from './layout';
 import type {
   BucketInfo,
   CompletePart,
@@ -50,16 +40,15 @@ import type {
   VersionUpdate,
 } from './object-layer';
 import { healObject, healSet } from './set-heal';
-import { walkSet, type SetEntry } from './set-listing';
-import { abortUpload, completeUpload, listParts, listSetUploads, newUpload, putPart } from './set-multipart';
+import { getObject, getObjectInfo } from './set-read';
+import { BucketStore } from './bucket-store';
+import { listPoolObjects, listPoolUploads } from './pool-listing';
+import { abortUpload, completeUpload, listParts, newUpload, putPart } from './set-multipart';
 import { deleteVersion, updateVersion } from './set-versions';
 import type { StageTarget } from './stage';
 import type { StorageOptions } from './storage-options';
 
 type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
-
-const BUCKET_CACHE_MS = 2000;
-const CONFIG_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** Picks the set size: the largest divisor of the drive count in 2..16 that keeps sets as large as possible. */
 export function chooseSetDriveCount(drives: number): number {
@@ -110,13 +99,11 @@ export class ErasurePool implements ObjectLayer {
   readonly sets: ErasureSet[];
   readonly deploymentId: string;
   private readonly seed: bigint;
-  private readonly bucketCache = new Map<string, number>();
   private readonly healQueue = new Map<string, { bucket: string; key: string }>();
   private healing: Promise<void> | null = null;
   private closed = false;
   private readonly md5 = new Md5Hasher();
-  /** Serialises bucket creation and removal within this process. */
-  private readonly bucketLocks = new NsLock();
+  private readonly buckets: BucketStore;
 
   constructor(
     private readonly layout: Layout,
@@ -138,6 +125,7 @@ export class ErasurePool implements ObjectLayer {
           md5: this.md5,
         }),
     );
+    this.buckets = new BucketStore(this.sets);
   }
 
   /** The set an object lives in. */
@@ -147,10 +135,6 @@ export class ErasurePool implements ObjectLayer {
 
   private drives(): Drive[] {
     return this.sets.flatMap((s) => s.drives.filter((d): d is Drive => d !== null));
-  }
-
-  private get totalDrives(): number {
-    return this.sets.reduce((n, s) => n + s.n, 0);
   }
 
   /** Boot recovery: heal what interrupted writes left, wipe temp staging, start healing replaced drives. */
@@ -214,185 +198,31 @@ export class ErasurePool implements ObjectLayer {
   // ----- buckets -----------------------------------------------------------------------------------------------
 
   async makeBucket(bucket: string): Promise<void> {
-    checkBucketName(bucket);
-    await this.bucketLocks.withWrite(bucket, () => this.makeBucketLocked(bucket));
-  }
-
-  private async makeBucketLocked(bucket: string): Promise<void> {
-    const exists = await this.bucketExists(bucket);
-    if (exists) throw storageError('BucketExists', 'the requested bucket name is not available');
-    const record = Buffer.from(
-      JSON.stringify({ format: 'tiergate.bucket', version: 1, name: bucket, created: Date.now() }),
-    );
-    const results = await Promise.all(
-      this.sets.map((set) =>
-        Promise.all(
-          set.drives.map(async (d) => {
-            if (!d) return false;
-            try {
-              await d.makeVolume(bucket);
-              await d.writeFileAtomic(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/bucket.json`, record);
-              return true;
-            } catch {
-              return false;
-            }
-          }),
-        ),
-      ),
-    );
-    if (results.some((r, i) => r.filter(Boolean).length < this.sets[i].writeQuorum)) {
-      await this.removeBucketEverywhere(bucket);
-      throw storageError('WriteQuorum', 'could not create the bucket on enough drives');
-    }
-    this.bucketCache.set(bucket, Date.now() + BUCKET_CACHE_MS);
-  }
-
-  /** True / false by quorum; throws ReadQuorum when the drives cannot decide. */
-  private async bucketExists(bucket: string): Promise<boolean> {
-    let found = 0;
-    let absent = 0;
-    await Promise.all(
-      this.drives().map(async (d) => {
-        try {
-          await d.readFile(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/bucket.json`);
-          found++;
-        } catch (err) {
-          if (isStorageError(err, 'FileNotFound')) absent++;
-        }
-      }),
-    );
-    const readQuorum = this.sets.reduce((n, s) => n + s.k, 0);
-    if (found >= readQuorum) return true;
-    if (absent > this.sets.reduce((n, s) => n + s.n - s.writeQuorum, 0)) return false;
-    if (found > 0 && found >= absent) return true;
-    throw storageError('ReadQuorum', 'not enough drives answered for the bucket');
-  }
-
-  private async requireBucket(bucket: string): Promise<void> {
-    checkBucketName(bucket);
-    const until = this.bucketCache.get(bucket);
-    if (until !== undefined && until > Date.now()) return;
-    if (!(await this.bucketExists(bucket)))
-      throw storageError('BucketNotFound', 'the specified bucket does not exist');
-    this.bucketCache.set(bucket, Date.now() + BUCKET_CACHE_MS);
+    return this.buckets.makeBucket(bucket);
   }
 
   async headBucket(bucket: string): Promise<BucketInfo> {
-    checkBucketName(bucket);
-    if (!(await this.bucketExists(bucket)))
-      throw storageError('BucketNotFound', 'the specified bucket does not exist');
-    for (const d of this.drives()) {
-      try {
-        const r = JSON.parse(
-          (await d.readFile(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/bucket.json`)).toString(),
-        ) as { created: number };
-        return { name: bucket, created: new Date(r.created) };
-      } catch {
-        // try the next drive
-      }
-    }
-    throw storageError('ReadQuorum', 'bucket record unreadable');
+    return this.buckets.headBucket(bucket);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {
-    const counts = new Map<string, number>();
-    await Promise.all(
-      this.drives().map(async (d) => {
-        try {
-          for (const name of await d.list(SYS_VOLUME, BUCKETS_DIR)) {
-            const b = name.replace(/\/$/, '');
-            counts.set(b, (counts.get(b) ?? 0) + 1);
-          }
-        } catch {
-          // drive without buckets
-        }
-      }),
-    );
-    const readQuorum = this.sets.reduce((n, s) => n + s.k, 0);
-    const names = [...counts]
-      .filter(([, c]) => c >= readQuorum)
-      .map(([b]) => b)
-      .sort();
-    const out: BucketInfo[] = [];
-    for (const name of names) {
-      try {
-        out.push(await this.headBucket(name));
-      } catch {
-        // vanished or undecidable: leave it out
-      }
-    }
-    return out;
+    return this.buckets.listBuckets();
   }
 
   async deleteBucket(bucket: string): Promise<void> {
-    checkBucketName(bucket);
-    await this.bucketLocks.withWrite(bucket, () => this.deleteBucketLocked(bucket));
-  }
-
-  private async deleteBucketLocked(bucket: string): Promise<void> {
-    this.bucketCache.delete(bucket);
-    await this.requireBucket(bucket);
-    for (const set of this.sets) {
-      for await (const e of walkSet(set, bucket, { recursive: true }, 1)) {
-        if (e.res && (e.res.versions.length > 0 || e.res.undecided.length > 0)) {
-          throw storageError('BucketNotEmpty', 'the bucket you tried to delete is not empty');
-        }
-      }
-    }
-    this.bucketCache.delete(bucket);
-    await this.removeBucketEverywhere(bucket);
-  }
-
-  private async removeBucketEverywhere(bucket: string): Promise<void> {
-    await Promise.all(
-      this.drives().map(async (d) => {
-        await d.delete(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}`, { recursive: true }).catch(() => undefined);
-        await d.delete(SYS_VOLUME, `${MULTIPART_DIR}/${bucket}`, { recursive: true }).catch(() => undefined);
-        await d.delete(bucket, '', { recursive: true }).catch(() => undefined);
-      }),
-    );
+    return this.buckets.deleteBucket(bucket);
   }
 
   async getBucketConfig(bucket: string, name: string): Promise<Buffer | null> {
-    await this.requireBucket(bucket);
-    if (!CONFIG_NAME_RE.test(name)) throw storageError('InvalidArgument', 'bad config name');
-    const tally = new Map<string, { data: Buffer | null; count: number }>();
-    await Promise.all(
-      this.drives().map(async (d) => {
-        let data: Buffer | null;
-        try {
-          data = await d.readFile(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/config/${name}`);
-        } catch (err) {
-          if (!isStorageError(err, 'FileNotFound')) return;
-          data = null;
-        }
-        const id = data ? createHash('sha256').update(data).digest('hex') : '';
-        const t = tally.get(id) ?? { data, count: 0 };
-        t.count++;
-        tally.set(id, t);
-      }),
-    );
-    const best = [...tally.values()].sort((a, b) => b.count - a.count)[0];
-    if (!best || best.count < Math.ceil(this.totalDrives / 2))
-      throw storageError('ReadQuorum', 'bucket config undecidable');
-    return best.data;
+    return this.buckets.getBucketConfig(bucket, name);
   }
 
   async putBucketConfig(bucket: string, name: string, data: Buffer | null): Promise<void> {
-    await this.requireBucket(bucket);
-    if (!CONFIG_NAME_RE.test(name)) throw storageError('InvalidArgument', 'bad config name');
-    const path = `${BUCKETS_DIR}/${bucket}/config/${name}`;
-    const ok = await Promise.all(
-      this.drives().map((d) =>
-        (data ? d.writeFileAtomic(SYS_VOLUME, path, data) : d.delete(SYS_VOLUME, path)).then(
-          () => true,
-          () => false,
-        ),
-      ),
-    );
-    if (ok.filter(Boolean).length < Math.ceil(this.totalDrives / 2) + (this.totalDrives % 2 === 0 ? 1 : 0)) {
-      throw storageError('WriteQuorum', 'could not store the bucket config on enough drives');
-    }
+    return this.buckets.putBucketConfig(bucket, name, data);
+  }
+
+  private requireBucket(bucket: string): Promise<void> {
+    return this.buckets.requireBucket(bucket);
   }
 
   // ----- objects -----------------------------------------------------------------------------------------------
@@ -410,12 +240,12 @@ export class ErasurePool implements ObjectLayer {
 
   async getObjectInfo(bucket: string, key: string, opts: { versionId?: string } = {}): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
-    return this.setFor(bucket, key).getObjectInfo(bucket, key, opts.versionId);
+    return getObjectInfo(this.setFor(bucket, key), bucket, key, opts.versionId);
   }
 
   async getObject(bucket: string, key: string, opts: GetObjectOptions = {}): Promise<GetObjectResult> {
     await this.requireBucket(bucket);
-    return this.setFor(bucket, key).getObject(bucket, key, opts.versionId, opts.range);
+    return getObject(this.setFor(bucket, key), bucket, key, opts.versionId, opts.range);
   }
 
   async deleteObject(
@@ -439,49 +269,7 @@ export class ErasurePool implements ObjectLayer {
 
   async listObjects(bucket: string, opts: ListObjectsOptions = {}): Promise<ListObjectsResult> {
     await this.requireBucket(bucket);
-    const prefix = opts.prefix ?? '';
-    const delimiter = opts.delimiter ?? '';
-    const marker = opts.marker ?? '';
-    const maxKeys = Math.max(0, Math.min(opts.maxKeys ?? 1000, 1000));
-    const result: ListObjectsResult = { objects: [], commonPrefixes: [], isTruncated: false };
-    if (maxKeys === 0) return result;
-    const walkOpts = { prefix, marker, recursive: delimiter !== '/' };
-    let lastPrefix: string | undefined;
-    let count = 0;
-    for await (const entry of mergeSets(this.sets.map((s) => walkSet(s, bucket, walkOpts)))) {
-      let cp: string | undefined;
-      if (entry.prefix) cp = entry.key;
-      else if (delimiter !== '') {
-        const at = entry.key.indexOf(delimiter, prefix.length);
-        if (at >= 0) cp = entry.key.slice(0, at + delimiter.length);
-      }
-      if (cp !== undefined) {
-        if (cp === lastPrefix || (marker !== '' && compareKeys(cp, marker) <= 0)) continue;
-      }
-      let info: ObjectInfo | undefined;
-      if (cp === undefined) {
-        const latest = entry.res!.versions[0];
-        const newerUndecided = entry.res!.undecided.some(
-          (u) => !latest || u.version.modTime > latest.version.modTime,
-        );
-        if (!latest || newerUndecided || latest.version.type === 'delete-marker') continue;
-        info = toObjectInfo(bucket, entry.key, latest.version, true);
-      }
-      if (count === maxKeys) {
-        result.isTruncated = true;
-        break;
-      }
-      count++;
-      if (cp !== undefined) {
-        result.commonPrefixes.push(cp);
-        lastPrefix = cp;
-        result.nextMarker = cp;
-      } else {
-        result.objects.push(info!);
-        result.nextMarker = entry.key;
-      }
-    }
-    return result;
+    return listPoolObjects(this.sets, bucket, opts);
   }
 
   // ----- multipart ---------------------------------------------------------------------------------------------
@@ -531,30 +319,7 @@ export class ErasurePool implements ObjectLayer {
 
   async listMultipartUploads(bucket: string, opts: ListUploadsOptions = {}): Promise<ListUploadsResult> {
     await this.requireBucket(bucket);
-    const prefix = opts.prefix ?? '';
-    const keyMarker = opts.keyMarker ?? '';
-    const idMarker = opts.uploadIdMarker ?? '';
-    const max = Math.max(0, Math.min(opts.maxUploads ?? 1000, 1000));
-    const all = (await Promise.all(this.sets.map((s) => listSetUploads(s, bucket))))
-      .flat()
-      .filter((u) => u.key.startsWith(prefix))
-      .filter((u) => {
-        const c = compareKeys(u.key, keyMarker);
-        return keyMarker === '' || c > 0 || (c === 0 && idMarker !== '' && u.uploadId > idMarker);
-      })
-      // Upload ids are UUIDv7, so within a key their text order is initiation order, as S3 lists them.
-      .sort(
-        (a, b) =>
-          compareKeys(a.key, b.key) || (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0),
-      );
-    const page = all.slice(0, max);
-    const last = page[page.length - 1];
-    return {
-      uploads: page,
-      isTruncated: all.length > max,
-      nextKeyMarker: all.length > max ? last?.key : undefined,
-      nextUploadIdMarker: all.length > max ? last?.uploadId : undefined,
-    };
+    return listPoolUploads(this.sets, bucket, opts);
   }
 
   // ----- healing -----------------------------------------------------------------------------------------------
@@ -576,41 +341,16 @@ export class ErasurePool implements ObjectLayer {
     const live: string[] = [];
     for (const b of [...buckets].sort()) {
       try {
-        if (await this.bucketExists(b)) live.push(b);
+        if (await this.buckets.bucketExists(b)) live.push(b);
       } catch {
         // undecidable: skip this round
       }
     }
-    await this.healBucketRecords(live);
+    await this.buckets.healBucketRecords(live);
     const sets = opts.setIndex === undefined ? this.sets : [this.sets[opts.setIndex]];
     const reports: HealSetReport[] = [];
     for (const set of sets) reports.push(await healSet(set, live));
     return reports;
-  }
-
-  /** Copies bucket records to drives that miss them (replaced drives). */
-  private async healBucketRecords(buckets: string[]): Promise<void> {
-    for (const bucket of buckets) {
-      const path = `${BUCKETS_DIR}/${bucket}/bucket.json`;
-      let record: Buffer | undefined;
-      for (const d of this.drives()) {
-        record = await d.readFile(SYS_VOLUME, path).catch(() => undefined);
-        if (record) break;
-      }
-      if (!record) continue;
-      const rec = record;
-      await Promise.all(
-        this.drives().map(async (d) => {
-          try {
-            await d.readFile(SYS_VOLUME, path);
-          } catch (err) {
-            if (!isStorageError(err, 'FileNotFound')) return;
-            await d.makeVolume(bucket).catch(() => undefined);
-            await d.writeFileAtomic(SYS_VOLUME, path, rec).catch(() => undefined);
-          }
-        }),
-      );
-    }
   }
 
   /** Queues a background heal of one object (deduplicated). */
@@ -679,34 +419,5 @@ export class ErasurePool implements ObjectLayer {
     this.closed = true;
     await this.drainHealQueue();
     await this.md5.close();
-  }
-}
-
-/** Merges the sorted entry streams of several sets (keys never repeat across sets; prefixes may). */
-async function* mergeSets(streams: AsyncGenerator<SetEntry>[]): AsyncGenerator<SetEntry> {
-  if (streams.length === 1) {
-    yield* streams[0];
-    return;
-  }
-  const heads = await Promise.all(streams.map((s) => s.next()));
-  try {
-    for (;;) {
-      let min = -1;
-      for (let i = 0; i < heads.length; i++) {
-        if (heads[i].done) continue;
-        if (min < 0 || compareKeys((heads[i].value as SetEntry).key, (heads[min].value as SetEntry).key) < 0)
-          min = i;
-      }
-      if (min < 0) return;
-      const entry = heads[min].value as SetEntry;
-      yield entry;
-      // The same common prefix can come from several sets: advance all of them past it.
-      for (let i = 0; i < heads.length; i++) {
-        if (!heads[i].done && (heads[i].value as SetEntry).key === entry.key)
-          heads[i] = await streams[i].next();
-      }
-    }
-  } finally {
-    await Promise.all(streams.map((s) => s.return(undefined)));
   }
 }

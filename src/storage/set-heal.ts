@@ -8,7 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isStorageError } from './errors';
-import { BufferSource, inlineOf, type ErasureSet } from './erasure-set';
+import { inlineOf, type ErasureSet } from './erasure-set';
+import { BufferSource } from './erasure/sources';
 import { checkShardHash, Geometry, HASH_SIZE, writeShardHash } from './erasure/codec';
 import { BlockReader, type ShardSource } from './erasure/decoder';
 import {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { randomBytes, randomInt, seededRandom } from '../../../test/fixtures/prng';
-import { BufferSource } from '../erasure-set';
+import { BufferSource } from './sources';
 import { Geometry, HASH_SIZE } from './codec';
 import { BlockReader, decodeRange, type ShardSource } from './decoder';
 import { encodeStream, MemorySink } from './encoder';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { randomBytes, seededRandom } from '../../../test/fixtures/prng';
 import { checkShardHash, Geometry, HASH_SIZE } from './codec';
-import { BufferSource } from '../erasure-set';
+import { BufferSource } from './sources';
 import { decodeRange } from './decoder';
 import { encodeStream, MemorySink, type ShardSink } from './encoder';
 import { Md5Hasher } from './md5-hasher';

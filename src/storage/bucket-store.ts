@@ -1,0 +1,246 @@
+/**
+ * Buckets: a bucket is a directory on every drive of every set plus a record (and its configuration documents) in
+ * each drive's system volume. Existence is decided by quorum across all drives, like objects within a set.
+ */
+import { createHash } from 'node:crypto';
+import type { Drive } from './drive/drive';
+import { isStorageError, storageError } from './errors';
+import type { ErasureSet } from './erasure-set';
+import { BUCKETS_DIR, checkBucketName, MULTIPART_DIR, SYS_VOLUME } from './layout';
+import { NsLock } from './ns-lock';
+import type { BucketInfo } from './object-layer';
+import { walkSet } from './set-listing';
+
+const BUCKET_CACHE_MS = 2000;
+const CONFIG_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Bucket records and configuration across all drives of the pool. */
+export class BucketStore {
+  private readonly cache = new Map<string, number>();
+  /** Serialises bucket creation and removal within this process. */
+  private readonly locks = new NsLock();
+
+  constructor(private readonly sets: ErasureSet[]) {}
+
+  private drives(): Drive[] {
+    return this.sets.flatMap((s) => s.drives.filter((d): d is Drive => d !== null));
+  }
+
+  private get totalDrives(): number {
+    return this.sets.reduce((n, s) => n + s.n, 0);
+  }
+
+  /** Creates a bucket on every drive (BucketExists if it is there already). */
+  async makeBucket(bucket: string): Promise<void> {
+    checkBucketName(bucket);
+    await this.locks.withWrite(bucket, () => this.makeBucketLocked(bucket));
+  }
+
+  private async makeBucketLocked(bucket: string): Promise<void> {
+    const exists = await this.bucketExists(bucket);
+    if (exists) throw storageError('BucketExists', 'the requested bucket name is not available');
+    const record = Buffer.from(
+      JSON.stringify({ format: 'tiergate.bucket', version: 1, name: bucket, created: Date.now() }),
+    );
+    const results = await Promise.all(
+      this.sets.map((set) =>
+        Promise.all(
+          set.drives.map(async (d) => {
+            if (!d) return false;
+            try {
+              await d.makeVolume(bucket);
+              await d.writeFileAtomic(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/bucket.json`, record);
+              return true;
+            } catch {
+              return false;
+            }
+          }),
+        ),
+      ),
+    );
+    if (results.some((r, i) => r.filter(Boolean).length < this.sets[i].writeQuorum)) {
+      await this.removeBucketEverywhere(bucket);
+      throw storageError('WriteQuorum', 'could not create the bucket on enough drives');
+    }
+    this.cache.set(bucket, Date.now() + BUCKET_CACHE_MS);
+  }
+
+  /** True / false by quorum; throws ReadQuorum when the drives cannot decide. */
+  async bucketExists(bucket: string): Promise<boolean> {
+    let found = 0;
+    let absent = 0;
+    await Promise.all(
+      this.drives().map(async (d) => {
+        try {
+          await d.readFile(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/bucket.json`);
+          found++;
+        } catch (err) {
+          if (isStorageError(err, 'FileNotFound')) absent++;
+        }
+      }),
+    );
+    const readQuorum = this.sets.reduce((n, s) => n + s.k, 0);
+    if (found >= readQuorum) return true;
+    if (absent > this.sets.reduce((n, s) => n + s.n - s.writeQuorum, 0)) return false;
+    if (found > 0 && found >= absent) return true;
+    throw storageError('ReadQuorum', 'not enough drives answered for the bucket');
+  }
+
+  /** Throws BucketNotFound unless the bucket exists (positive answers are cached for a moment). */
+  async requireBucket(bucket: string): Promise<void> {
+    checkBucketName(bucket);
+    const until = this.cache.get(bucket);
+    if (until !== undefined && until > Date.now()) return;
+    if (!(await this.bucketExists(bucket)))
+      throw storageError('BucketNotFound', 'the specified bucket does not exist');
+    this.cache.set(bucket, Date.now() + BUCKET_CACHE_MS);
+  }
+
+  /** The bucket's record. */
+  async headBucket(bucket: string): Promise<BucketInfo> {
+    checkBucketName(bucket);
+    if (!(await this.bucketExists(bucket)))
+      throw storageError('BucketNotFound', 'the specified bucket does not exist');
+    for (const d of this.drives()) {
+      try {
+        const r = JSON.parse(
+          (await d.readFile(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/bucket.json`)).toString(),
+        ) as { created: number };
+        return { name: bucket, created: new Date(r.created) };
+      } catch {
+        // try the next drive
+      }
+    }
+    throw storageError('ReadQuorum', 'bucket record unreadable');
+  }
+
+  /** Buckets known to a read quorum of drives, by name. */
+  async listBuckets(): Promise<BucketInfo[]> {
+    const counts = new Map<string, number>();
+    await Promise.all(
+      this.drives().map(async (d) => {
+        try {
+          for (const name of await d.list(SYS_VOLUME, BUCKETS_DIR)) {
+            const b = name.replace(/\/$/, '');
+            counts.set(b, (counts.get(b) ?? 0) + 1);
+          }
+        } catch {
+          // drive without buckets
+        }
+      }),
+    );
+    const readQuorum = this.sets.reduce((n, s) => n + s.k, 0);
+    const names = [...counts]
+      .filter(([, c]) => c >= readQuorum)
+      .map(([b]) => b)
+      .sort();
+    const out: BucketInfo[] = [];
+    for (const name of names) {
+      try {
+        out.push(await this.headBucket(name));
+      } catch {
+        // vanished or undecidable: leave it out
+      }
+    }
+    return out;
+  }
+
+  /** Removes an empty bucket (BucketNotEmpty while any version remains). */
+  async deleteBucket(bucket: string): Promise<void> {
+    checkBucketName(bucket);
+    await this.locks.withWrite(bucket, () => this.deleteBucketLocked(bucket));
+  }
+
+  private async deleteBucketLocked(bucket: string): Promise<void> {
+    this.cache.delete(bucket);
+    await this.requireBucket(bucket);
+    for (const set of this.sets) {
+      for await (const e of walkSet(set, bucket, { recursive: true }, 1)) {
+        if (e.res && (e.res.versions.length > 0 || e.res.undecided.length > 0)) {
+          throw storageError('BucketNotEmpty', 'the bucket you tried to delete is not empty');
+        }
+      }
+    }
+    this.cache.delete(bucket);
+    await this.removeBucketEverywhere(bucket);
+  }
+
+  private async removeBucketEverywhere(bucket: string): Promise<void> {
+    await Promise.all(
+      this.drives().map(async (d) => {
+        await d.delete(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}`, { recursive: true }).catch(() => undefined);
+        await d.delete(SYS_VOLUME, `${MULTIPART_DIR}/${bucket}`, { recursive: true }).catch(() => undefined);
+        await d.delete(bucket, '', { recursive: true }).catch(() => undefined);
+      }),
+    );
+  }
+
+  /** A configuration document by majority of the drives; null when none is set. */
+  async getBucketConfig(bucket: string, name: string): Promise<Buffer | null> {
+    await this.requireBucket(bucket);
+    if (!CONFIG_NAME_RE.test(name)) throw storageError('InvalidArgument', 'bad config name');
+    const tally = new Map<string, { data: Buffer | null; count: number }>();
+    await Promise.all(
+      this.drives().map(async (d) => {
+        let data: Buffer | null;
+        try {
+          data = await d.readFile(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/config/${name}`);
+        } catch (err) {
+          if (!isStorageError(err, 'FileNotFound')) return;
+          data = null;
+        }
+        const id = data ? createHash('sha256').update(data).digest('hex') : '';
+        const t = tally.get(id) ?? { data, count: 0 };
+        t.count++;
+        tally.set(id, t);
+      }),
+    );
+    const best = [...tally.values()].sort((a, b) => b.count - a.count)[0];
+    if (!best || best.count < Math.ceil(this.totalDrives / 2))
+      throw storageError('ReadQuorum', 'bucket config undecidable');
+    return best.data;
+  }
+
+  /** Stores (or with null removes) a configuration document on every drive. */
+  async putBucketConfig(bucket: string, name: string, data: Buffer | null): Promise<void> {
+    await this.requireBucket(bucket);
+    if (!CONFIG_NAME_RE.test(name)) throw storageError('InvalidArgument', 'bad config name');
+    const path = `${BUCKETS_DIR}/${bucket}/config/${name}`;
+    const ok = await Promise.all(
+      this.drives().map((d) =>
+        (data ? d.writeFileAtomic(SYS_VOLUME, path, data) : d.delete(SYS_VOLUME, path)).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    if (ok.filter(Boolean).length < Math.ceil(this.totalDrives / 2) + (this.totalDrives % 2 === 0 ? 1 : 0)) {
+      throw storageError('WriteQuorum', 'could not store the bucket config on enough drives');
+    }
+  }
+
+  /** Copies bucket records to drives that miss them (replaced drives). */
+  async healBucketRecords(buckets: string[]): Promise<void> {
+    for (const bucket of buckets) {
+      const path = `${BUCKETS_DIR}/${bucket}/bucket.json`;
+      let record: Buffer | undefined;
+      for (const d of this.drives()) {
+        record = await d.readFile(SYS_VOLUME, path).catch(() => undefined);
+        if (record) break;
+      }
+      if (!record) continue;
+      const rec = record;
+      await Promise.all(
+        this.drives().map(async (d) => {
+          try {
+            await d.readFile(SYS_VOLUME, path);
+          } catch (err) {
+            if (!isStorageError(err, 'FileNotFound')) return;
+            await d.makeVolume(bucket).catch(() => undefined);
+            await d.writeFileAtomic(SYS_VOLUME, path, rec).catch(() => undefined);
+          }
+        }),
+      );
+    }
+  }
+}
