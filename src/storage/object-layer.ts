@@ -5,17 +5,9 @@
  * are user input; the layer validates them itself and never trusts its caller to have done so.
  */
 import type { Readable } from 'node:stream';
-import type { ObjectVersion, TierState } from './meta/version';
+import type { ContentHeaders, ObjectVersion, TierState } from './meta/version';
 
-/** Content headers S3 stores with an object and returns on GET/HEAD. */
-export interface ContentHeaders {
-  contentType?: string;
-  contentEncoding?: string;
-  contentDisposition?: string;
-  contentLanguage?: string;
-  cacheControl?: string;
-  expires?: string;
-}
+export type { ContentHeaders } from './meta/version';
 
 /** Options of a PUT (single object) or of a new multipart upload. */
 export interface PutObjectOptions extends ContentHeaders {

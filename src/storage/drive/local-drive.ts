@@ -191,16 +191,7 @@ export class LocalDrive implements Drive {
             while (pending.length > 0) {
               const { bytesWritten } = await fh.writev(pending, pos);
               pos += bytesWritten;
-              let left = bytesWritten;
-              const rest: Buffer[] = [];
-              for (const b of pending) {
-                if (left >= b.length) left -= b.length;
-                else {
-                  rest.push(left > 0 ? b.subarray(left) : b);
-                  left = 0;
-                }
-              }
-              pending = rest;
+              pending = skipBytes(pending, bytesWritten);
             }
           } catch (err) {
             throw mapError(err, file);
@@ -238,16 +229,7 @@ export class LocalDrive implements Drive {
               const { bytesRead } = await fh.readv(pending, position + total);
               if (bytesRead === 0) break;
               total += bytesRead;
-              let left = bytesRead;
-              const rest: Buffer[] = [];
-              for (const b of pending) {
-                if (left >= b.length) left -= b.length;
-                else {
-                  rest.push(left > 0 ? b.subarray(left) : b);
-                  left = 0;
-                }
-              }
-              pending = rest;
+              pending = skipBytes(pending, bytesRead);
             }
             return total;
           } catch (err) {
@@ -446,6 +428,20 @@ export class LocalDrive implements Drive {
   async close(): Promise<void> {
     this.closed = true;
   }
+}
+
+/** The buffers still to transfer after the first `n` bytes of `buffers` were (scatter/gather I/O is partial). */
+function skipBytes(buffers: Buffer[], n: number): Buffer[] {
+  let left = n;
+  const rest: Buffer[] = [];
+  for (const b of buffers) {
+    if (left >= b.length) left -= b.length;
+    else {
+      rest.push(left > 0 ? b.subarray(left) : b);
+      left = 0;
+    }
+  }
+  return rest;
 }
 
 function join(dir: string, name: string): string {

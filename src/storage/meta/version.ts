@@ -36,8 +36,18 @@ export interface TierState {
  */
 export type VersionState = 'live' | 'pending-delete';
 
+/** Content headers S3 stores with an object and returns on GET/HEAD. */
+export interface ContentHeaders {
+  contentType?: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  expires?: string;
+}
+
 /** A version record. */
-export interface ObjectVersion {
+export interface ObjectVersion extends ContentHeaders {
   versionId: string;
   type: 'object' | 'delete-marker';
   state: VersionState;
@@ -46,12 +56,6 @@ export interface ObjectVersion {
   modTime: number;
   size: number;
   etag: string;
-  contentType?: string;
-  contentEncoding?: string;
-  contentDisposition?: string;
-  contentLanguage?: string;
-  cacheControl?: string;
-  expires?: string;
   userMetadata: Record<string, string>;
   tags: Record<string, string>;
   checksums: Record<string, string>;
