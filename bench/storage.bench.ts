@@ -10,7 +10,7 @@
  * dist/bench/storage.bench.js 2`), e.g. under `--cpu-prof`. Everything is written under one temp directory in
  * os.tmpdir(), removed at the end, on error and on Ctrl-C.
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
@@ -300,6 +300,7 @@ async function smallSection(layer: ObjectLayer): Promise<void> {
 // ----- 4. memory -----------------------------------------------------------------------------------------------
 
 const MEMORY_CHILD = '--memory-child';
+let memoryChildProcess: ChildProcess | undefined;
 const WARMUP_SIZE = 8 * MiB;
 
 /**
@@ -307,8 +308,12 @@ const WARMUP_SIZE = 8 * MiB;
  * that would hide this measurement's own memory, and it also made the next sections' figures drift when run here.
  */
 async function memorySection(root: string): Promise<void> {
-  const child = fork(__filename, [MEMORY_CHILD, root], { execArgv: process.execArgv, stdio: 'inherit' });
-  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  memoryChildProcess = fork(__filename, [MEMORY_CHILD, root], {
+    execArgv: process.execArgv,
+    stdio: 'inherit',
+  });
+  const [code, signal] = (await once(memoryChildProcess, 'exit')) as [number | null, NodeJS.Signals | null];
+  memoryChildProcess = undefined;
   if (code !== 0) throw new Error(`memory section failed (exit ${code ?? signal})`);
 }
 
@@ -378,8 +383,13 @@ async function main(): Promise<void> {
   const run = (n: number): boolean => wanted.size === 0 || wanted.has(n);
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'tiergate-bench-'));
   const onSignal = (): void => {
-    rmSync(root, { recursive: true, force: true });
-    process.exit(130);
+    const cleanUp = (): never => {
+      rmSync(root, { recursive: true, force: true });
+      process.exit(130);
+    };
+    // A running memory child would keep writing under root: stop it and clean up once it is gone.
+    if (!memoryChildProcess) cleanUp();
+    memoryChildProcess?.once('exit', cleanUp).kill('SIGKILL');
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -87,6 +87,16 @@ export class LocalDrive implements Drive {
     }
   }
 
+  /** fsyncs the parent of `first` (the first directory mkdir created) and every created directory above `last`. */
+  private async fsyncCreated(first: string, last: string): Promise<void> {
+    if (!this.sync) return;
+    const dirs = [path.dirname(first)];
+    for (let d = last; d !== path.dirname(first) && d.startsWith(this.endpoint); d = path.dirname(d)) {
+      if (d !== last) dirs.push(d);
+    }
+    await Promise.all(dirs.map((d) => this.fsyncDir(d)));
+  }
+
   async makeVolume(volume: string): Promise<void> {
     try {
       await fs.mkdir(this.resolve(volume), { recursive: true });
@@ -157,13 +167,17 @@ export class LocalDrive implements Drive {
     }
   }
 
-  /** rename(2) with parents created; retried when a concurrent prune removed a parent in between. */
+  /**
+   * rename(2) with parents created; retried when a concurrent prune removed a parent in between. Directories it
+   * creates are fsynced into their parents too, so a new object's path survives a power loss with its data.
+   */
   private async renameInto(src: string, dst: string): Promise<void> {
     const parent = path.dirname(dst);
     for (let attempt = 0; ; attempt++) {
       try {
-        await fs.mkdir(parent, { recursive: true });
+        const created = await fs.mkdir(parent, { recursive: true });
         await fs.rename(src, dst);
+        if (created !== undefined) await this.fsyncCreated(created, parent);
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 8) {

@@ -210,6 +210,8 @@ describe('decodeRange with damaged shards', () => {
     const reports: number[] = [];
     assert.ok((await decode(files, g, 0, size - 1, (i) => reports.push(i))).equals(data));
     assert.deepEqual(reports.sort(), [0, 3]);
+    // m + 1 bad shards within one block (block 3: shards 0, 3 and 5) cannot be reconstructed.
+    files[0] = flip(files[0], g.frameOffset(3) + 30);
     files[5] = flip(files[5], g.frameOffset(3) + 30);
     await assert.rejects(decode(files, g), { code: 'ReadQuorum' });
   });

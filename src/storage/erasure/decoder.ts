@@ -68,12 +68,14 @@ export class BlockReader {
     const n = k + m;
     const shard = this.g.shardLen(b);
     const data = Buffer.allocUnsafe(shard * k);
-    const parity = Buffer.allocUnsafe(shard * m);
+    // Parity is only read (and so only allocated) when a data shard is missing or a heal needs it.
+    let parityBuf: Buffer | undefined;
+    const parity = (): Buffer => (parityBuf ??= Buffer.allocUnsafe(shard * m));
     const hashes = Buffer.allocUnsafe(HASH_SIZE * n);
     const view = (i: number): Buffer =>
       i < k
         ? data.subarray(i * shard, (i + 1) * shard)
-        : parity.subarray((i - k) * shard, (i - k + 1) * shard);
+        : parity().subarray((i - k) * shard, (i - k + 1) * shard);
     let present = 0;
     let count = 0;
     // Try shards in order (data first), k at a time, until k good ones are in or none are left to try.
@@ -100,13 +102,13 @@ export class BlockReader {
       throw storageError('ReadQuorum', `block ${b}: only ${count} of ${k} needed shards readable`);
     }
     const targets = withParity ? bits(0, n) & ~present : bits(0, k) & ~present;
-    if (targets !== 0) await rsEncode(k, m, present, targets, data, parity, shard);
-    return { data, parity, shard };
+    if (targets !== 0) await rsEncode(k, m, present, targets, data, parity(), shard);
+    return { data, parity: parityBuf ?? Buffer.alloc(0), shard };
   }
 
   /** Data bytes of blocks [from, to] as a stream of Buffers, reading `readAhead` blocks ahead. */
   async *blocks(from: number, to: number): AsyncGenerator<Buffer> {
-    const ahead = Math.max(1, this.opts.readAhead ?? 2);
+    const ahead = Math.max(1, this.opts.readAhead ?? 4);
     const queue: Promise<Buffer>[] = [];
     let next = from;
     const fetch = (): void => {

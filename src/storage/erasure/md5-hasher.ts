@@ -57,17 +57,19 @@ export class Md5Hasher {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(WORKER_SOURCE, { eval: true });
-    w.unref();
     w.on('message', (r: Reply) => {
       const key = `${r.id}:${r.seq}`;
       const resolve = this.waiting.get(key);
       this.waiting.delete(key);
+      // Referenced only while a reply is awaited: an idle hasher must not keep the process alive.
+      if (this.waiting.size === 0) w.unref();
       resolve?.(r);
     });
     w.on('error', (err) => {
       this.failed = err;
       this.worker = null;
     });
+    w.unref();
     this.worker = w;
     return w;
   }
@@ -80,8 +82,10 @@ export class Md5Hasher {
     const send = (msg: Record<string, unknown>): Promise<Reply> => {
       const s = seq++;
       return new Promise((resolve) => {
+        const w = this.ensureWorker();
+        if (this.waiting.size === 0) w.ref();
         this.waiting.set(`${id}:${s}`, resolve);
-        this.ensureWorker().postMessage({ ...msg, id, seq: s });
+        w.postMessage({ ...msg, id, seq: s });
       });
     };
     return {
