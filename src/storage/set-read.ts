@@ -60,6 +60,8 @@ export async function getObject(
   const stream = Readable.from(readVersion(set, bucket, state, rv, start, end, releaseData), {
     highWaterMark: 1,
   });
+  // A stream destroyed before its first read never runs the generator's finally: unpin on close too (idempotent).
+  stream.once('close', releaseData);
   return { info, stream };
 }
 
