@@ -17,7 +17,10 @@ export interface PutObjectOptions extends ContentHeaders {
   userMetadata?: Record<string, string>;
   /** Object tags as key/value pairs. */
   tags?: Record<string, string>;
-  /** Additional checksums the S3 layer verified (`crc32` → base64), stored and returned verbatim. */
+  /**
+   * Additional checksums the S3 layer verified (`crc32` → base64), stored and returned verbatim. Read once, after
+   * the body has ended (so it may be a getter over checksums computed while the body streamed).
+   */
   checksums?: Record<string, string>;
   storageClass?: string;
   /** Version id for the new version; `'null'` (the default) replaces the null version, as unversioned buckets do. */
