@@ -4,6 +4,7 @@
  */
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
+import { S3Module } from './s3/s3.module';
 import { ConfigModule } from './config/config.module';
 import { TiergateConfig } from './config/tiergate-config';
 import { StorageModule } from './storage/storage.module';
@@ -26,6 +27,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         StorageModule.forRootAsync({ inject: [TiergateConfig], useFactory: storageOptionsFrom }),
         AdminModule,
+        S3Module,
       ],
     };
   }

@@ -6,12 +6,14 @@ import 'reflect-metadata';
 import { ConsoleLogger, Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { ConfigError } from './config/config-error';
 import { formatListenAddress } from './config/listen-address';
 import { loadConfig } from './config/load-config';
 import type { TiergateConfig } from './config/tiergate-config';
+import { S3Gateway } from './s3/s3-gateway';
 
 /** How long a graceful shutdown may take before the process exits anyway (code 1). */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -32,6 +34,7 @@ export async function bootstrap(config: TiergateConfig): Promise<NestExpressAppl
     },
   );
   app.disable('x-powered-by');
+  mountS3(app);
   const { host, port } = config.address;
   try {
     await (host === undefined ? app.listen(port) : app.listen(port, host));
@@ -43,6 +46,24 @@ export async function bootstrap(config: TiergateConfig): Promise<NestExpressAppl
   logger.log(`listening on http://${formatListenAddress({ host: bound.address, port: bound.port })}`);
   logger.log(`drives (${config.storage.drives.length}): ${config.storage.drives.join(', ')}`);
   return app;
+}
+
+/**
+ * Puts the S3 gateway in front of Nest's router: /tiergate/* goes on to Nest (health, admin, metrics), everything
+ * else is S3. Uploads may take longer than Node's default 5-minute request timeout, so that limit is lifted; idle
+ * and header timeouts stay.
+ */
+function mountS3(app: NestExpressApplication): void {
+  const gateway = app.get(S3Gateway);
+  app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    if ((req.url ?? '').startsWith('/tiergate/')) {
+      next();
+      return;
+    }
+    void gateway.handle(req, res);
+  });
+  const server: Server = app.getHttpServer();
+  server.requestTimeout = 0;
 }
 
 /**

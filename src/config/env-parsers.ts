@@ -97,3 +97,20 @@ export const masterKey: EnvParser<Secret<Buffer>> = (raw) => {
   }
   return new Secret(key);
 };
+
+/** A comma-separated list of DNS domain names (lower-cased, no scheme, no port). */
+export function domainList(raw: string): readonly string[] {
+  const domains = raw
+    .split(',')
+    .map((d) => d.trim().toLowerCase())
+    .filter((d) => d !== '');
+  for (const d of domains) {
+    if (
+      !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(d)
+    ) {
+      throw new Error(`"${d}" is not a domain name (write it without scheme or port)`);
+    }
+  }
+  if (domains.length === 0) throw new Error('no domain given');
+  return domains;
+}

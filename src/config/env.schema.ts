@@ -13,6 +13,7 @@ import {
   redisUrl,
   regionName,
   secretAccessKey,
+  domainList,
 } from './env-parsers';
 import { parseListenAddress } from './listen-address';
 import { KMS_PROVIDERS } from './tiergate-config';
@@ -36,6 +37,16 @@ export const ENV_SCHEMA = {
     description: 'host:port to listen on; [::1]:9000 for IPv6, :9000 for every interface',
     default: '127.0.0.1:9000',
     parse: parseListenAddress,
+  },
+  TIERGATE_REGION: {
+    description: 'the region S3 clients sign for and GetBucketLocation reports',
+    default: 'us-east-1',
+    parse: regionName,
+  },
+  TIERGATE_DOMAIN: {
+    description:
+      'domains for virtual-host style requests (bucket.<domain>), comma separated; path style always works',
+    parse: domainList,
   },
   TIERGATE_DRIVES: {
     description: 'drive directories, comma separated, with {1...N} ranges; relative to the working directory',

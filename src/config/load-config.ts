@@ -50,6 +50,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): TiergateConfi
   // Each part above is undefined only when it recorded an issue, so past this point all are set.
   return deepFreeze({
     address: values.TIERGATE_ADDRESS!,
+    s3: { region: values.TIERGATE_REGION!, domains: values.TIERGATE_DOMAIN ?? [] },
     storage: storage!,
     root: root!,
     redis: values.TIERGATE_REDIS_URL ? { url: values.TIERGATE_REDIS_URL } : {},

@@ -58,9 +58,16 @@ export interface LifecycleConfig {
   readonly scannerIntervalSeconds: number;
 }
 
+/** The S3 front end: the signing region and the virtual-host domains. */
+export interface S3Config {
+  readonly region: string;
+  readonly domains: readonly string[];
+}
+
 /** The whole configuration; abstract so the class itself is the injection token and the type. */
 export abstract class TiergateConfig {
   abstract readonly address: ListenAddress;
+  abstract readonly s3: S3Config;
   abstract readonly storage: StorageConfig;
   abstract readonly root: RootCredentials;
   abstract readonly redis: RedisConfig;

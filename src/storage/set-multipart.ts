@@ -273,7 +273,7 @@ export async function listParts(
       lastModified: new Date(r.modTime),
     })),
     isTruncated: all.length > max,
-    nextPartNumberMarker: all.length > max ? page[page.length - 1].number : undefined,
+    nextPartNumberMarker: all.length > max ? (page.at(-1)?.number ?? opts.partNumberMarker ?? 0) : undefined,
   };
 }
 

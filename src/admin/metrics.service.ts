@@ -1,0 +1,135 @@
+/**
+ * The gateway's Prometheus metrics. Request metrics are recorded as each S3 request ends (S3Gateway's `observe`
+ * callback); drive and set metrics are read from ObjectLayer.status() at scrape time, so they are never stale.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import type { RequestOutcome } from '../s3/s3-gateway';
+import type { DriveStatus, ObjectLayer, StorageStatus } from '../storage/object-layer';
+import { OBJECT_LAYER } from '../storage/storage.module';
+import { Registry } from './prometheus';
+
+/**
+ * Latency bucket bounds in seconds: from a cached 4 KiB GET (about a millisecond) to a multi-GiB upload (minutes).
+ */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+];
+
+/** Every state a drive can report; the state gauge writes 1 for the current one and 0 for the rest. */
+export const DRIVE_STATES: readonly DriveStatus['state'][] = [
+  'ok',
+  'healing',
+  'offline',
+  'unformatted',
+  'faulty',
+];
+
+/** The metric families of one gateway process, rendered as Prometheus text. */
+export class GatewayMetrics {
+  private readonly registry = new Registry();
+  private readonly requests = this.registry.counter(
+    'tiergate_s3_requests_total',
+    'S3 requests by operation and HTTP status.',
+    ['op', 'status'],
+  );
+  private readonly duration = this.registry.histogram(
+    'tiergate_s3_request_duration_seconds',
+    'Time from the request line to the end of the response, by S3 operation.',
+    ['op'],
+    LATENCY_BUCKETS,
+  );
+  private readonly received = this.registry.counter(
+    'tiergate_s3_received_bytes_total',
+    'Request body bytes read from clients (as sent on the wire, aws-chunked framing included), by operation.',
+    ['op'],
+  );
+  private readonly sent = this.registry.counter(
+    'tiergate_s3_sent_bytes_total',
+    'Response body bytes announced by Content-Length, by operation.',
+    ['op'],
+  );
+  private readonly driveState = this.registry.gauge(
+    'tiergate_drive_state',
+    'Drive state: 1 for the state the drive is in, 0 for the others.',
+    ['set', 'drive', 'endpoint', 'state'],
+  );
+  private readonly driveTotal = this.registry.gauge(
+    'tiergate_drive_total_bytes',
+    'Size of the file system holding the drive.',
+    ['set', 'drive', 'endpoint'],
+  );
+  private readonly driveFree = this.registry.gauge(
+    'tiergate_drive_free_bytes',
+    'Bytes available to the gateway on the drive.',
+    ['set', 'drive', 'endpoint'],
+  );
+  private readonly readQuorum = this.registry.gauge(
+    'tiergate_set_read_quorum',
+    '1 when the erasure set has enough drives online to read, else 0.',
+    ['set'],
+  );
+  private readonly writeQuorum = this.registry.gauge(
+    'tiergate_set_write_quorum',
+    '1 when the erasure set has enough drives online to write, else 0.',
+    ['set'],
+  );
+  private readonly drivesOnline = this.registry.gauge(
+    'tiergate_set_drives_online',
+    'Drives of the erasure set that are ok or healing.',
+    ['set'],
+  );
+  private readonly statusUp = this.registry.gauge(
+    'tiergate_storage_status_up',
+    '1 when the storage status could be read for this scrape, else 0 (drive and set series are then absent).',
+  );
+
+  /** Records one finished S3 request. */
+  record(outcome: RequestOutcome): void {
+    const op = outcome.op;
+    this.requests.inc({ op, status: outcome.status });
+    this.duration.observe({ op }, outcome.durationMs / 1000);
+    if (outcome.bytesIn > 0) this.received.inc({ op }, outcome.bytesIn);
+    if (outcome.bytesOut > 0) this.sent.inc({ op }, outcome.bytesOut);
+  }
+
+  /**
+   * The text exposition for one scrape, with drive and set series from `status` (undefined when reading it
+   * failed). Synchronous from the reset to the render, so concurrent scrapes never see half-filled gauges.
+   */
+  render(status: StorageStatus | undefined): string {
+    for (const g of [this.driveState, this.driveTotal, this.driveFree]) g.reset();
+    for (const g of [this.readQuorum, this.writeQuorum, this.drivesOnline]) g.reset();
+    this.statusUp.set({}, status === undefined ? 0 : 1);
+    for (const set of status?.sets ?? []) {
+      const setLabel = { set: set.index };
+      this.readQuorum.set(setLabel, set.readQuorum ? 1 : 0);
+      this.writeQuorum.set(setLabel, set.writeQuorum ? 1 : 0);
+      this.drivesOnline.set(
+        setLabel,
+        set.drives.filter((d) => d.state === 'ok' || d.state === 'healing').length,
+      );
+      for (const d of set.drives) {
+        const labels = { set: set.index, drive: d.driveIndex, endpoint: d.endpoint };
+        for (const state of DRIVE_STATES)
+          this.driveState.set({ ...labels, state }, d.state === state ? 1 : 0);
+        if (d.totalBytes !== undefined) this.driveTotal.set(labels, d.totalBytes);
+        if (d.freeBytes !== undefined) this.driveFree.set(labels, d.freeBytes);
+      }
+    }
+    return this.registry.render();
+  }
+}
+
+/** The process's GatewayMetrics as a Nest provider, bound to the ObjectLayer it reports on. */
+@Injectable()
+export class MetricsService extends GatewayMetrics {
+  constructor(@Inject(OBJECT_LAYER) private readonly layer: ObjectLayer) {
+    super();
+  }
+
+  /** Renders the metrics with a fresh storage status. */
+  async scrape(): Promise<string> {
+    const status = await this.layer.status().catch(() => undefined);
+    return this.render(status);
+  }
+}

@@ -1,0 +1,29 @@
+/** The bucket-level operations (service and bucket targets of the routing table), by AWS operation name. */
+import type { S3Operation } from '../router/routes';
+import type { S3Handler } from '../s3-context';
+import { createBucket } from './create-bucket.handler';
+import { deleteBucketTagging } from './delete-bucket-tagging.handler';
+import { deleteBucket } from './delete-bucket.handler';
+import { deleteObjects } from './delete-objects.handler';
+import { getBucketLocation } from './get-bucket-location.handler';
+import { getBucketTagging } from './get-bucket-tagging.handler';
+import { headBucket } from './head-bucket.handler';
+import { listBuckets } from './list-buckets.handler';
+import { listObjectsV2 } from './list-objects-v2.handler';
+import { listObjects } from './list-objects.handler';
+import { putBucketTagging } from './put-bucket-tagging.handler';
+
+/** Handlers of the bucket operations, merged into the registry by handlers/index.ts. */
+export const BUCKET_HANDLERS: Partial<Record<S3Operation, S3Handler>> = {
+  ListBuckets: listBuckets,
+  CreateBucket: createBucket,
+  DeleteBucket: deleteBucket,
+  HeadBucket: headBucket,
+  GetBucketLocation: getBucketLocation,
+  PutBucketTagging: putBucketTagging,
+  GetBucketTagging: getBucketTagging,
+  DeleteBucketTagging: deleteBucketTagging,
+  ListObjects: listObjects,
+  ListObjectsV2: listObjectsV2,
+  DeleteObjects: deleteObjects,
+};

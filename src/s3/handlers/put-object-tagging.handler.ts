@@ -1,0 +1,11 @@
+/** PutObjectTagging: `PUT /bucket/key?tagging[&versionId=]` with a Tagging document; replaces the whole tag set. */
+import type { S3Handler } from '../s3-context';
+import { sendEmpty } from '../s3-response';
+import { parseTaggingXml, readSmallBody, replaceTags, versionHeader } from './object-tagging';
+
+/** The PutObjectTagging handler. */
+export const putObjectTagging: S3Handler = async (ctx) => {
+  const tags = parseTaggingXml(await readSmallBody(ctx));
+  const info = await replaceTags(ctx, tags);
+  sendEmpty(ctx, 200, versionHeader(info));
+};
