@@ -64,14 +64,28 @@ export function xmlDocument(root: string, body: XmlNode, namespace: string | nul
   return out.join('');
 }
 
+const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/**
+ * Decodes XML's five named entities and numeric character references in one pass (so `&amp;#34;` stays `&#34;`).
+ * Go's encoder (rclone, minio-go, aws-sdk-go) writes quotes in ETags as `&#34;`.
+ */
+export function decodeXmlEntities(text: string): string {
+  return text.replace(/&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);/g, (whole, ref: string) => {
+    if (ref[0] !== '#') return NAMED[ref];
+    const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+  });
+}
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   removeNSPrefix: true,
   parseTagValue: false,
   trimValues: false,
-  processEntities: true,
-  htmlEntities: false,
+  processEntities: false,
   ignoreDeclaration: true,
+  tagValueProcessor: (_name, value) => decodeXmlEntities(value),
 });
 
 /** Parses a request body and returns the children of its root element, which must be `root`. */
