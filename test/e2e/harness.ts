@@ -1,3 +1,5 @@
+import { S3ServiceException } from '@aws-sdk/client-s3';
+import assert from 'node:assert/strict';
 /**
  * End-to-end harness: boots the real gateway in-process (`bootstrap(loadConfig(env))`, exactly what `npm start`
  * runs) on fresh temp drives and port 0, and gives tests an SDK client, raw requests with exactly the bytes a test
@@ -390,4 +392,15 @@ function parseResponse(data: Buffer, isHead: boolean, closed: boolean): RawRespo
     }
   }
   return closed ? done(rest) : undefined;
+}
+
+/** The S3 error a call failed with (code and HTTP status); fails the test if the call succeeded. */
+export async function s3Failure(p: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
+    return { code: err.name, status: err.$metadata.httpStatusCode };
+  }
+  return assert.fail('the call succeeded');
 }

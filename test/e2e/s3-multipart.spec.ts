@@ -17,11 +17,10 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { parseErrorXml, startGateway, type TestGateway } from './harness';
+import { parseErrorXml, startGateway, type TestGateway, s3Failure } from './harness';
 
 const BUCKET = 'multipart';
 const MIB = 1024 * 1024;
@@ -32,17 +31,6 @@ const multipartEtag = (parts: Buffer[]): string =>
   `"${createHash('md5')
     .update(Buffer.concat(parts.map((p) => createHash('md5').update(p).digest())))
     .digest('hex')}-${parts.length}"`;
-
-/** The S3 error a call failed with (code and HTTP status). */
-async function failure(p: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
-    return { code: err.name, status: err.$metadata.httpStatusCode };
-  }
-  return assert.fail('the call succeeded');
-}
 
 describe('S3 multipart uploads', { timeout: 180_000 }, () => {
   let gw: TestGateway;
@@ -149,7 +137,7 @@ describe('S3 multipart uploads', { timeout: 180_000 }, () => {
     assert.deepEqual(got.Metadata, { color: 'green' });
     assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.concat(parts)));
     // The upload is gone once completed.
-    assert.deepEqual(await failure(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId }))), {
+    assert.deepEqual(await s3Failure(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId }))), {
       code: 'NoSuchUpload',
       status: 404,
     });
@@ -194,24 +182,24 @@ describe('S3 multipart uploads', { timeout: 180_000 }, () => {
     assert.equal(res.$metadata.httpStatusCode, 204);
     const gone = { code: 'NoSuchUpload', status: 404 };
     assert.deepEqual(
-      await failure(
+      await s3Failure(
         s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })),
       ),
       gone,
     );
     assert.deepEqual(
-      await failure(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }))),
+      await s3Failure(s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }))),
       gone,
     );
     assert.deepEqual(
-      await failure(
+      await s3Failure(
         s3.send(
           new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 2, Body: 'x' }),
         ),
       ),
       gone,
     );
-    assert.deepEqual(await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))), {
+    assert.deepEqual(await s3Failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))), {
       code: 'NoSuchKey',
       status: 404,
     });
@@ -275,7 +263,7 @@ describe('S3 multipart uploads', { timeout: 180_000 }, () => {
     const key = 'copy/refused';
     const uploadId = await create(key);
     const copy = (extra: { CopySource?: string; CopySourceRange?: string; CopySourceIfMatch?: string }) =>
-      failure(
+      s3Failure(
         s3.send(
           new UploadPartCopyCommand({
             Bucket: BUCKET,
@@ -323,17 +311,17 @@ describe('S3 multipart uploads', { timeout: 180_000 }, () => {
       s3.send(
         new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber, Body, ContentMD5 }),
       );
-    assert.deepEqual(await failure(part(0)), { code: 'InvalidArgument', status: 400 });
-    assert.deepEqual(await failure(part(10001)), { code: 'InvalidArgument', status: 400 });
+    assert.deepEqual(await s3Failure(part(0)), { code: 'InvalidArgument', status: 400 });
+    assert.deepEqual(await s3Failure(part(10001)), { code: 'InvalidArgument', status: 400 });
     const wrongMd5 = createHash('md5').update('other').digest('base64');
-    assert.deepEqual(await failure(part(1, 'payload', wrongMd5)), { code: 'BadDigest', status: 400 });
+    assert.deepEqual(await s3Failure(part(1, 'payload', wrongMd5)), { code: 'BadDigest', status: 400 });
 
     const a = Buffer.from('small part one');
     const b = Buffer.from('small part two');
     const ea = await upload(key, uploadId, 1, a);
     const eb = await upload(key, uploadId, 2, b);
     const complete = (Parts: { PartNumber: number; ETag: string }[]) =>
-      failure(
+      s3Failure(
         s3.send(
           new CompleteMultipartUploadCommand({
             Bucket: BUCKET,
@@ -399,7 +387,7 @@ describe('S3 multipart uploads', { timeout: 180_000 }, () => {
   it('answers NoSuchUpload for an unknown upload id', async () => {
     const fake = '01000000-0000-7000-8000-000000000000';
     assert.deepEqual(
-      await failure(
+      await s3Failure(
         s3.send(
           new CompleteMultipartUploadCommand({
             Bucket: BUCKET,

@@ -23,25 +23,14 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { S3Gateway } from '../../src/s3/s3-gateway';
 import { openObjectLayer, type ErasurePool } from '../../src/storage/pool';
+import { s3Failure } from './harness';
 
 const USER = 'objtestuser';
 const SECRET = 'objtestsecret';
 const BUCKET = 'objects';
-
-/** The S3 error a call failed with (code and HTTP status). */
-async function failure(p: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
-    return { code: err.name, status: err.$metadata.httpStatusCode };
-  }
-  return assert.fail('the call succeeded');
-}
 
 describe('S3 object operations', { timeout: 120_000 }, () => {
   let base: string;
@@ -125,7 +114,7 @@ describe('S3 object operations', { timeout: 120_000 }, () => {
       assert.equal(got.ContentRange, contentRange, range);
       assert.equal(await got.Body!.transformToString(), text, range);
     }
-    const bad = await failure(
+    const bad = await s3Failure(
       s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'digits', Range: 'bytes=10-' })),
     );
     assert.deepEqual(bad, { code: 'InvalidRange', status: 416 });
@@ -140,21 +129,21 @@ describe('S3 object operations', { timeout: 120_000 }, () => {
     const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cond', Body: 'x' }));
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cond', IfMatch: put.ETag }));
     assert.equal(head.ContentLength, 1);
-    const notModified = await failure(
+    const notModified = await s3Failure(
       s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond', IfNoneMatch: put.ETag })),
     );
     assert.equal(notModified.status, 304);
-    const failed = await failure(
+    const failed = await s3Failure(
       s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond', IfMatch: '"nope"' })),
     );
     assert.deepEqual(failed, { code: 'PreconditionFailed', status: 412 });
     const future = new Date(Date.now() + 3600_000);
-    const fresh = await failure(
+    const fresh = await s3Failure(
       s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cond', IfModifiedSince: future })),
     );
     assert.equal(fresh.status, 304);
     const past = new Date(Date.now() - 3600_000);
-    const changed = await failure(
+    const changed = await s3Failure(
       s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond', IfUnmodifiedSince: past })),
     );
     assert.equal(changed.status, 412);
@@ -179,7 +168,7 @@ describe('S3 object operations', { timeout: 120_000 }, () => {
   it('serves partNumber 1 of a single-PUT object and refuses part 2', async () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'digits', PartNumber: 1 }));
     assert.equal(await got.Body!.transformToString(), '0123456789');
-    const bad = await failure(
+    const bad = await s3Failure(
       s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'digits', PartNumber: 2 })),
     );
     assert.equal(bad.status, 416);
@@ -187,7 +176,7 @@ describe('S3 object operations', { timeout: 120_000 }, () => {
 
   it('creates conditionally with If-None-Match: *', async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'once', Body: 'first', IfNoneMatch: '*' }));
-    const again = await failure(
+    const again = await s3Failure(
       s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'once', Body: 'second', IfNoneMatch: '*' })),
     );
     assert.deepEqual(again, { code: 'PreconditionFailed', status: 412 });
@@ -197,16 +186,19 @@ describe('S3 object operations', { timeout: 120_000 }, () => {
 
   it('verifies Content-MD5 and refuses bad tags and storage classes', async () => {
     const wrongMd5 = createHash('md5').update('other').digest('base64');
-    const bad = await failure(
+    const bad = await s3Failure(
       s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'md5', Body: 'data', ContentMD5: wrongMd5 })),
     );
     assert.deepEqual(bad, { code: 'BadDigest', status: 400 });
-    assert.equal((await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'md5' })))).status, 404);
-    const tags = await failure(
+    assert.equal(
+      (await s3Failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'md5' })))).status,
+      404,
+    );
+    const tags = await s3Failure(
       s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 't', Body: 'x', Tagging: 'a=1&a=2' })),
     );
     assert.equal(tags.code, 'InvalidTag');
-    const cls = await failure(
+    const cls = await s3Failure(
       s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 't', Body: 'x', StorageClass: 'GLACIER' })),
     );
     assert.equal(cls.code, 'InvalidStorageClass');
@@ -254,11 +246,11 @@ describe('S3 object operations', { timeout: 120_000 }, () => {
     assert.deepEqual(dst2.Metadata, { n: '2' });
     assert.equal(dst2.TagCount, 2);
 
-    const self = await failure(
+    const self = await s3Failure(
       s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'dst', CopySource: `${BUCKET}/dst` })),
     );
     assert.deepEqual(self, { code: 'InvalidRequest', status: 400 });
-    const cond = await failure(
+    const cond = await s3Failure(
       s3.send(
         new CopyObjectCommand({
           Bucket: BUCKET,
@@ -269,7 +261,7 @@ describe('S3 object operations', { timeout: 120_000 }, () => {
       ),
     );
     assert.deepEqual(cond, { code: 'PreconditionFailed', status: 412 });
-    const missing = await failure(
+    const missing = await s3Failure(
       s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'dst3', CopySource: `${BUCKET}/nope` })),
     );
     assert.deepEqual(missing, { code: 'NoSuchKey', status: 404 });
@@ -304,7 +296,7 @@ describe('S3 object operations', { timeout: 120_000 }, () => {
       (await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'tagged' }))).TagSet,
       [],
     );
-    const missing = await failure(s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'no-such' })));
+    const missing = await s3Failure(s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'no-such' })));
     assert.deepEqual(missing, { code: 'NoSuchKey', status: 404 });
   });
 
@@ -319,10 +311,12 @@ describe('S3 object operations', { timeout: 120_000 }, () => {
       204,
     );
     assert.equal(
-      (await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'gone' })))).status,
+      (await s3Failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'gone' })))).status,
       404,
     );
-    const noBucket = await failure(s3.send(new DeleteObjectCommand({ Bucket: 'no-such-bucket', Key: 'k' })));
+    const noBucket = await s3Failure(
+      s3.send(new DeleteObjectCommand({ Bucket: 'no-such-bucket', Key: 'k' })),
+    );
     assert.deepEqual(noBucket, { code: 'NoSuchBucket', status: 404 });
   });
 

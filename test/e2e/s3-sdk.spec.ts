@@ -23,26 +23,14 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
-  S3ServiceException,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import * as Minio from 'minio';
-import { parseErrorXml, startGateway, type TestGateway } from './harness';
+import { parseErrorXml, startGateway, type TestGateway, s3Failure } from './harness';
 
 const MiB = 1024 * 1024;
-
-/** The S3 error a call failed with (name and HTTP status). */
-async function failure(p: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
-    return { code: err.name, status: err.$metadata.httpStatusCode };
-  }
-  return assert.fail('the call succeeded');
-}
 
 /** `n` deterministic pseudo-random bytes (AES-CTR keystream of `seed`), generated as read, never held whole. */
 function generatedStream(n: number, seed: string, chunk = MiB): Readable {
@@ -239,11 +227,11 @@ function objectRoundTrip(
 
     it('deletes one object (then HeadObject is 404) and several with DeleteObjects', async () => {
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'copy.bin' }));
-      assert.deepEqual(await failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'copy.bin' }))), {
+      assert.deepEqual(await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'copy.bin' }))), {
         code: 'NotFound',
         status: 404,
       });
-      assert.deepEqual(await failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'copy.bin' }))), {
+      assert.deepEqual(await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'copy.bin' }))), {
         code: 'NoSuchKey',
         status: 404,
       });
@@ -261,13 +249,13 @@ function objectRoundTrip(
 
     it('refuses to delete a non-empty bucket, then deletes the empty one', async () => {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'last', Body: 'x' }));
-      assert.deepEqual(await failure(s3.send(new DeleteBucketCommand({ Bucket: bucket }))), {
+      assert.deepEqual(await s3Failure(s3.send(new DeleteBucketCommand({ Bucket: bucket }))), {
         code: 'BucketNotEmpty',
         status: 409,
       });
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'last' }));
       await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
-      assert.deepEqual(await failure(s3.send(new HeadBucketCommand({ Bucket: bucket }))), {
+      assert.deepEqual(await s3Failure(s3.send(new HeadBucketCommand({ Bucket: bucket }))), {
         code: 'NotFound',
         status: 404,
       });

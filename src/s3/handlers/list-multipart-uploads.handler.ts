@@ -5,11 +5,11 @@
  */
 import type { MultipartUploadInfo } from '../../storage/object-layer';
 import { compareKeys } from '../../storage/layout';
-import { S3Error } from '../errors/s3-error';
 import type { S3Context, S3Handler } from '../s3-context';
 import { sendXml } from '../s3-response';
 import type { XmlNode } from '../xml/xml';
 import { ownerOf, s3UrlEncode } from './bucket.helpers';
+import { parseEncodingType } from './list-objects.helpers';
 import { parseCount } from './list-parts.handler';
 
 /** Most uploads (and common prefixes) one page returns, whatever max-uploads asks for. */
@@ -39,20 +39,14 @@ export interface UploadListing {
 
 /** prefix, delimiter, key-marker, upload-id-marker, max-uploads (capped at 1000), encoding-type (only `url`). */
 export function parseListUploadsParams(query: URLSearchParams): ListUploadsParams {
-  const encoding = query.get('encoding-type');
-  if (encoding !== null && encoding !== 'url') {
-    throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', {
-      ArgumentName: 'encoding-type',
-      ArgumentValue: encoding,
-    });
-  }
+  const encodeUrl = parseEncodingType(query);
   return {
     prefix: query.get('prefix') ?? '',
     delimiter: query.get('delimiter') ?? '',
     keyMarker: query.get('key-marker') ?? '',
     uploadIdMarker: query.get('upload-id-marker') ?? '',
     maxUploads: Math.min(parseCount(query, 'max-uploads', MAX_LIST_UPLOADS), MAX_LIST_UPLOADS),
-    encodeUrl: encoding === 'url',
+    encodeUrl,
   };
 }
 

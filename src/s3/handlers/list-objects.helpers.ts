@@ -24,8 +24,8 @@ export interface ListParams {
 /** An owner to report in Contents, or undefined to leave it out. */
 export type ListOwner = { ID: string; DisplayName: string } | undefined;
 
-/** prefix, delimiter, max-keys (an integer >= 0, capped at 1000) and encoding-type (only `url`). */
-export function parseListParams(query: URLSearchParams): ListParams {
+/** True for `encoding-type=url`, false when absent; any other value is InvalidArgument, as AWS answers. */
+export function parseEncodingType(query: URLSearchParams): boolean {
   const encoding = query.get('encoding-type');
   if (encoding !== null && encoding !== 'url') {
     throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', {
@@ -33,11 +33,16 @@ export function parseListParams(query: URLSearchParams): ListParams {
       ArgumentValue: encoding,
     });
   }
+  return encoding === 'url';
+}
+
+/** prefix, delimiter, max-keys (an integer >= 0, capped at 1000) and encoding-type (only `url`). */
+export function parseListParams(query: URLSearchParams): ListParams {
   return {
     prefix: query.get('prefix') ?? '',
     delimiter: query.get('delimiter') ?? '',
     maxKeys: parseMaxKeys(query.get('max-keys')),
-    encodeUrl: encoding === 'url',
+    encodeUrl: parseEncodingType(query),
   };
 }
 
