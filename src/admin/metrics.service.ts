@@ -45,7 +45,7 @@ export class GatewayMetrics {
   );
   private readonly sent = this.registry.counter(
     'tiergate_s3_sent_bytes_total',
-    'Response body bytes announced by Content-Length, by operation.',
+    'Response bytes written to clients (status line and headers included), by operation.',
     ['op'],
   );
   private readonly driveState = this.registry.gauge(

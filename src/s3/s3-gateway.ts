@@ -23,6 +23,7 @@ export interface RequestOutcome {
   status: number;
   durationMs: number;
   bytesIn: number;
+  /** Bytes written to the socket for this response, headers included. */
   bytesOut: number;
 }
 
@@ -80,6 +81,9 @@ export class S3Gateway {
     const method = raw.method ?? 'GET';
     let bytesIn = 0;
     raw.on('data', (c: Buffer) => (bytesIn += c.length));
+    // Bytes that actually left (headers included), not what Content-Length promised: a cut stream counts as cut.
+    const socket = raw.socket;
+    const sentBefore = socket.bytesWritten;
     try {
       const parsed = parseTarget(raw.url ?? '/', raw.headers.host, this.settings.domains);
       resource = parsed.resource;
@@ -123,7 +127,7 @@ export class S3Gateway {
         status: res.statusCode,
         durationMs: Number(process.hrtime.bigint() - started) / 1e6,
         bytesIn,
-        bytesOut: res.getHeader('content-length') !== undefined ? Number(res.getHeader('content-length')) : 0,
+        bytesOut: socket.bytesWritten - sentBefore,
       });
     }
   }
