@@ -53,22 +53,30 @@ export async function bootstrap(config: TiergateConfig): Promise<NestExpressAppl
  * /tiergate/* (health, admin, metrics) reaches Nest and express. Measured (`npm run bench:adapter`): routing S3
  * through express cost 7% of 4 KiB GET throughput against bare node:http; dispatching here costs nothing, which is
  * also the most any other adapter could have saved. Uploads may take longer than Node's default 5-minute request
- * timeout, so that limit is lifted; idle and header timeouts stay.
+ * timeout, so that limit is lifted; a socket silent for IDLE_TIMEOUT_MS is closed instead (Node sets no idle limit),
+ * so a stalled upload cannot hold its connection and its staged write forever.
  */
 function mountS3(app: NestExpressApplication): void {
   const gateway = app.get(S3Gateway);
   const server: Server = app.getHttpServer();
   const framework = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
     if ((req.url ?? '').startsWith('/tiergate/')) {
       for (const listener of framework) listener.call(server, req, res);
       return;
     }
     void gateway.handle(req, res);
-  });
+  };
+  server.removeAllListeners('request');
+  server.on('request', dispatch);
+  // Node answers any Expect other than 100-continue with its own 417; S3 ignores unknown expectations.
+  server.on('checkExpectation', dispatch);
   server.requestTimeout = 0;
+  server.timeout = IDLE_TIMEOUT_MS;
 }
+
+/** How long a connection may stay silent in the middle of a request before it is closed. */
+export const IDLE_TIMEOUT_MS = 120_000;
 
 /**
  * The first SIGINT/SIGTERM runs Nest's shutdown hooks (the HTTP server drains, the storage engine closes its

@@ -22,6 +22,7 @@ export interface RequestOutcome {
   op: string;
   status: number;
   durationMs: number;
+  /** Request body bytes as sent (aws-chunked framing included); 0 when the handler never read the body. */
   bytesIn: number;
   /** Bytes written to the socket for this response, headers included. */
   bytesOut: number;
@@ -79,11 +80,12 @@ export class S3Gateway {
     let op = 'Unknown';
     let resource = '/';
     const method = raw.method ?? 'GET';
-    let bytesIn = 0;
-    raw.on('data', (c: Buffer) => (bytesIn += c.length));
-    // Bytes that actually left (headers included), not what Content-Length promised: a cut stream counts as cut.
+    // Bytes out are what actually left the socket, not what Content-Length promised. Bytes in are counted on the
+    // body as the decoder pulls it: a 'data' listener before that would start the body flowing and lose it.
     const socket = raw.socket;
     const sentBefore = socket.bytesWritten;
+    let bytesIn = 0;
+    let decoded: ReturnType<typeof decodeBody> | undefined;
     try {
       const parsed = parseTarget(raw.url ?? '/', raw.headers.host, this.settings.domains);
       resource = parsed.resource;
@@ -101,8 +103,14 @@ export class S3Gateway {
       if ('error' in match) throw new S3Error(match.error);
       op = match.route.op;
       const auth = authenticate(req, this.credentials, this.settings.region, new Date());
-      let decoded: ReturnType<typeof decodeBody> | undefined;
-      const getDecoded = (): ReturnType<typeof decodeBody> => (decoded ??= decodeBody(req, auth));
+      const getDecoded = (): ReturnType<typeof decodeBody> => {
+        if (!decoded) {
+          decoded = decodeBody(req, auth);
+          // The decoder has piped the request already, so this only observes what flows.
+          raw.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
+        }
+        return decoded;
+      };
       const ctx: S3Context = {
         op: match.route.op,
         req,
@@ -120,7 +128,12 @@ export class S3Gateway {
     } catch (err) {
       this.sendError(method, res, toS3Error(err), resource, requestId);
     } finally {
-      // A handler that did not read the body leaves it in the socket: drain it so keep-alive stays usable.
+      // A handler that failed or answered before the body was read leaves it in the socket: detach the decoder
+      // (whose backpressure would pause the request again) and drain, so the connection serves its next request.
+      if (decoded && !raw.readableEnded) {
+        raw.unpipe();
+        decoded.stream.destroy();
+      }
       if (!raw.readableEnded) raw.resume();
       this.observe({
         op,

@@ -322,8 +322,26 @@ describe('sigv4: helpers', () => {
   });
 
   it('canonicalQueryString sorts by encoded name then value and excludes one name', () => {
-    const pairs = parseQuery('b=2&a=2&a=1&X-Amz-Signature=zz&c&d=x+y');
+    const pairs: [string, string][] = [
+      ['b', '2'],
+      ['a', '2'],
+      ['a', '1'],
+      ['X-Amz-Signature', 'zz'],
+      ['c', ''],
+      ['d', 'x y'],
+    ];
     assert.equal(canonicalQueryString(pairs, 'X-Amz-Signature'), 'a=1&a=2&b=2&c=&d=x%20y');
+  });
+
+  it('parseQuery decodes once and refuses what handlers could read differently', () => {
+    assert.deepEqual(parseQuery('b=2&c&d=x+y&e=%25FF'), [
+      ['b', '2'],
+      ['c', ''],
+      ['d', 'x y'],
+      ['e', '%FF'],
+    ]);
+    assert.throws(() => parseQuery('a=1&a=2'), { code: 'InvalidArgument' });
+    assert.throws(() => parseQuery('prefix=%FF'), { code: 'InvalidArgument' });
   });
 
   it('canonicalHeaders reports a signed header the request lacks', () => {

@@ -8,6 +8,7 @@
  * resolution, no collapsing of `//`) and not double-encoded; each path segment is UriEncoded once.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { S3Error } from '../errors/s3-error';
 
 /** The only algorithm tiergate accepts. */
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -67,14 +68,31 @@ export function canonicalUri(rawPath: string): string {
 /** Decodes a raw query string (`a=1&b`) into pairs, `+` read as a space (as URLSearchParams does). */
 export function parseQuery(rawQuery: string): [string, string][] {
   const pairs: [string, string][] = [];
+  const seen = new Set<string>();
   for (const part of rawQuery.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    const name = eq < 0 ? part : part.slice(0, eq);
-    const value = eq < 0 ? '' : part.slice(eq + 1);
-    pairs.push([decodeComponent(name.replace(/\+/g, ' ')), decodeComponent(value.replace(/\+/g, ' '))]);
+    const name = strictDecode(eq < 0 ? part : part.slice(0, eq));
+    const value = strictDecode(eq < 0 ? '' : part.slice(eq + 1));
+    // Handlers read one value per name: a repeated name would let a signed request mean two things.
+    if (seen.has(name))
+      throw new S3Error('InvalidArgument', `Query parameter "${name}" is given more than once`);
+    seen.add(name);
+    pairs.push([name, value]);
   }
   return pairs;
+}
+
+/**
+ * Decodes a query component exactly as the handlers will see it; malformed percent-encoding is refused rather than
+ * signed as raw text (which would let `%FF` and `%25FF` share one canonical form).
+ */
+function strictDecode(component: string): string {
+  try {
+    return decodeURIComponent(component.replace(/\+/g, ' '));
+  } catch {
+    throw new S3Error('InvalidArgument', 'The query string is not valid percent-encoded UTF-8');
+  }
 }
 
 /** Canonical query string: names and values UriEncoded, sorted by name then value, `name=value` joined by `&`. */

@@ -38,6 +38,11 @@ const PAYLOAD_MODES: Record<string, PayloadMode> = {
   'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER': 'streaming-signed-trailer',
   'STREAMING-UNSIGNED-PAYLOAD-TRAILER': 'streaming-unsigned-trailer',
 };
+
+/** The payload mode an x-amz-content-sha256 value names, if it names one (own keys only: not `constructor`). */
+function payloadMode(value: string): PayloadMode | undefined {
+  return Object.hasOwn(PAYLOAD_MODES, value) ? PAYLOAD_MODES[value] : undefined;
+}
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** What the two SigV4 flavours have in common once their parameters are parsed. */
@@ -115,7 +120,7 @@ export function authenticate(
     });
   }
 
-  const payload = parts.presigned ? 'unsigned' : (PAYLOAD_MODES[parts.payloadHash] ?? 'signed');
+  const payload = parts.presigned ? 'unsigned' : (payloadMode(parts.payloadHash) ?? 'signed');
   const result: AuthResult = { accessKey: parts.accessKey, payload, scope, amzDate: parts.amzDate };
   if (payload === 'signed') result.contentSha256 = parts.payloadHash;
   if (payload === 'streaming-signed' || payload === 'streaming-signed-trailer') {
@@ -184,7 +189,7 @@ function parseAuthorizationHeader(req: S3Request, value: string, region: string,
   if (payloadHash.startsWith('STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD')) {
     throw new S3Error('NotImplemented', 'Signature Version 4A streaming payloads are not supported');
   }
-  if (PAYLOAD_MODES[payloadHash] === undefined && !SHA256_HEX.test(payloadHash)) {
+  if (payloadMode(payloadHash) === undefined && !SHA256_HEX.test(payloadHash)) {
     throw new S3Error(
       'InvalidArgument',
       'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
@@ -193,14 +198,7 @@ function parseAuthorizationHeader(req: S3Request, value: string, region: string,
   }
 
   const signedHeaders = parseSignedHeaders(signed, (why) => malformedHeader(why));
-  const unsigned = Object.keys(req.headers).filter(
-    (h) => h.startsWith('x-amz-') && !signedHeaders.includes(h),
-  );
-  if (unsigned.length > 0) {
-    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', {
-      HeadersNotSigned: unsigned.join(', '),
-    });
-  }
+  requireSignedAmzHeaders(req, signedHeaders, new Set());
   return { ...cred, signedHeaders, signature: sig, amzDate, payloadHash, presigned: false };
 }
 
@@ -248,7 +246,29 @@ function parsePresigned(req: S3Request, region: string, now: Date): SignedParts 
     });
   }
   const signedHeaders = parseSignedHeaders(signed, (why) => queryError(why));
+  // Presigned requests ignore the payload hash, so an unsigned x-amz-content-sha256 changes nothing.
+  requireSignedAmzHeaders(req, signedHeaders, new Set(['x-amz-content-sha256']));
   return { ...cred, signedHeaders, signature: sig, amzDate, payloadHash: UNSIGNED, presigned: true };
+}
+
+/**
+ * Every x-amz-* header must be signed, in both flavours of SigV4: they change what a request does (x-amz-copy-source
+ * turns a PUT into a copy that reads another object, x-amz-meta-* and x-amz-tagging change what is stored), so a
+ * holder of a presigned URL must not be able to add them.
+ */
+function requireSignedAmzHeaders(
+  req: S3Request,
+  signedHeaders: readonly string[],
+  exempt: ReadonlySet<string>,
+): void {
+  const unsigned = Object.keys(req.headers).filter(
+    (h) => h.startsWith('x-amz-') && !signedHeaders.includes(h) && !exempt.has(h),
+  );
+  if (unsigned.length > 0) {
+    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', {
+      HeadersNotSigned: unsigned.join(', '),
+    });
+  }
 }
 
 interface Credential {

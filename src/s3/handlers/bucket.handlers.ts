@@ -12,6 +12,9 @@ import { listBuckets } from './list-buckets.handler';
 import { listObjectsV2 } from './list-objects-v2.handler';
 import { listObjects } from './list-objects.handler';
 import { putBucketTagging } from './put-bucket-tagging.handler';
+import { getBucketAcl } from './get-bucket-acl.handler';
+import { getBucketVersioning } from './get-bucket-versioning.handler';
+import { listObjectVersions } from './list-object-versions.handler';
 
 /** Handlers of the bucket operations, merged into the registry by handlers/index.ts. */
 export const BUCKET_HANDLERS: Partial<Record<S3Operation, S3Handler>> = {
@@ -26,4 +29,7 @@ export const BUCKET_HANDLERS: Partial<Record<S3Operation, S3Handler>> = {
   ListObjects: listObjects,
   ListObjectsV2: listObjectsV2,
   DeleteObjects: deleteObjects,
+  GetBucketVersioning: getBucketVersioning,
+  ListObjectVersions: listObjectVersions,
+  GetBucketAcl: getBucketAcl,
 };

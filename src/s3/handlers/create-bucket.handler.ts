@@ -25,9 +25,18 @@ export function checkLocationConstraint(constraint: string, region: string): voi
   }
 }
 
+/** Path-style paths under /tiergate/ are the gateway's health, metrics and admin endpoints (see src/main.ts). */
+const RESERVED_BUCKET = 'tiergate';
+
 /** PUT /bucket */
 export const createBucket: S3Handler = async (ctx) => {
   const bucket = bucketOf(ctx);
+  if (bucket === RESERVED_BUCKET) {
+    throw new S3Error(
+      'InvalidBucketName',
+      `The bucket name "${RESERVED_BUCKET}" is reserved for the gateway's own endpoints.`,
+    );
+  }
   const lock = ctx.req.headers['x-amz-bucket-object-lock-enabled'];
   if (typeof lock === 'string' && lock.toLowerCase() === 'true') {
     throw new S3Error('NotImplemented', 'Object Lock is not supported by this server.');

@@ -76,7 +76,8 @@ export function decodeContinuationToken(token: string): string {
   return key;
 }
 
-function encoder(params: ListParams): (s: string) => string {
+/** Key encoder for a listing: URL-encoding when encoding-type=url, identity otherwise. */
+export function encoder(params: ListParams): (s: string) => string {
   return params.encodeUrl ? s3UrlEncode : (s) => s;
 }
 

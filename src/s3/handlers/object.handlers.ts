@@ -9,9 +9,11 @@ import { getObject } from './get-object.handler';
 import { headObject } from './head-object.handler';
 import { putObjectTagging } from './put-object-tagging.handler';
 import { putObject } from './put-object.handler';
+import { getObjectAcl } from './get-object-acl.handler';
 
 /** PutObject, GetObject, HeadObject, DeleteObject, CopyObject and the object tagging operations. */
 export const OBJECT_HANDLERS: Partial<Record<S3Operation, S3Handler>> = {
+  GetObjectAcl: getObjectAcl,
   PutObject: putObject,
   GetObject: getObject,
   HeadObject: headObject,

@@ -20,9 +20,9 @@ const RANGE_FORM =
   'zero-based offsets of the first and last bytes to copy';
 
 /**
- * `x-amz-copy-source-range` resolved against the source size: undefined copies the whole object. AWS accepts only
- * `bytes=first-last` (no suffix or open ranges) and answers InvalidArgument both for a malformed value and for one
- * that does not fit the source.
+ * `x-amz-copy-source-range` resolved against the source size: undefined copies the whole object. Only
+ * `bytes=first-last` is accepted (no suffix or open ranges): a malformed value is InvalidArgument, a range past the
+ * end of the source is InvalidRange (what ceph/s3-tests' test_multipart_copy_invalid_range requires).
  */
 export function parseCopySourceRange(value: string | undefined, size: number): ByteRange | undefined {
   if (value === undefined) return undefined;
@@ -36,10 +36,7 @@ export function parseCopySourceRange(value: string | undefined, size: number): B
     });
   }
   if (end >= size) {
-    throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${size}`, {
-      ArgumentName: 'x-amz-copy-source-range',
-      ArgumentValue: value,
-    });
+    throw new S3Error('InvalidRange', `Range specified is not valid for source object of size: ${size}`);
   }
   return { start, end };
 }

@@ -32,6 +32,10 @@ export const S3_OPERATIONS = [
   'CompleteMultipartUpload',
   'AbortMultipartUpload',
   'ListParts',
+  'GetBucketVersioning',
+  'ListObjectVersions',
+  'GetBucketAcl',
+  'GetObjectAcl',
 ] as const;
 
 /** An S3 operation name. */
@@ -66,6 +70,21 @@ export const ROUTES: readonly Route[] = [
     query: ['location'],
     action: 's3:GetBucketLocation',
   },
+  {
+    op: 'GetBucketVersioning',
+    method: 'GET',
+    target: 'bucket',
+    query: ['versioning'],
+    action: 's3:GetBucketVersioning',
+  },
+  {
+    op: 'ListObjectVersions',
+    method: 'GET',
+    target: 'bucket',
+    query: ['versions'],
+    action: 's3:ListBucketVersions',
+  },
+  { op: 'GetBucketAcl', method: 'GET', target: 'bucket', query: ['acl'], action: 's3:GetBucketAcl' },
   {
     op: 'GetBucketTagging',
     method: 'GET',
@@ -107,6 +126,7 @@ export const ROUTES: readonly Route[] = [
   { op: 'DeleteBucket', method: 'DELETE', target: 'bucket', action: 's3:DeleteBucket' },
   { op: 'DeleteObjects', method: 'POST', target: 'bucket', query: ['delete'], action: 's3:DeleteObject' },
 
+  { op: 'GetObjectAcl', method: 'GET', target: 'object', query: ['acl'], action: 's3:GetObjectAcl' },
   {
     op: 'GetObjectTagging',
     method: 'GET',

@@ -1,0 +1,11 @@
+/** GetObjectAcl: the owner, with full control, for an object that exists (see acl.helpers.ts). */
+import type { S3Handler } from '../s3-context';
+import { sendOwnerAcl } from './acl.helpers';
+import { bucketOf } from './bucket.helpers';
+
+/** GET /bucket/key?acl */
+export const getObjectAcl: S3Handler = async (ctx) => {
+  const versionId = ctx.req.query.get('versionId') ?? undefined;
+  await ctx.layer.getObjectInfo(bucketOf(ctx), ctx.req.key!, { versionId });
+  sendOwnerAcl(ctx);
+};
