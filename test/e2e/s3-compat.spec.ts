@@ -11,6 +11,7 @@ import {
   GetBucketTaggingCommand,
   GetBucketVersioningCommand,
   GetObjectAclCommand,
+  HeadObjectCommand,
   ListObjectVersionsCommand,
   PutBucketTaggingCommand,
   PutObjectCommand,
@@ -127,6 +128,14 @@ describe('S3 compatibility details', { timeout: 60_000 }, () => {
       rest.Versions?.map((v) => v.Key),
       ['v/b'],
     );
+  });
+
+  it('accepts non-ASCII user metadata signed by the SDK and returns it unchanged', async () => {
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'compat', Key: 'meta', Body: 'x', Metadata: { meta1: 'Hello Worldé' } }),
+    );
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'compat', Key: 'meta' }));
+    assert.equal(Buffer.from(head.Metadata?.meta1 ?? '', 'latin1').toString('utf8'), 'Hello Worldé');
   });
 
   it('refuses the bucket name that would shadow the gateway endpoints', async () => {

@@ -100,23 +100,39 @@ export function authenticate(
       `The header '${headers.missing}' is named in SignedHeaders but not present`,
     );
   }
-  const creq = canonicalRequest({
-    method: req.method,
-    canonicalUri: canonicalUri(path),
-    canonicalQuery: canonicalQueryString(parseQuery(query), parts.presigned ? 'X-Amz-Signature' : undefined),
-    canonicalHeaders: headers.block,
-    signedHeaders: parts.signedHeaders,
-    payloadHash: parts.payloadHash,
-  });
+  const canonicalQuery = canonicalQueryString(
+    parseQuery(query),
+    parts.presigned ? 'X-Amz-Signature' : undefined,
+  );
   const scope = `${parts.date}/${parts.region}/${parts.service}/aws4_request`;
-  const sts = stringToSign(parts.amzDate, scope, creq);
   const key = signingKey(secret, parts.date, parts.region, parts.service);
-  if (!signaturesEqual(signature(key, sts), parts.signature)) {
+  const signs = (block: string): { ok: boolean; sts: string; creq: string } => {
+    const creq = canonicalRequest({
+      method: req.method,
+      canonicalUri: canonicalUri(path),
+      canonicalQuery,
+      canonicalHeaders: block,
+      signedHeaders: parts.signedHeaders,
+      payloadHash: parts.payloadHash,
+    });
+    const sts = stringToSign(parts.amzDate, scope, creq);
+    return { ok: signaturesEqual(signature(key, sts), parts.signature), sts, creq };
+  };
+  const first = signs(headers.block);
+  let ok = first.ok;
+  if (!ok) {
+    // Node reads header bytes as latin1. The JS SDK signs non-ASCII values as the UTF-8 bytes it sends (boto3 sends
+    // latin-1 and signs UTF-8, which the first try covers): try the wire bytes read as UTF-8. Both readings are of
+    // the same bytes, and the handlers store those bytes, so neither can change what the request does.
+    const utf8 = utf8HeaderBlock(req, parts.signedHeaders);
+    if (utf8 !== undefined) ({ ok } = signs(utf8));
+  }
+  if (!ok) {
     throw new S3Error('SignatureDoesNotMatch', undefined, {
       AWSAccessKeyId: parts.accessKey,
-      StringToSign: sts,
+      StringToSign: first.sts,
       SignatureProvided: parts.signature,
-      CanonicalRequest: creq,
+      CanonicalRequest: first.creq,
     });
   }
 
@@ -269,6 +285,21 @@ function requireSignedAmzHeaders(
       HeadersNotSigned: unsigned.join(', '),
     });
   }
+}
+
+/** The canonical header block with every non-ASCII value's bytes read as UTF-8; undefined when none applies. */
+function utf8HeaderBlock(req: S3Request, signedHeaders: readonly string[]): string | undefined {
+  let changed = false;
+  const pairs = rawHeaderPairs(req).map(([name, value]): [string, string] => {
+    if (!/[\u0080-\u00ff]/.test(value)) return [name, value];
+    const decoded = Buffer.from(value, 'latin1').toString('utf8');
+    if (decoded.includes('\uFFFD')) return [name, value];
+    changed = true;
+    return [name, decoded];
+  });
+  if (!changed) return undefined;
+  const block = canonicalHeaders(pairs, signedHeaders);
+  return 'block' in block ? block.block : undefined;
 }
 
 interface Credential {
