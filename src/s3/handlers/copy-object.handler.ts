@@ -8,7 +8,6 @@ import type { ObjectInfo, PutObjectOptions } from '../../storage/object-layer';
 import { S3Error } from '../errors/s3-error';
 import type { S3Handler } from '../s3-context';
 import { quoteEtag, sendXml } from '../s3-response';
-import { evaluateConditions } from './object-conditions';
 import {
   MAX_PUT_SIZE,
   copySourceConditions,
@@ -19,7 +18,7 @@ import {
   parseStorageClass,
   parseTaggingHeader,
 } from './object-headers';
-import { rejectDeleteMarker } from './object-read';
+import { statCopySource } from './object-read';
 
 /** Retries when the source is overwritten between reading its metadata and opening its data. */
 const ATTEMPTS = 3;
@@ -69,10 +68,7 @@ export const copyObject: S3Handler = async (ctx) => {
   await ctx.layer.headBucket(bucket);
 
   for (let attempt = 1; ; attempt++) {
-    const src = await ctx.layer.getObjectInfo(source.bucket, source.key, { versionId: source.versionId });
-    rejectDeleteMarker(src, source.versionId !== undefined);
-    if (evaluateConditions(conditions, src.etag, src.modTime) !== 'ok')
-      throw new S3Error('PreconditionFailed');
+    const src = await statCopySource(ctx, source, conditions);
     if (src.size > MAX_PUT_SIZE) {
       throw new S3Error('EntityTooLarge', undefined, {
         ProposedSize: String(src.size),

@@ -9,7 +9,7 @@ import { S3Error } from '../errors/s3-error';
 import type { S3Context } from '../s3-context';
 import { httpDate, objectHeaders, quoteEtag } from '../s3-response';
 import { type Conditions, evaluateConditions, hasConditions, parseRange } from './object-conditions';
-import { checksumHeaders, headerText } from './object-headers';
+import { checksumHeaders, headerText, type CopySource } from './object-headers';
 
 /** How to answer a GET or HEAD: the status, headers and the byte range to read (none for the whole object). */
 export interface ReadPlan {
@@ -85,6 +85,21 @@ export function rejectDeleteMarker(info: ObjectInfo, byVersion: boolean): void {
     throw new S3Error('MethodNotAllowed', undefined, {}, headers);
   }
   throw new S3Error('NoSuchKey', undefined, { Key: info.key }, headers);
+}
+
+/**
+ * The current state of a copy source (CopyObject, UploadPartCopy): a delete marker is refused as GET refuses it, and
+ * the x-amz-copy-source-if-* conditions must hold (412 otherwise).
+ */
+export async function statCopySource(
+  ctx: S3Context,
+  source: CopySource,
+  conditions: Conditions,
+): Promise<ObjectInfo> {
+  const src = await ctx.layer.getObjectInfo(source.bucket, source.key, { versionId: source.versionId });
+  rejectDeleteMarker(src, source.versionId !== undefined);
+  if (evaluateConditions(conditions, src.etag, src.modTime) !== 'ok') throw new S3Error('PreconditionFailed');
+  return src;
 }
 
 /** Sends 304 Not Modified (no body; ETag and Last-Modified as AWS sends them). */

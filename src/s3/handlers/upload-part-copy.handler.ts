@@ -7,9 +7,8 @@ import type { ByteRange, PartInfo } from '../../storage/object-layer';
 import { S3Error } from '../errors/s3-error';
 import type { S3Context, S3Handler } from '../s3-context';
 import { quoteEtag, sendXml } from '../s3-response';
-import { evaluateConditions } from './object-conditions';
 import { copySourceConditions, headerText, parseCopySource } from './object-headers';
-import { rejectDeleteMarker } from './object-read';
+import { statCopySource } from './object-read';
 import { MAX_PART_SIZE, parsePartNumber } from './upload-part.handler';
 
 /** Retries when the source is overwritten between reading its metadata and opening its data (as CopyObject). */
@@ -54,10 +53,7 @@ export const uploadPartCopy: S3Handler = async (ctx: S3Context) => {
   await ctx.layer.headBucket(bucket);
 
   for (let attempt = 1; ; attempt++) {
-    const src = await ctx.layer.getObjectInfo(source.bucket, source.key, { versionId: source.versionId });
-    rejectDeleteMarker(src, source.versionId !== undefined);
-    if (evaluateConditions(conditions, src.etag, src.modTime) !== 'ok')
-      throw new S3Error('PreconditionFailed');
+    const src = await statCopySource(ctx, source, conditions);
     const range = parseCopySourceRange(rangeHeader, src.size);
     const length = range ? range.end - range.start + 1 : src.size;
     if (length > MAX_PART_SIZE) {
