@@ -78,7 +78,8 @@ export class S3Gateway {
     const requestId = randomBytes(8).toString('hex').toUpperCase();
     setCommonHeaders(res, requestId);
     let op = 'Unknown';
-    let resource = '/';
+    // Until the target parses, errors name the path as sent (InvalidURI must say which URI it could not parse).
+    let resource = (raw.url ?? '/').split('?')[0];
     const method = raw.method ?? 'GET';
     // Bytes out are what actually left the socket, not what Content-Length promised. Bytes in are counted on the
     // body as the decoder pulls it: a 'data' listener before that would start the body flowing and lose it.

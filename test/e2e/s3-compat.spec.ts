@@ -138,6 +138,14 @@ describe('S3 compatibility details', { timeout: 60_000 }, () => {
     assert.equal(Buffer.from(head.Metadata?.meta1 ?? '', 'latin1').toString('utf8'), 'Hello Worldé');
   });
 
+  it('names the unparseable path in an InvalidURI error', async () => {
+    // The URI is parsed before authentication, so no signature is needed (our signer refuses such a path anyway).
+    const res = await gw.unsigned({ method: 'GET', path: '/compat/bad%E0%A4%A' });
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.text, /<Code>InvalidURI<\/Code>/);
+    assert.match(res.text, /<Resource>\/compat\/bad%E0%A4%A<\/Resource>/);
+  });
+
   it('refuses the bucket name that would shadow the gateway endpoints', async () => {
     const res = await gw.signed({ method: 'PUT', path: '/tiergate' });
     assert.equal(res.status, 400);
