@@ -18,7 +18,14 @@ import { isStorageError, storageError } from './errors';
 import { encodeStream, MemorySink, type ShardSink } from './erasure/encoder';
 import { eachDriveQuiet } from './util/each-drive';
 import type { Md5Hasher } from './erasure/md5-hasher';
-import { dataDirName, META_FILE, NAME_FILE, objectPathComponents, SYS_VOLUME } from './layout';
+import {
+  dataDirName,
+  META_FILE,
+  NAME_FILE,
+  objectPathComponents,
+  SYS_VOLUME,
+  type PathComponent,
+} from './layout';
 import { decodeMeta, encodeMeta, type MetaFile } from './meta/meta-file';
 import {
   compareVersions,
@@ -53,6 +60,8 @@ export interface SetConfig {
 export interface ObjectState {
   key: string;
   dir: string;
+  /** The key's on-disk path components (dir joins their names). */
+  components: PathComponent[];
   metas: DriveMeta[];
   res: Resolution;
 }
@@ -119,11 +128,10 @@ export class ErasureSet {
 
   /** Reads and resolves an object's metadata (caller holds a lock when it acts on the result). */
   async state(bucket: string, key: string): Promise<ObjectState> {
-    const dir = objectPathComponents(key)
-      .map((c) => c.name)
-      .join('/');
+    const components = objectPathComponents(key);
+    const dir = components.map((c) => c.name).join('/');
     const metas = await this.readMetas(bucket, dir);
-    return { key, dir, metas, res: resolve(metas, this.k, this.writeQuorum) };
+    return { key, dir, components, metas, res: resolve(metas, this.k, this.writeQuorum) };
   }
 
   /** True when the answering drives prove an object (or version) absent. */
@@ -284,8 +292,7 @@ export class ErasureSet {
     version: ObjectVersion,
     data: CommitData,
   ): Promise<void> {
-    const { key, dir, metas, res } = state;
-    const components = objectPathComponents(key);
+    const { key, dir, components, metas, res } = state;
     const sig = versionSignature(version);
     const replaced = res.versions.find((r) => r.version.versionId === version.versionId);
     if (replaced?.signature === sig) return; // identical record: nothing to do

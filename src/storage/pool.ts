@@ -234,7 +234,6 @@ export class ErasurePool implements ObjectLayer {
     opts: PutObjectOptions = {},
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
-    objectPathComponents(key);
     return this.setFor(bucket, key).putObject(bucket, key, body, opts);
   }
 

@@ -1,7 +1,6 @@
 /** object-headers.ts: request headers -> PutObjectOptions, tags, Content-MD5 and copy sources. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { S3Error } from '../errors/s3-error';
 import {
   checksumHeaders,
   copySourceConditions,
@@ -15,16 +14,9 @@ import {
   storedContentEncoding,
   validateTags,
 } from './object-headers';
+import { s3ErrorCode } from '../../../test/fixtures/s3-error-code';
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof S3Error, `expected an S3Error, got ${String(err)}`);
-    return err.code;
-  }
-  return 'no error';
-}
+const code = s3ErrorCode;
 
 describe('parsePutHeaders', () => {
   it('maps content headers, metadata, tags and storage class', () => {

@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ContentHeaders, PutObjectOptions } from '../../storage/object-layer';
 import { S3Error } from '../errors/s3-error';
 import type { Conditions } from './object-conditions';
+import { Transform, type Readable } from 'node:stream';
 
 /** Largest object a single PUT or copy may create (5 GiB), as in AWS. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -207,4 +208,17 @@ export function checksumHeaders(checksums: Record<string, string>): Record<strin
   const h: Record<string, string> = {};
   for (const [alg, value] of Object.entries(checksums)) h[`x-amz-checksum-${alg.toLowerCase()}`] = value;
   return h;
+}
+
+/** Passes a body of undeclared length through, failing it with EntityTooLarge once it exceeds `max` bytes. */
+export function limitBodySize(body: Readable, max: number): Readable {
+  let seen = 0;
+  const cap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      done(seen > max ? new S3Error('EntityTooLarge') : null, chunk);
+    },
+  });
+  body.on('error', (err) => cap.destroy(err));
+  return body.pipe(cap);
 }

@@ -1,19 +1,11 @@
 /** object-tagging.ts: the Tagging document, parsed and built. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { S3Error } from '../errors/s3-error';
 import { xmlDocument } from '../xml/xml';
 import { parseTaggingXml, taggingXml } from './object-tagging';
+import { s3ErrorCode } from '../../../test/fixtures/s3-error-code';
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof S3Error, `expected an S3Error, got ${String(err)}`);
-    return err.code;
-  }
-  return 'no error';
-}
+const code = s3ErrorCode;
 
 const doc = (tags: string): string =>
   `<?xml version="1.0" encoding="UTF-8"?><Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>${tags}</TagSet></Tagging>`;

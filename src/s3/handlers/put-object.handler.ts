@@ -4,7 +4,6 @@
  * x-amz-checksum-* in the decoder; Content-MD5 in storage). The verified checksums are known only when the body
  * has ended, which is also when storage builds the version record, so they are handed over as a getter.
  */
-import { Transform, type Readable } from 'node:stream';
 import type { PutObjectOptions } from '../../storage/object-layer';
 import { S3Error } from '../errors/s3-error';
 import type { S3Context, S3Handler } from '../s3-context';
@@ -13,6 +12,7 @@ import {
   MAX_PUT_SIZE,
   checksumHeaders,
   headerText,
+  limitBodySize,
   parseContentMd5,
   parsePutHeaders,
   parseWriteConditions,
@@ -24,19 +24,6 @@ function isChunked(ctx: S3Context): boolean {
     ctx.auth.payload.startsWith('streaming') ||
     /chunked/i.test(headerText(ctx.req.headers, 'transfer-encoding') ?? '')
   );
-}
-
-/** Fails a body of unknown length once it passes the 5 GiB single-PUT limit. */
-function capAtMaxPutSize(body: Readable): Readable {
-  let seen = 0;
-  const cap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      seen += chunk.length;
-      done(seen > MAX_PUT_SIZE ? new S3Error('EntityTooLarge') : null, chunk);
-    },
-  });
-  body.on('error', (err) => cap.destroy(err));
-  return body.pipe(cap);
 }
 
 /** The PutObject handler. */
@@ -59,7 +46,7 @@ export const putObject: S3Handler = async (ctx) => {
   // Read by storage when it builds the version record, after the body ended and the decoder verified it.
   Object.defineProperty(opts, 'checksums', { enumerable: true, get: () => ctx.verifiedChecksums() });
 
-  const body = size === undefined ? capAtMaxPutSize(ctx.body()) : ctx.body();
+  const body = size === undefined ? limitBodySize(ctx.body(), MAX_PUT_SIZE) : ctx.body();
   const info = await ctx.layer.putObject(ctx.req.bucket!, ctx.req.key!, body, opts);
   const out: Record<string, string> = { ETag: quoteEtag(info.etag), ...checksumHeaders(info.checksums) };
   if (info.versionId !== 'null') out['x-amz-version-id'] = info.versionId;

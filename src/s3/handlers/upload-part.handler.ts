@@ -2,11 +2,10 @@
  * UploadPart: `PUT /bucket/key?partNumber=N&uploadId=ID`. Streams the decoded body into one part of the upload;
  * the storage layer replaces an earlier part with the same number atomically and checks Content-MD5.
  */
-import { Transform, type Readable } from 'node:stream';
 import { S3Error } from '../errors/s3-error';
 import type { S3Context, S3Handler } from '../s3-context';
 import { quoteEtag, sendEmpty } from '../s3-response';
-import { checksumHeaders, headerText, parseContentMd5 } from './object-headers';
+import { checksumHeaders, headerText, limitBodySize, parseContentMd5 } from './object-headers';
 
 /** S3's largest part: 5 GiB. */
 export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
@@ -27,19 +26,6 @@ export function parsePartNumber(query: URLSearchParams): number {
   return n;
 }
 
-/** Fails a body of unknown length (aws-chunked without a decoded length) once it passes 5 GiB. */
-function capAtMaxPartSize(body: Readable): Readable {
-  let seen = 0;
-  const cap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      seen += chunk.length;
-      done(seen > MAX_PART_SIZE ? new S3Error('EntityTooLarge') : null, chunk);
-    },
-  });
-  body.on('error', (err) => cap.destroy(err));
-  return body.pipe(cap);
-}
-
 /** The UploadPart handler. */
 export const uploadPart: S3Handler = async (ctx: S3Context) => {
   const partNumber = parsePartNumber(ctx.req.query);
@@ -50,7 +36,7 @@ export const uploadPart: S3Handler = async (ctx: S3Context) => {
   if (size === undefined && !chunked) throw new S3Error('MissingContentLength');
   if (size !== undefined && size > MAX_PART_SIZE) throw new S3Error('EntityTooLarge');
 
-  const body = size === undefined ? capAtMaxPartSize(ctx.body()) : ctx.body();
+  const body = size === undefined ? limitBodySize(ctx.body(), MAX_PART_SIZE) : ctx.body();
   const part = await ctx.layer.putObjectPart(ctx.req.bucket!, ctx.req.key!, uploadId, partNumber, body, {
     size,
     expectedMd5,
