@@ -4,9 +4,9 @@
  * operation's handler. Every response carries x-amz-request-id; every failure becomes an S3 error document (no body
  * for HEAD), and nothing internal (stack traces, paths) ever reaches the client.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ObjectLayer } from '../storage/object-layer';
+import { randomHexUpper } from '../storage/util/random-pool';
 import { decodeBody } from './auth/body-decoder';
 import type { CredentialLookup } from './auth/auth-types';
 import { authenticate } from './auth/verify-request';
@@ -75,7 +75,7 @@ export class S3Gateway {
   /** Handles one request to completion; never throws. */
   async handle(raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const requestId = randomHexUpper(8);
     setCommonHeaders(res, requestId);
     let op = 'Unknown';
     // Until the target parses, errors name the path as sent (InvalidURI must say which URI it could not parse).

@@ -18,15 +18,14 @@ import { isStorageError, storageError } from './errors';
 import { encodeStream, MemorySink, type ShardSink } from './erasure/encoder';
 import { eachDriveQuiet } from './util/each-drive';
 import type { Md5Hasher } from './erasure/md5-hasher';
+import { dataDirName, NAME_FILE, objectPathComponents, SYS_VOLUME, type PathComponent } from './layout';
 import {
-  dataDirName,
-  META_FILE,
-  NAME_FILE,
-  objectPathComponents,
-  SYS_VOLUME,
-  type PathComponent,
-} from './layout';
-import { decodeMeta, encodeMeta, type MetaFile } from './meta/meta-file';
+  decodeMetaSharing,
+  encodeMetaSharing,
+  type MetaFile,
+  type SharedDecode,
+  type SharedEncode,
+} from './meta/meta-file';
 import {
   compareVersions,
   resolve,
@@ -113,17 +112,25 @@ export class ErasureSet {
 
   /** Reads every drive's metadata file for an object directory. */
   async readMetas(bucket: string, dir: string): Promise<DriveMeta[]> {
-    return Promise.all(
-      this.drives.map(async (d): Promise<DriveMeta> => {
+    const raw = await Promise.all(
+      this.drives.map(async (d): Promise<Buffer | DriveMeta> => {
         if (!d) return storageError('DriveOffline', 'drive offline');
         try {
-          return decodeMeta(await d.readFile(bucket, `${dir}/${META_FILE}`));
+          return await d.readMeta(bucket, dir);
         } catch (err) {
-          if (isStorageError(err, 'FileNotFound')) return null;
           return err instanceof Error ? err : new Error(String(err));
         }
       }),
     );
+    const seen: SharedDecode[] = [];
+    return raw.map((r) => {
+      if (!Buffer.isBuffer(r)) return r;
+      try {
+        return decodeMetaSharing(r, seen);
+      } catch (err) {
+        return err instanceof Error ? err : new Error(String(err));
+      }
+    });
   }
 
   /** Reads and resolves an object's metadata (caller holds a lock when it acts on the result). */
@@ -184,7 +191,14 @@ export class ErasureSet {
       md5.update(peeked.head);
       const sinks = Array.from({ length: this.n }, () => new MemorySink());
       if (peeked.head.length > 0) {
-        await encodeStream([peeked.head], { k, m, blockSize, sinks, writeQuorum: this.n });
+        await encodeStream([peeked.head], {
+          k,
+          m,
+          blockSize,
+          sinks,
+          writeQuorum: this.n,
+          expectedSize: peeked.head.length,
+        });
       }
       data = { inline: dist.map((s) => sinks[s].contents()) };
       version = this.newVersion(opts, dist, peeked.head.length, md5.digest('hex'), true);
@@ -310,14 +324,14 @@ export class ErasureSet {
     // Phase 2: metadata. The replaced version stays, pending-delete, until this commit has quorum.
     const newInline = (p: number): Buffer | undefined =>
       data.inline?.[p] ?? (data.reuse && replaced ? inlineOf(metas[p], replaced.version.dataDir) : undefined);
-    const committed = await this.writeMetas(bucket, dir, placed, (p) =>
+    const committed = await this.writeMetas(bucket, state, placed, (p) =>
       this.metaFor(res, metas, p, {
         pending: replaced ? { signature: replaced.signature, replacedBy: sig } : undefined,
         add: { version, inline: newInline(p) },
       }),
     );
     if (committed.filter(Boolean).length < this.writeQuorum) {
-      await this.writeMetas(bucket, dir, committed, (p) => this.metaFor(res, metas, p));
+      await this.writeMetas(bucket, state, committed, (p) => this.metaFor(res, metas, p));
       await this.removeData(bucket, dir, version, placed, data);
       throw storageError(
         'WriteQuorum',
@@ -326,12 +340,15 @@ export class ErasureSet {
     }
 
     // Long segments' directories get their name files only now that they hold our metadata: a concurrent prune
-    // of an emptied hashed directory can then no longer take the name away (see LocalDrive.prune).
-    await this.writeNameFiles(bucket, components, committed);
+    // of an emptied hashed directory can then no longer take the name away (see LocalDrive.prune). Objects with no
+    // data directory live in the drives' metadata logs, which keep the key itself: no directory, no name file.
+    if (hasDataDir(version) || res.versions.some((r) => hasDataDir(r.version))) {
+      await this.writeNameFiles(bucket, components, committed);
+    }
 
     // Acknowledged. Phase 3: drop what the new version replaced.
     if (replaced) {
-      await this.writeMetas(bucket, dir, committed, (p) =>
+      await this.writeMetas(bucket, state, committed, (p) =>
         this.metaFor(res, metas, p, { drop: replaced.signature, add: { version, inline: newInline(p) } }),
       );
       if (!replaced.version.inline && replaced.version.dataDir !== version.dataDir) {
@@ -344,6 +361,8 @@ export class ErasureSet {
   }
 
   private latestOrUndefined(res: Resolution): ResolvedVersion | undefined {
+    // A new key (no versions, nothing undecided, absence proven) is the common case: no exception for it.
+    if (res.versions.length === 0 && res.undecided.length === 0 && this.provesAbsence(res)) return undefined;
     try {
       return this.pick(res);
     } catch (err) {
@@ -446,20 +465,29 @@ export class ErasureSet {
     );
   }
 
-  /** Writes (or, when empty, removes) the metadata file on the drives selected; returns successes by position. */
+  /**
+   * Writes (or, when empty, removes) the object's metadata on the drives selected; returns successes by position.
+   * `target.metas`, when given, is what each drive held when the caller read it under the lock.
+   */
   async writeMetas(
     bucket: string,
-    dir: string,
+    target: { key: string; dir: string; metas?: DriveMeta[] },
     on: boolean[],
     build: (p: number) => MetaFile,
   ): Promise<boolean[]> {
+    const { key, dir, metas } = target;
+    const encoded: SharedEncode[] = [];
     return Promise.all(
       this.drives.map(async (d, p) => {
         if (!d || !on[p]) return false;
         try {
           const meta = build(p);
-          if (meta.versions.length === 0) await d.delete(bucket, `${dir}/${META_FILE}`, { prune: true });
-          else await d.writeFileAtomic(bucket, `${dir}/${META_FILE}`, encodeMeta(meta));
+          if (meta.versions.length === 0) await d.deleteMeta(bucket, dir);
+          else {
+            const dataDirs = meta.versions.some(hasDataDir);
+            const bytes = encodeMetaSharing(meta, encoded);
+            await d.writeMeta(bucket, dir, key, bytes, { dataDirs, fresh: metas?.[p] === null });
+          }
           return true;
         } catch {
           return false;
@@ -524,4 +552,9 @@ function checkPreconditions(current: ObjectVersion | undefined, opts: PutObjectO
       );
     }
   }
+}
+
+/** The version's data lives in a data directory (not inline in the metadata, and not a delete marker). */
+export function hasDataDir(v: ObjectVersion): boolean {
+  return v.type === 'object' && !v.inline;
 }

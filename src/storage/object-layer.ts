@@ -67,6 +67,11 @@ export interface GetObjectResult {
   info: ObjectInfo;
   /** The requested bytes (the range when given); verified against bitrot hashes, reconstructed when needed. */
   stream: Readable;
+  /**
+   * The same bytes, when they were in memory anyway (inline objects): answering with one write skips a stream
+   * pipeline per request. `stream` is then made only if asked for.
+   */
+  body?: Buffer;
 }
 
 export interface DeleteObjectOptions {

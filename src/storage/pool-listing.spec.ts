@@ -4,8 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FaultyDrive } from '../../test/fixtures/faulty-drive';
 import { randomInt, seededRandom } from '../../test/fixtures/prng';
@@ -191,9 +189,10 @@ describe('listObjects on a 4+2 pool', () => {
 
   it('hides a crash leftover that never reached the read quorum', async () => {
     // The metadata of a committed object copied under a new key on 3 < k drives, as a crashed write leaves it.
-    for (const p of tmp.paths.slice(0, 3)) {
-      mkdirSync(join(p, BUCKET, 'ghost'));
-      copyFileSync(join(p, BUCKET, 'z', '%meta'), join(p, BUCKET, 'ghost', '%meta'));
+    for (const d of drives.slice(0, 3)) {
+      const z = await d.readMeta(BUCKET, 'z');
+      assert.ok(z, `${d.endpoint} holds z`);
+      await d.writeMeta(BUCKET, 'ghost', 'ghost', z, { dataDirs: false });
     }
     try {
       assert.deepEqual((await list({ prefix: 'g' })).objects, []);
@@ -205,7 +204,7 @@ describe('listObjects on a 4+2 pool', () => {
       await assert.rejects(pool.getObjectInfo(BUCKET, 'ghost'), { code: 'ObjectNotFound' });
     } finally {
       await pool.drainHealQueue();
-      for (const p of tmp.paths) rmSync(join(p, BUCKET, 'ghost'), { recursive: true, force: true });
+      for (const d of drives) await d.deleteMeta(BUCKET, 'ghost');
     }
   });
 

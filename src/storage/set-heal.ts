@@ -102,7 +102,7 @@ export async function healObject(set: ErasureSet, bucket: string, key: string): 
           if (frame) want.inline.set(u.version.dataDir, frame);
         }
         if (!healed.has(p) && sameMeta(metas[p], want)) return;
-        const written = await set.writeMetas(bucket, dir, onlyAt(set.n, p), () => want);
+        const written = await set.writeMetas(bucket, state, onlyAt(set.n, p), () => want);
         if (written[p]) healed.add(p);
       }),
     );

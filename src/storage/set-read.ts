@@ -12,7 +12,7 @@ import { inlineOf, type ErasureSet, type ObjectState } from './erasure-set';
 import { dataDirName, partFileName } from './layout';
 import type { ResolvedVersion } from './meta/quorum';
 import { toObjectInfo } from './object-info';
-import type { ByteRange, ObjectInfo } from './object-layer';
+import type { ByteRange, GetObjectResult, ObjectInfo } from './object-layer';
 
 /** Resolves one version for reading. */
 export async function getObjectInfo(
@@ -34,7 +34,7 @@ export async function getObject(
   key: string,
   versionId: string | undefined,
   range?: ByteRange,
-): Promise<{ info: ObjectInfo; stream: Readable }> {
+): Promise<GetObjectResult> {
   const release = await set.locks.read(`${bucket}/${key}`);
   let state: ObjectState;
   let rv: ResolvedVersion;
@@ -57,6 +57,22 @@ export async function getObject(
     throw storageError('InvalidRange', 'the requested range is not satisfiable');
   }
   const info = toObjectInfo(bucket, key, v, rv === state.res.versions[0]);
+  if (v.inline) {
+    // The shards are in memory already (at most the inline threshold): decode now, so the caller can answer with
+    // one write, and a read quorum lost to bitrot is an error before any status is sent, not a cut connection.
+    const chunks: Buffer[] = [];
+    for await (const chunk of readVersion(set, bucket, state, rv, start, end, releaseData))
+      chunks.push(chunk);
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    let stream: Readable | undefined;
+    return {
+      info,
+      body,
+      get stream() {
+        return (stream ??= Readable.from([body]));
+      },
+    };
+  }
   const stream = Readable.from(readVersion(set, bucket, state, rv, start, end, releaseData), {
     highWaterMark: 1,
   });

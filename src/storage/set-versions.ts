@@ -16,19 +16,22 @@ export async function deleteVersion(
   versionId: string | undefined,
 ): Promise<DeleteObjectResult> {
   return set.locks.withWrite(`${bucket}/${key}`, async () => {
-    const { dir, metas, res } = await set.state(bucket, key);
+    const state = await set.state(bucket, key);
+    const { dir, metas, res } = state;
     const target = set.pick(res, versionId);
     const holders = target.holders.map((h, p) => h && set.drives[p] !== null);
-    const marked = await set.writeMetas(bucket, dir, holders, (p) =>
+    const marked = await set.writeMetas(bucket, state, holders, (p) =>
       set.metaFor(res, metas, p, { pending: { signature: target.signature } }),
     );
     // Drives that answered without the version already count as absent.
     const absent = metas.filter((m, p) => !(m instanceof Error) && !target.holders[p]).length;
     if (absent + marked.filter(Boolean).length < set.writeQuorum) {
-      await set.writeMetas(bucket, dir, marked, (p) => set.metaFor(res, metas, p));
+      await set.writeMetas(bucket, state, marked, (p) => set.metaFor(res, metas, p));
       throw storageError('WriteQuorum', 'could not mark the version deleted on enough drives');
     }
-    await set.writeMetas(bucket, dir, marked, (p) => set.metaFor(res, metas, p, { drop: target.signature }));
+    await set.writeMetas(bucket, state, marked, (p) =>
+      set.metaFor(res, metas, p, { drop: target.signature }),
+    );
     if (!target.version.inline) await set.deleteDataDir(bucket, dir, target.version.dataDir, marked);
     if (res.inconsistent || marked.some((ok, p) => !ok && holders[p])) set.config.requestHeal(bucket, key);
     return { versionId: target.version.versionId, deleteMarker: target.version.type === 'delete-marker' };

@@ -12,15 +12,16 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import type { Drive } from '../../src/storage/drive/drive';
+import { LocalDrive } from '../../src/storage/drive/local-drive';
 import { isStorageError } from '../../src/storage/errors';
 import { checkShardHash, Geometry, HASH_SIZE } from '../../src/storage/erasure/codec';
 import {
   DATA_DIR_PREFIX,
   dataDirName,
-  META_FILE,
   objectDir,
   partFileName,
   SYS_VOLUME,
@@ -156,8 +157,26 @@ describe('crash safety of PUT under SIGKILL', { timeout: 110_000 }, () => {
     return { markers, landed: markers.length > 0 ? markers[markers.length - 1].name : 'startup' };
   }
 
-  /** Everything on disk that contradicts a clean, consistent object (an empty list when all is well). */
-  async function diskProblems(key: string): Promise<string[]> {
+  /**
+   * Everything on disk that contradicts a clean, consistent object (an empty list when all is well). Metadata is
+   * read through the open pool's drives when given (a second reader must not replay a log someone appends to),
+   * else through fresh LocalDrives, which replay each drive's metadata log as a restart would.
+   */
+  async function diskProblems(key: string, open?: ErasurePool): Promise<string[]> {
+    const drives: Drive[] = open
+      ? open.sets[0].drives.map((d, p) => {
+          assert.ok(d, `drive ${p} online`);
+          return d;
+        })
+      : paths.map((root) => new LocalDrive(root, false));
+    try {
+      return await problemsOn(key, drives);
+    } finally {
+      if (!open) await Promise.all(drives.map((d) => d.close()));
+    }
+  }
+
+  async function problemsOn(key: string, drives: Drive[]): Promise<string[]> {
     const problems: string[] = [];
     const dir = objectDir(key);
     const signatures: string[][] = [];
@@ -167,10 +186,10 @@ describe('crash safety of PUT under SIGKILL', { timeout: 110_000 }, () => {
         problems.push(`d${p}: ${tmp.length} entries left in tmp (${tmp.slice(0, 3).join(', ')})`);
       let meta: MetaFile | null = null;
       try {
-        meta = decodeMeta(await readFile(join(root, BUCKET, dir, META_FILE)));
+        const raw = await drives[p].readMeta(BUCKET, dir);
+        meta = raw && decodeMeta(raw);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-          problems.push(`d${p}: %meta unreadable: ${String(err)}`);
+        problems.push(`d${p}: metadata unreadable: ${String(err)}`);
       }
       signatures.push(meta ? meta.versions.map(versionSignature) : []);
       const referenced = new Set(meta?.versions.filter((v) => !v.inline).map((v) => v.dataDir) ?? []);
@@ -251,7 +270,7 @@ describe('crash safety of PUT under SIGKILL', { timeout: 110_000 }, () => {
     let afterRecovery: string[];
     let outcome: Outcome;
     try {
-      afterRecovery = await diskProblems(key);
+      afterRecovery = await diskProblems(key, pool);
       outcome = await readOutcome(pool, key, old, neu, ctx);
       await pool.drainHealQueue();
       if (mode === 'inline') assert.ok((await pool.healObject(BUCKET, key)).ok, `${ctx}: heal failed`);

@@ -12,15 +12,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import type { Drive } from '../../src/storage/drive/drive';
+import { LocalDrive } from '../../src/storage/drive/local-drive';
 import { Geometry } from '../../src/storage/erasure/codec';
-import {
-  dataDirName,
-  FORMAT_FILE,
-  META_FILE,
-  objectDir,
-  partFileName,
-  SYS_VOLUME,
-} from '../../src/storage/layout';
+import { dataDirName, FORMAT_FILE, objectDir, partFileName, SYS_VOLUME } from '../../src/storage/layout';
 import { HEALING_FILE } from '../../src/storage/format';
 import { decodeMeta, type MetaFile } from '../../src/storage/meta/meta-file';
 import { versionSignature } from '../../src/storage/meta/version';
@@ -73,8 +68,11 @@ async function putAll(pool: ErasurePool, objects: Map<string, Buffer>): Promise<
   });
 }
 
-async function readMeta(root: string, key: string): Promise<MetaFile> {
-  return decodeMeta(await readFile(join(root, BUCKET, objectDir(key), META_FILE)));
+/** A drive's metadata for a key, wherever the drive keeps it (a %meta file, or its metadata log for inline objects). */
+async function readMeta(drive: Drive, key: string): Promise<MetaFile> {
+  const raw = await drive.readMeta(BUCKET, objectDir(key));
+  assert.ok(raw, `${key}: metadata on ${drive.endpoint}`);
+  return decodeMeta(raw);
 }
 
 function sha256(data: Buffer): string {
@@ -94,10 +92,11 @@ async function treeOf(root: string): Promise<Record<string, string>> {
 
 /** The shard a drive holds for one object: its version signature and the bytes of its inline frame or part file. */
 async function shardOf(
-  root: string,
+  drive: Drive,
   key: string,
 ): Promise<{ signature: string; shard: string; size: number }> {
-  const meta = await readMeta(root, key);
+  const root = drive.endpoint;
+  const meta = await readMeta(drive, key);
   assert.equal(meta.versions.length, 1, `${key}: one version on ${root}`);
   const v = meta.versions[0];
   if (v.inline) {
@@ -157,11 +156,12 @@ describe('drive replacement and identity', { timeout: 110_000 }, () => {
         await first.pool.shutdown();
       }
       const before = new Map<string, { signature: string; shard: string; size: number }>();
-      await forEachLimit(
-        objects.keys(),
-        16,
-        async (key) => void before.set(key, await shardOf(paths[wiped], key)),
-      );
+      const lost = new LocalDrive(paths[wiped], false); // the pool is shut down: nobody else writes this drive
+      try {
+        await forEachLimit(objects.keys(), 16, async (key) => void before.set(key, await shardOf(lost, key)));
+      } finally {
+        await lost.close();
+      }
       const formatBefore = JSON.parse(
         await readFile(join(paths[wiped], SYS_VOLUME, FORMAT_FILE), 'utf8'),
       ) as object;
@@ -198,9 +198,9 @@ describe('drive replacement and identity', { timeout: 110_000 }, () => {
         await assert.rejects(stat(join(paths[wiped], SYS_VOLUME, HEALING_FILE)), { code: 'ENOENT' });
 
         await forEachLimit(objects, 16, async ([key, data]) => {
-          const healed = await shardOf(paths[wiped], key);
+          const healed = await shardOf(drives[wiped], key);
           assert.deepEqual(healed, before.get(key), `${key}: the rebuilt shard equals the lost one`);
-          const meta = await readMeta(paths[wiped], key);
+          const meta = await readMeta(drives[wiped], key);
           const v = meta.versions[0];
           const expectedSize = new Geometry(
             v.erasure.k,
@@ -210,9 +210,9 @@ describe('drive replacement and identity', { timeout: 110_000 }, () => {
           ).shardFileSize();
           assert.equal(healed.size, expectedSize, `${key}: shard size`);
           assert.equal(v.inline, data.length <= 128 * KiB, `${key}: inline`);
-          for (const [p, root] of paths.entries()) {
+          for (const [p, drive] of drives.entries()) {
             if (p === wiped) continue;
-            const other = await readMeta(root, key);
+            const other = await readMeta(drive, key);
             assert.deepEqual(
               other.versions.map(versionSignature),
               [healed.signature],

@@ -13,10 +13,12 @@
 import assert from 'node:assert/strict';
 import { createCipheriv, createHash, randomInt } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { xxh64 } from '@node-rs/xxhash';
+import { LocalDrive } from '../../src/storage/drive/local-drive';
+import type { MetaLogOptions } from '../../src/storage/drive/meta-log';
 import { checkShardHash, Geometry, HASH_SIZE } from '../../src/storage/erasure/codec';
 import type { ErasureSet } from '../../src/storage/erasure-set';
 import { decodeMeta } from '../../src/storage/meta/meta-file';
@@ -61,14 +63,16 @@ async function openFaultyPool(
   k: number,
   m: number,
   label: string,
+  metaLog: Partial<MetaLogOptions> = {},
 ): Promise<{ pool: ErasurePool; set: ErasureSet; logs: string[]; close: () => Promise<void> }> {
   const tmp = tempDrives(k + m, label);
   const logs: string[] = [];
   try {
-    const { pool } = await faultyPool(tmp.paths, {
-      parity: m,
-      log: (level, message) => logs.push(`${level} ${message}`),
-    });
+    const { pool } = await faultyPool(
+      tmp.paths,
+      { parity: m, log: (level, message) => logs.push(`${level} ${message}`) },
+      metaLog,
+    );
     await pool.makeBucket(BUCKET);
     const close = async (): Promise<void> => {
       try {
@@ -94,6 +98,55 @@ function driveAt(set: ErasureSet, position: number): FaultyDrive {
 function shardHolders(set: ErasureSet, key: string, count: number): number[] {
   const dist = set.distribution(key);
   return Array.from({ length: count }, (_, shard) => dist.indexOf(shard));
+}
+
+/** This drive's metadata for a key (which, for an inline object, lives in the drive's metadata log). */
+async function metaOf(drive: FaultyDrive, key: string): Promise<Buffer> {
+  const meta = await drive.readMeta(BUCKET, key);
+  assert.ok(meta, `${drive.endpoint} holds metadata for ${key}`);
+  return meta;
+}
+
+/** Where a drive keeps a key's metadata: a %meta file in the key's directory, or a record in its metadata log. */
+async function metaPlace(drive: FaultyDrive, key: string): Promise<'file' | 'log' | 'both' | 'none'> {
+  const inLog = (await localOf(drive).metadataLog()).get(BUCKET, key) !== undefined;
+  const inFile = await stat(join(drive.endpoint, BUCKET, key, '%meta')).then(
+    () => true,
+    () => false,
+  );
+  return inLog && inFile ? 'both' : inLog ? 'log' : inFile ? 'file' : 'none';
+}
+
+function localOf(drive: FaultyDrive): LocalDrive {
+  assert.ok(drive.inner instanceof LocalDrive, 'a FaultyDrive over a LocalDrive');
+  return drive.inner;
+}
+
+/**
+ * An inline object's metadata bytes as they sit in the drive's metadata log, and a way to overwrite them in place
+ * (same length; the log record's own checksum is not updated, as bitrot would not update it either).
+ */
+async function logRecord(
+  drive: FaultyDrive,
+  key: string,
+): Promise<{ bytes: Buffer; write: (b: Buffer) => Promise<void> }> {
+  const entry = (await localOf(drive).metadataLog()).get(BUCKET, key);
+  assert.ok(entry?.seg, `${key} is in ${drive.endpoint}'s metadata log, on disk`);
+  const { file } = entry.seg;
+  const at = entry.off + entry.metaAt;
+  const bytes = (await readFile(file)).subarray(at, at + entry.metaLen);
+  return {
+    bytes: Buffer.from(bytes),
+    write: async (b) => {
+      assert.equal(b.length, entry.metaLen, 'same length');
+      const fh = await open(file, 'r+');
+      try {
+        await fh.write(b, 0, b.length, at);
+      } finally {
+        await fh.close();
+      }
+    },
+  };
 }
 
 function setMode(set: ErasureSet, positions: number[], mode: FaultMode, match = '/part.'): void {
@@ -370,7 +423,8 @@ for (const [k, m] of [
     let close = async (): Promise<void> => undefined;
 
     before(async () => {
-      ({ pool, set, logs, close } = await openFaultyPool(k, m, `bitrot-${k}-${m}`));
+      // Reads must see the damaged bytes on disk, not a copy the metadata log cached when it wrote them.
+      ({ pool, set, logs, close } = await openFaultyPool(k, m, `bitrot-${k}-${m}`, { cacheBytes: 0 }));
     });
     after(() => close());
 
@@ -383,17 +437,17 @@ for (const [k, m] of [
           const shard = c.shard === 'data' ? 0 : k;
           const p = shardHolders(set, key, shard + 1)[shard];
           const drive = driveAt(set, p);
-          const meta = decodeMeta(await readFile(join(drive.endpoint, BUCKET, key, '%meta')));
+          const meta = decodeMeta(await metaOf(drive, key));
           const { dataDir } = meta.versions[0];
-          const file =
-            c.size > INLINE_MAX
-              ? join(drive.endpoint, BUCKET, key, `%d.${dataDir}`, 'part.1')
-              : join(drive.endpoint, BUCKET, key, '%meta');
-          const original = await readFile(file);
+          // A part file, or for an inline object the metadata bytes inside the drive's log record.
+          const file = join(drive.endpoint, BUCKET, key, `%d.${dataDir}`, 'part.1');
+          const record = c.size > INLINE_MAX ? null : await logRecord(drive, key);
+          const original = record ? record.bytes : await readFile(file);
           const g = new Geometry(k, m, BLOCK, c.size);
           const rotten = c.rot(Buffer.from(original), g, dataDir);
-          assert.ok(!rotten.equals(original), 'the file was damaged');
-          if (rotten.length < original.length) await truncate(file, rotten.length);
+          assert.ok(!rotten.equals(original), 'the bytes were damaged');
+          if (record) await record.write(rotten);
+          else if (rotten.length < original.length) await truncate(file, rotten.length);
           else await writeFile(file, rotten);
 
           logs.length = 0;
@@ -413,10 +467,10 @@ for (const [k, m] of [
             );
           }
 
-          const healedFile = await readFile(file);
-          if (c.size > INLINE_MAX) assertSameBytes(healedFile, original, `${file} rewritten`);
+          if (c.size > INLINE_MAX) assertSameBytes(await readFile(file), original, `${file} rewritten`);
           else {
-            const frame = decodeMeta(healedFile).inline.get(dataDir);
+            const healed = await logRecord(drive, key); // the heal appended a new record
+            const frame = decodeMeta(healed.bytes).inline.get(dataDir);
             assert.ok(frame, 'inline frame rewritten');
             assert.ok(checkShardHash(frame.subarray(HASH_SIZE), 0, frame), 'inline frame hash valid');
             assertSameBytes(frame, decodeMeta(original).inline.get(dataDir)!, 'inline frame');
@@ -506,9 +560,18 @@ describe(`4+2 set: random sizes and ranged reads (seed ${SEED}; rerun with ERASU
       assert.equal(info.size, size, `seed ${SEED}`);
       assert.equal(info.etag, createHash('md5').update(data).digest('hex'), `seed ${SEED}`);
 
-      const entries = await readdir(join(driveAt(set, 0).endpoint, BUCKET, key));
-      const dataDirs = entries.filter((e) => e.startsWith('%d.')).length;
-      assert.equal(dataDirs, size > INLINE_MAX ? 1 : 0, `inline iff at most ${INLINE_MAX} B (seed ${SEED})`);
+      // Inline objects have no directory at all: their metadata is a record in each drive's metadata log.
+      for (const p of seq(0, 6)) {
+        const drive = driveAt(set, p);
+        const entries = await readdir(join(drive.endpoint, BUCKET, key)).catch(() => [] as string[]);
+        const dataDirs = entries.filter((e) => e.startsWith('%d.')).length;
+        assert.equal(
+          dataDirs,
+          size > INLINE_MAX ? 1 : 0,
+          `inline iff at most ${INLINE_MAX} B (seed ${SEED})`,
+        );
+        assert.equal(await metaPlace(drive, key), size > INLINE_MAX ? 'file' : 'log', `d${p} (seed ${SEED})`);
+      }
 
       assertSameBytes(await get(pool, key), data, `whole object (seed ${SEED})`);
       for (const r of ranges) {

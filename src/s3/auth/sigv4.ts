@@ -172,6 +172,26 @@ export function signingKey(secret: string, date: string, region: string, service
   return hmac(kService, 'aws4_request');
 }
 
+/**
+ * Signing keys are valid for a whole day, as AWS intends (clients cache them too): a server that derives one per
+ * request spends four HMACs on nothing. Keyed by everything the key depends on; cleared when it grows past a bound
+ * (many users over many days), so a flood of distinct credentials cannot grow it.
+ */
+const keyCache = new Map<string, Buffer>();
+const KEY_CACHE_MAX = 1024;
+
+/** signingKey, memoised per (secret, date, region, service). */
+export function cachedSigningKey(secret: string, date: string, region: string, service: string): Buffer {
+  const id = `${date}\n${region}\n${service}\n${secret}`;
+  let key = keyCache.get(id);
+  if (!key) {
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    key = signingKey(secret, date, region, service);
+    keyCache.set(id, key);
+  }
+  return key;
+}
+
 /** Hex HMAC-SHA256 of a string to sign under a signing key. */
 export function signature(key: Buffer, toSign: string): string {
   return createHmac('sha256', key).update(toSign, 'utf8').digest('hex');

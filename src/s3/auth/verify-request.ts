@@ -20,7 +20,7 @@ import {
   parseQuery,
   signature,
   signaturesEqual,
-  signingKey,
+  cachedSigningKey,
   stringToSign,
   toAmzDate,
 } from './sigv4';
@@ -105,7 +105,7 @@ export function authenticate(
     parts.presigned ? 'X-Amz-Signature' : undefined,
   );
   const scope = `${parts.date}/${parts.region}/${parts.service}/aws4_request`;
-  const key = signingKey(secret, parts.date, parts.region, parts.service);
+  const key = cachedSigningKey(secret, parts.date, parts.region, parts.service);
   const signs = (block: string): { ok: boolean; sts: string; creq: string } => {
     const creq = canonicalRequest({
       method: req.method,

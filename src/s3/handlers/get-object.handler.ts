@@ -45,7 +45,7 @@ async function open(ctx: S3Context): Promise<{ plan: ReadPlan; result: GetObject
     if (result.info.etag === info.etag && result.info.modTime.getTime() === info.modTime.getTime()) {
       return { plan, result };
     }
-    result.stream.destroy();
+    if (!result.body) result.stream.destroy();
     if (attempt === ATTEMPTS) throw new S3Error('SlowDown');
   }
 }
@@ -56,6 +56,10 @@ export const getObject: S3Handler = async (ctx) => {
   if (opened === null) return;
   const { plan, result } = opened;
   ctx.res.writeHead(plan.status, plan.headers);
+  if (result.body) {
+    ctx.res.end(result.body);
+    return;
+  }
   try {
     await pipeline(result.stream, ctx.res);
   } catch (err) {

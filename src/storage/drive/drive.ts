@@ -41,6 +41,13 @@ export interface WalkOptions {
   recursive: boolean;
 }
 
+export interface WriteMetaOptions {
+  /** Some version's data lives in a data directory under `dir` (so the metadata must sit next to it). */
+  dataDirs: boolean;
+  /** The caller read this drive's metadata under the object's lock and found none (nothing old to clean up). */
+  fresh?: boolean;
+}
+
 export interface DriveInfo {
   totalBytes: number;
   freeBytes: number;
@@ -57,6 +64,17 @@ export interface Drive {
   listVolumes(): Promise<string[]>;
   /** Throws FileNotFound when the volume does not exist. */
   statVolume(volume: string): Promise<{ created: Date }>;
+
+  /**
+   * An object's metadata on this drive (`dir` is its directory, layout.ts), or null when the drive has none (the
+   * common answer for a new key, so it is a value, not an error). Where the bytes live (a `%meta` file in `dir`,
+   * or the drive's metadata log) is the drive's business.
+   */
+  readMeta(volume: string, dir: string): Promise<Buffer | null>;
+  /** Replaces an object's metadata atomically and durably (a crash leaves the old or the new bytes). */
+  writeMeta(volume: string, dir: string, key: string, data: Buffer, opts: WriteMetaOptions): Promise<void>;
+  /** Removes an object's metadata durably (its directory's empty parents are pruned); missing is not an error. */
+  deleteMeta(volume: string, dir: string): Promise<void>;
 
   readFile(volume: string, path: string): Promise<Buffer>;
   /** Writes a whole file atomically: temp file, fsync, rename over the target (parents created). */

@@ -81,6 +81,10 @@ describe('LocalDrive path safety', () => {
     ['makeVolume', (v) => drive.makeVolume(v)],
     ['deleteVolume', (v) => drive.deleteVolume(v)],
     ['statVolume', (v) => drive.statVolume(v)],
+    ['readMeta', (v) => drive.readMeta(v, 'f')],
+    ['writeMeta', (v) => drive.writeMeta(v, 'f', 'f', data, { dataDirs: false })],
+    ['writeMeta (file)', (v) => drive.writeMeta(v, 'f', 'f', data, { dataDirs: true })],
+    ['deleteMeta', (v) => drive.deleteMeta(v, 'f')],
     ['readFile', (v) => drive.readFile(v, 'f')],
     ['writeFileAtomic', (v) => drive.writeFileAtomic(v, 'f', data)],
     ['createFile', (v) => drive.createFile(v, 'f')],
@@ -94,6 +98,10 @@ describe('LocalDrive path safety', () => {
     ['walk', (v) => collect(drive, v, { recursive: true })],
   ];
   const byPath: [string, (p: string) => Promise<unknown>][] = [
+    ['readMeta', (p) => drive.readMeta('vol', p)],
+    ['writeMeta', (p) => drive.writeMeta('vol', p, 'k', data, { dataDirs: false })],
+    ['writeMeta (file)', (p) => drive.writeMeta('vol', p, 'k', data, { dataDirs: true })],
+    ['deleteMeta', (p) => drive.deleteMeta('vol', p)],
     ['readFile', (p) => drive.readFile('vol', p)],
     ['writeFileAtomic', (p) => drive.writeFileAtomic('vol', p, data)],
     ['createFile', (p) => drive.createFile('vol', p)],
@@ -112,6 +120,7 @@ describe('LocalDrive path safety', () => {
     for (const s of sentinels) writeFileSync(s, 'keep me');
     await drive.makeVolume('vol');
     await drive.writeFileAtomic('vol', 'file.txt', Buffer.from('inside'));
+    await drive.metadataLog(); // replayed (created) on first use: part of the drive, not of any test below
     initial = snapshot(tmp.root);
   });
   after(() => tmp.cleanup());

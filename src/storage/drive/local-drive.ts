@@ -4,6 +4,14 @@
  * Atomicity: whole files are written to `.tiergate.sys/tmp/<uuid>`, fsynced, then renamed over their target, and the
  * target directory is fsynced, so a crash leaves either the old or the new file, never a torn one. Paths are built
  * by layout.ts and checked again here: nothing outside the drive root is ever touched.
+ *
+ * Object metadata lives in one of two places: objects with a data directory keep a `%meta` file next to it; objects
+ * without one (inline, delete markers, empty) are records in the drive's metadata log (meta-log.ts), so a small PUT
+ * creates no file at all. A log record, when there is one, wins over a `%meta` file; the moves between the two are
+ * ordered so that a crash at any point leaves the old or the new metadata visible:
+ *   file -> log:  append the record (durable; it now wins), then unlink the old file (a leftover is shadowed);
+ *   log -> file:  write the file atomically (still shadowed), then append a remove record (the file now shows);
+ *   delete:       unlink the file and fsync its directory, then append a remove record.
  */
 import { randomUUID } from 'node:crypto';
 import * as fsCb from 'node:fs';
@@ -22,7 +30,16 @@ import {
   TMP_DIR,
   unescapeSegment,
 } from '../layout';
-import type { Drive, DriveInfo, FileReader, FileWriter, WalkEntry, WalkOptions } from './drive';
+import type {
+  Drive,
+  DriveInfo,
+  FileReader,
+  FileWriter,
+  WalkEntry,
+  WalkOptions,
+  WriteMetaOptions,
+} from './drive';
+import { LOG_META_MAX, MetaLog, METALOG_DIR, type MetaLogOptions } from './meta-log';
 
 /** Maps an errno to the StorageError the erasure layer counts with. */
 function mapError(err: unknown, what: string): Error {
@@ -52,12 +69,111 @@ const VOLUME_RE = /^(\.tiergate\.sys|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/;
 export class LocalDrive implements Drive {
   readonly endpoint: string;
   private closed = false;
+  private metaLog?: Promise<MetaLog>;
+  /**
+   * Per bucket volume: whether its directory tree may hold any object (known false only for a volume found empty
+   * and never written to since, whose objects are all in the log). Set before anything is written into the tree.
+   */
+  private readonly treeObjects = new Map<string, boolean | Promise<boolean>>();
 
   constructor(
     root: string,
     private readonly sync = true,
+    /** Metadata log tuning (tests use small segments) and where it reports replay and compaction problems. */
+    private readonly logOptions: Partial<MetaLogOptions> = {},
   ) {
     this.endpoint = path.resolve(root);
+  }
+
+  /** The drive's metadata log, replayed on first use (after format.json was checked, never on a foreign drive). */
+  private log(): Promise<MetaLog> {
+    if (this.closed) return Promise.reject(storageError('DriveOffline', `${this.endpoint} is closed`));
+    this.metaLog ??= MetaLog.open(path.join(this.endpoint, SYS_VOLUME, METALOG_DIR), {
+      ...this.logOptions,
+      sync: this.sync,
+    }).catch((err: unknown) => {
+      throw mapError(err, `${this.endpoint} metadata log`);
+    });
+    return this.metaLog;
+  }
+
+  /** The open metadata log, for tests and status (replays it when not yet open). */
+  metadataLog(): Promise<MetaLog> {
+    return this.log();
+  }
+
+  async readMeta(volume: string, dir: string): Promise<Buffer | null> {
+    const log = await this.log();
+    const entry = log.get(volume, dir);
+    if (entry) return log.read(entry);
+    const file = this.resolve(volume, join(dir, META_FILE));
+    // A volume whose tree holds no object (only small ones, all in the log) needs no lookup for a key the log lacks.
+    if (!(await this.treeMayHoldObjects(volume))) return null;
+    try {
+      return await readSmallFile(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw mapError(err, `${volume}/${dir}`);
+    }
+  }
+
+  async writeMeta(
+    volume: string,
+    dir: string,
+    key: string,
+    data: Buffer,
+    opts: WriteMetaOptions,
+  ): Promise<void> {
+    const log = await this.log();
+    this.resolve(volume, dir); // the same path checks as a file write
+    if (!opts.dataDirs && data.length <= LOG_META_MAX) {
+      const inLog = log.get(volume, dir) !== undefined;
+      await log.put(volume, dir, key, data);
+      // The record wins from now on; an older %meta file is dead weight (and harmless if this unlink is lost).
+      if (!inLog && !opts.fresh) await this.removeMetaFile(volume, dir, false);
+      return;
+    }
+    await this.writeFileAtomic(volume, join(dir, META_FILE), data);
+    await log.remove(volume, dir);
+  }
+
+  async deleteMeta(volume: string, dir: string): Promise<void> {
+    const log = await this.log();
+    await this.removeMetaFile(volume, dir, true);
+    await log.remove(volume, dir);
+  }
+
+  private async treeMayHoldObjects(volume: string): Promise<boolean> {
+    const known = this.treeObjects.get(volume);
+    if (known !== undefined) return known;
+    const probe = fs.readdir(this.resolve(volume)).then(
+      (names) => names.length > 0,
+      () => true, // missing or unreadable: let the lookup itself answer
+    );
+    this.treeObjects.set(volume, probe);
+    const found = await probe;
+    if (this.treeObjects.get(volume) === probe) this.treeObjects.set(volume, found);
+    return found;
+  }
+
+  /** Called before anything is written into a bucket volume's tree. */
+  private treeWrite(volume: string): void {
+    if (volume !== SYS_VOLUME) this.treeObjects.set(volume, true);
+  }
+
+  /** Unlinks a %meta file (fsyncing its directory when asked and it existed) and prunes empty parents. */
+  private async removeMetaFile(volume: string, dir: string, durable: boolean): Promise<void> {
+    const file = this.resolve(volume, join(dir, META_FILE));
+    try {
+      await fs.unlink(file);
+    } catch (err) {
+      const e = mapError(err, `${volume}/${dir}`);
+      if (isStorageError(e, 'FileNotFound')) return;
+      throw e;
+    }
+    if (durable) await this.fsyncDir(path.dirname(file));
+    await this.prune(volume, dir);
   }
 
   /** Absolute path of volume/rel, refusing anything that could leave the drive root. */
@@ -108,8 +224,10 @@ export class LocalDrive implements Drive {
 
   async deleteVolume(volume: string): Promise<void> {
     const dir = this.resolve(volume);
+    if ((await this.log()).count(volume) > 0) throw storageError('BucketNotEmpty', `not empty: ${volume}`);
     try {
       await fs.rmdir(dir);
+      this.treeObjects.delete(volume);
     } catch (err) {
       const e = mapError(err, volume);
       if (isStorageError(e, 'FileNotFound')) return;
@@ -149,6 +267,7 @@ export class LocalDrive implements Drive {
   async writeFileAtomic(volume: string, rel: string, data: Buffer): Promise<void> {
     const tmp = this.tmpPath();
     const target = this.resolve(volume, rel);
+    this.treeWrite(volume);
     try {
       const fh = await fs.open(tmp, 'w').catch(async (err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
@@ -193,6 +312,7 @@ export class LocalDrive implements Drive {
 
   async createFile(volume: string, rel: string): Promise<FileWriter> {
     const file = this.resolve(volume, rel);
+    this.treeWrite(volume);
     try {
       await fs.mkdir(path.dirname(file), { recursive: true });
       const fh = await fs.open(file, 'w');
@@ -260,7 +380,9 @@ export class LocalDrive implements Drive {
 
   async rename(srcVolume: string, srcRel: string, dstVolume: string, dstRel: string): Promise<void> {
     try {
-      await this.renameInto(this.resolve(srcVolume, srcRel), this.resolve(dstVolume, dstRel));
+      const [src, dst] = [this.resolve(srcVolume, srcRel), this.resolve(dstVolume, dstRel)];
+      this.treeWrite(dstVolume);
+      await this.renameInto(src, dst);
     } catch (err) {
       throw mapError(err, `${srcVolume}/${srcRel} -> ${dstVolume}/${dstRel}`);
     }
@@ -268,6 +390,7 @@ export class LocalDrive implements Drive {
 
   async link(srcVolume: string, srcRel: string, dstVolume: string, dstRel: string): Promise<void> {
     const dst = this.resolve(dstVolume, dstRel);
+    this.treeWrite(dstVolume);
     try {
       await fs.mkdir(path.dirname(dst), { recursive: true });
       await fs.link(this.resolve(srcVolume, srcRel), dst);
@@ -282,6 +405,10 @@ export class LocalDrive implements Drive {
     opts: { recursive?: boolean; prune?: boolean } = {},
   ): Promise<void> {
     const target = this.resolve(volume, rel);
+    if (rel === '' && opts.recursive && volume !== SYS_VOLUME) {
+      await (await this.log()).dropVolume(volume);
+      this.treeObjects.delete(volume);
+    }
     try {
       await fs.rm(target, { recursive: opts.recursive ?? false, force: true });
     } catch (err) {
@@ -330,7 +457,35 @@ export class LocalDrive implements Drive {
     }
   }
 
+  /** The directory tree's walk merged with the metadata log's keys; for a key in both, the log's record wins. */
   async *walk(volume: string, opts: WalkOptions): AsyncIterable<WalkEntry> {
+    const log = await this.log();
+    const tree = this.walkTree(volume, opts)[Symbol.asyncIterator]();
+    if (log.count(volume) === 0) {
+      for (let t = await tree.next(); !t.done; t = await tree.next()) yield t.value;
+      return;
+    }
+    const logged = walkLog(log, volume, opts)[Symbol.asyncIterator]();
+    const head = (r: IteratorResult<WalkEntry>): WalkEntry | undefined => (r.done ? undefined : r.value);
+    let t = head(await tree.next());
+    let l = head(await logged.next());
+    while (t || l) {
+      const order = !t ? 1 : !l ? -1 : compareKeys(t.key, l.key);
+      if (order < 0) {
+        yield t!;
+        t = head(await tree.next());
+      } else if (order > 0) {
+        yield l!;
+        l = head(await logged.next());
+      } else {
+        yield l!.prefix ? t! : l!;
+        t = head(await tree.next());
+        l = head(await logged.next());
+      }
+    }
+  }
+
+  private async *walkTree(volume: string, opts: WalkOptions): AsyncIterable<WalkEntry> {
     const prefix = opts.prefix ?? '';
     const baseKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     // The directory of the prefix's complete segments ("a/b/" -> a/b, "/" -> the empty segment's dir).
@@ -441,7 +596,46 @@ export class LocalDrive implements Drive {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    const log = this.metaLog;
     this.closed = true;
+    await log?.then((l) => l.close()).catch(() => undefined);
+  }
+}
+
+/**
+ * The metadata log's keys as walk entries, with the tree walk's semantics: keys starting with `prefix` and after
+ * `marker`; without `recursive`, keys with a `/` after the prefix roll up into one prefix entry, reported unless it
+ * sorts at or before the marker (a marker inside it still lets it through, as in walkDir).
+ */
+async function* walkLog(log: MetaLog, volume: string, opts: WalkOptions): AsyncIterable<WalkEntry> {
+  const prefix = opts.prefix ?? '';
+  const marker = opts.marker ?? '';
+  let key =
+    marker !== '' && compareKeys(marker, prefix) >= 0
+      ? log.nextKey(volume, marker)
+      : log.ceilKey(volume, prefix);
+  while (key !== undefined && key.startsWith(prefix)) {
+    const slash = opts.recursive ? -1 : key.indexOf('/', prefix.length);
+    if (slash < 0) {
+      const entry = log.byKey(volume, key);
+      if (entry) {
+        let meta: Buffer | undefined;
+        try {
+          meta = await log.read(entry);
+        } catch (err) {
+          if (log.byKey(volume, key) === entry) throw err; // replaced or removed meanwhile: skip it
+        }
+        if (meta) yield { key, meta };
+      }
+      key = log.nextKey(volume, key);
+      continue;
+    }
+    const common = key.slice(0, slash + 1);
+    const markerInside = marker.length > common.length && marker.startsWith(common);
+    if (marker === '' || compareKeys(common, marker) > 0 || markerInside) yield { key: common, prefix: true };
+    // Past every key under `common`: its trailing '/' raised to '0' is the least string above all of them.
+    key = log.ceilKey(volume, `${common.slice(0, -1)}0`);
   }
 }
 

@@ -68,11 +68,14 @@ export async function encodeStream(
   const pending: Promise<void>[] = [];
   let firstError: Error | undefined;
 
+  // A body known to be shorter than a block (inline objects) gets buffers of its own size, not a block's.
+  const known = opts.expectedSize !== undefined && opts.expectedSize >= 0 ? opts.expectedSize : blockSize;
+  const cap = known < blockSize ? shardSize(Math.max(known, 1), k) : full;
   // Block data lives in shared memory so the MD5 worker can read it without a copy.
   const takeBlock = (): Block =>
     free.pop() ?? {
-      data: opts.md5 ? Buffer.from(new SharedArrayBuffer(full * k)) : Buffer.allocUnsafe(full * k),
-      parity: Buffer.allocUnsafe(full * m),
+      data: opts.md5 ? Buffer.from(new SharedArrayBuffer(cap * k)) : Buffer.allocUnsafe(cap * k),
+      parity: Buffer.allocUnsafe(cap * m),
       hashes: Buffer.allocUnsafe(HASH_SIZE * n),
     };
 

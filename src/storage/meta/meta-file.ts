@@ -37,6 +37,21 @@ export function emptyMeta(): MetaFile {
 
 /** Serialises a metadata file. */
 export function encodeMeta(meta: MetaFile): Buffer {
+  return encodeMetaSharing(meta, []);
+}
+
+/** A serialised JSON part that later files with the same version records and inline layout reuse. */
+export interface SharedEncode {
+  versions: ObjectVersion[];
+  index: string;
+  json: Buffer;
+}
+
+/**
+ * encodeMeta, reusing the JSON bytes of an earlier file in `seen` that has the very same version records (by
+ * reference) and inline layout: the drives of a set are written the same records with different shard bytes.
+ */
+export function encodeMetaSharing(meta: MetaFile, seen: SharedEncode[]): Buffer {
   const inlineIndex: Record<string, [number, number]> = {};
   const blobs: Buffer[] = [];
   let offset = 0;
@@ -47,7 +62,17 @@ export function encodeMeta(meta: MetaFile): Buffer {
     blobs.push(blob);
     offset += blob.length;
   }
-  const json = Buffer.from(JSON.stringify({ versions: meta.versions, inline: inlineIndex }));
+  const index = JSON.stringify(inlineIndex);
+  let json = seen.find(
+    (s) =>
+      s.index === index &&
+      s.versions.length === meta.versions.length &&
+      s.versions.every((v, i) => v === meta.versions[i]),
+  )?.json;
+  if (!json) {
+    json = Buffer.from(JSON.stringify({ versions: meta.versions, inline: inlineIndex }));
+    seen.push({ versions: meta.versions.slice(), index, json });
+  }
   const out = Buffer.allocUnsafe(HEADER + json.length + offset + TRAILER);
   MAGIC.copy(out, 0);
   out.writeUInt16LE(META_FORMAT_VERSION, 4);
@@ -63,8 +88,29 @@ export function encodeMeta(meta: MetaFile): Buffer {
   return out;
 }
 
+type ParsedJson = { versions: ObjectVersion[]; inline: Record<string, [number, number]> };
+
+/**
+ * A decoded file whose JSON another drive's file may share: the drives of a set hold the same records and differ
+ * only in their inline shard bytes, so the JSON is parsed once per object read instead of once per drive.
+ */
+export interface SharedDecode {
+  buf: Buffer;
+  jsonLen: number;
+  parsed: ParsedJson;
+}
+
 /** Parses a metadata file; throws FileCorrupt on any inconsistency. */
 export function decodeMeta(buf: Buffer): MetaFile {
+  return decodeMetaSharing(buf, []);
+}
+
+/**
+ * decodeMeta, reusing the parsed JSON of an earlier file in `seen` when this file's JSON bytes are identical (each
+ * MetaFile still gets its own versions array; the version records themselves are shared and must not be mutated).
+ * Adds this file to `seen` when it parsed anew.
+ */
+export function decodeMetaSharing(buf: Buffer, seen: SharedDecode[]): MetaFile {
   if (buf.length < HEADER + TRAILER || !buf.subarray(0, 4).equals(MAGIC)) {
     throw storageError('FileCorrupt', 'metadata file: bad magic');
   }
@@ -78,13 +124,19 @@ export function decodeMeta(buf: Buffer): MetaFile {
   }
   const jsonLen = buf.readUInt32LE(8);
   if (HEADER + jsonLen > end) throw storageError('FileCorrupt', 'metadata file: truncated');
-  let parsed: { versions: ObjectVersion[]; inline: Record<string, [number, number]> };
-  try {
-    parsed = JSON.parse(buf.toString('utf8', HEADER, HEADER + jsonLen)) as typeof parsed;
-  } catch {
-    throw storageError('FileCorrupt', 'metadata file: bad JSON');
+  let parsed = seen.find(
+    (s) =>
+      s.jsonLen === jsonLen && buf.compare(s.buf, HEADER, HEADER + jsonLen, HEADER, HEADER + jsonLen) === 0,
+  )?.parsed;
+  if (!parsed) {
+    try {
+      parsed = JSON.parse(buf.toString('utf8', HEADER, HEADER + jsonLen)) as ParsedJson;
+    } catch {
+      throw storageError('FileCorrupt', 'metadata file: bad JSON');
+    }
+    if (!Array.isArray(parsed.versions)) throw storageError('FileCorrupt', 'metadata file: no versions');
+    seen.push({ buf, jsonLen, parsed });
   }
-  if (!Array.isArray(parsed.versions)) throw storageError('FileCorrupt', 'metadata file: no versions');
   const inline = new Map<string, Buffer>();
   const dataStart = HEADER + jsonLen;
   for (const [dataDir, [off, len]] of Object.entries(parsed.inline ?? {})) {
@@ -92,5 +144,5 @@ export function decodeMeta(buf: Buffer): MetaFile {
       throw storageError('FileCorrupt', 'metadata file: inline data out of range');
     inline.set(dataDir, buf.subarray(dataStart + off, dataStart + off + len));
   }
-  return { versions: parsed.versions, inline };
+  return { versions: parsed.versions.slice(), inline };
 }

@@ -2,7 +2,7 @@
  * UUIDv7 (RFC 9562): a 48-bit millisecond timestamp, then random bits. Ids sort as text in creation order, which
  * S3 listings rely on (uploads of one key are listed in initiation order and paged by upload id).
  */
-import { randomBytes } from 'node:crypto';
+import { fillRandom } from './random-pool';
 
 let lastMs = 0;
 let counter = 0;
@@ -17,7 +17,8 @@ export function uuid7(): string {
     counter = (counter + 1) & 0xfff;
     if (counter === 0) lastMs++; // 4096 ids in one millisecond: borrow the next one
   }
-  const b = randomBytes(16);
+  const b = Buffer.allocUnsafe(16);
+  fillRandom(b, 6, 10);
   b.writeUIntBE(lastMs, 0, 6);
   b[6] = 0x70 | (counter >> 8);
   b[7] = counter & 0xff;

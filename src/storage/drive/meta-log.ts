@@ -1,0 +1,671 @@
+/**
+ * A drive's metadata log: where a drive keeps the metadata of objects that have no data directory (every version
+ * inline, delete markers, empty objects), instead of one `%meta` file per object directory.
+ *
+ * Why: a small PUT used to create a directory and a file, fsync both and rename on every drive of the set, and
+ * creating files is what a disk does slowest (DESIGN.md section 7). Appending to a log instead turns a small PUT into
+ * one append per drive, and concurrent appends share one write and one fdatasync (group commit). The bytes written
+ * are exactly the metadata file's bytes (meta/meta-file.ts, with its own checksum), so quorum, heal and listing work
+ * on them unchanged; only where a drive keeps them differs (LocalDrive decides, see there).
+ *
+ * On disk, under `.tiergate.sys/metalog/`:
+ *   <16 hex digits>.tgl   segments, numbered in write order; only the last one is appended to.
+ *   segment  = header (16 bytes: "TGMLSEG" 0x00, u32 LE format version = 1, u32 reserved = 0) then records.
+ *   record   = u32 magic "TGMR" | u32 record length (all of it) | u8 kind (1 put, 2 remove) | u8 0 |
+ *              u16 volume length | u16 dir length | u16 key length | u32 meta length |
+ *              volume | dir | key (UTF-8) | meta | u64 xxh64 of everything before it (seed RECORD_SEED).
+ *   All integers little-endian. A put makes `meta` the drive's metadata for (volume, dir); a remove (empty meta)
+ *   says the log holds nothing for it. Replaying the segments in order rebuilds the index; the last record wins.
+ *
+ * Crash safety: a record counts once its batch's write and fdatasync returned; nobody is answered before. A crash
+ * leaves at most a torn tail in the last segment, which replay cuts off. A record that fails its checksum in the
+ * middle (bitrot) is skipped and replay resynchronises on the next valid record: that drive has lost one version of
+ * one object's metadata, which the set's quorum rules treat like a rotten metadata file (heal rewrites it).
+ * A failed write or fdatasync poisons the log: after one, the kernel's page cache no longer tells what is on the disk
+ * (the "fsyncgate" lesson), so every later call fails with DriveFaulty until a restart replays the disk's truth.
+ *
+ * Space: superseded records are dead bytes. When more than half of the log is dead, the oldest segment is compacted:
+ * its live records are appended again (each only if the index still points at that exact record, checked in the
+ * same synchronous step that queues it, so a concurrent write always wins) and, once those are durable, the segment
+ * is unlinked and the directory fsynced. Because only the oldest segment is ever removed, a remove record is never
+ * needed after its own segment goes: nothing older than it survives.
+ *
+ * Memory: the index keeps, per object in the log, its key, its directory and its position (about 200 bytes), and
+ * recently written or read records stay in memory up to a byte budget (first in, first out), so a hot small object
+ * is read without a system call. Only this process writes this drive's log (other nodes reach the drive through its
+ * owner), so the copy can never be stale.
+ */
+import * as fsCb from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { xxh64 } from '@node-rs/xxhash';
+import { storageError } from '../errors';
+import { SortedKeys } from '../util/sorted-keys';
+
+export const METALOG_DIR = 'metalog';
+const SEGMENT_RE = /^([0-9a-f]{16})\.tgl$/;
+const SEGMENT_MAGIC = Buffer.from('TGMLSEG\0', 'latin1');
+const SEGMENT_VERSION = 1;
+export const SEGMENT_HEADER = 16;
+const RECORD_MAGIC = 0x524d4754; // "TGMR" read as u32 LE
+const RECORD_FIXED = 20;
+const RECORD_HASH = 8;
+const RECORD_SEED = 0x74676d6cn; // "tgml"
+const KIND_PUT = 1;
+const KIND_REMOVE = 2;
+/** Metadata larger than this stays in a file (it is also where a record's length field stops being plausible). */
+export const LOG_META_MAX = 256 * 1024;
+const MAX_RECORD = RECORD_FIXED + 3 * 0xffff + LOG_META_MAX + RECORD_HASH;
+
+export interface MetaLogOptions {
+  /** fdatasync every batch (off only in tests that do not care about power loss). */
+  sync: boolean;
+  /** Rotate to a new segment past this size (default 64 MiB). */
+  segmentBytes?: number;
+  /** Do not compact while less than this many bytes are dead (default 16 MiB; tests set it low). */
+  compactMinDead?: number;
+  /** Bytes of records kept in memory for reads (default 16 MiB; 0 turns the cache off). */
+  cacheBytes?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** One segment file. */
+interface Segment {
+  id: number;
+  file: string;
+  fd: number;
+  size: number;
+  /** Bytes of records the index still points at. */
+  live: number;
+  /** In-flight reads; a retired segment's descriptor is closed when they reach zero. */
+  readers: number;
+  retired: boolean;
+}
+
+/** Where the log holds one object's metadata. */
+export interface LogEntry {
+  readonly volume: string;
+  readonly dir: string;
+  readonly key: string;
+  /** Null while the record is queued; then `pending` holds its bytes. */
+  seg: Segment | null;
+  off: number;
+  readonly len: number;
+  readonly metaAt: number;
+  readonly metaLen: number;
+  pending?: Buffer;
+  /** The record's bytes while it is in the read cache. */
+  cached?: Buffer;
+}
+
+interface Queued {
+  buf: Buffer;
+  /** The put's entry (null for a remove). */
+  entry: LogEntry | null;
+  off: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+class VolumeIndex {
+  readonly byDir = new Map<string, LogEntry>();
+  readonly byKey = new Map<string, LogEntry>();
+  readonly keys = new SortedKeys();
+}
+
+export class MetaLog {
+  private readonly volumes = new Map<string, VolumeIndex>();
+  private segments: Segment[] = [];
+  private queue: Queued[] = [];
+  private flushing: Promise<void> | null = null;
+  private compacting: Promise<void> | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+  private readonly segmentBytes: number;
+  private readonly compactMinDead: number;
+  private readonly log: NonNullable<MetaLogOptions['log']>;
+  private readonly cacheBudget: number;
+  /** Cached entries, oldest first. */
+  private readonly cacheOrder = new Set<LogEntry>();
+  private cacheUsed = 0;
+
+  private constructor(
+    readonly dir: string,
+    private readonly opts: MetaLogOptions,
+  ) {
+    this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
+    this.compactMinDead = opts.compactMinDead ?? 16 * 1024 * 1024;
+    this.log = opts.log ?? (() => undefined);
+    this.cacheBudget = opts.cacheBytes ?? 16 * 1024 * 1024;
+  }
+
+  private cache(entry: LogEntry, record: Buffer): void {
+    if (this.cacheBudget === 0 || entry.cached || record.length > this.cacheBudget / 4) return;
+    entry.cached = record;
+    this.cacheOrder.add(entry);
+    this.cacheUsed += record.length;
+    for (const old of this.cacheOrder) {
+      if (this.cacheUsed <= this.cacheBudget) break;
+      this.uncache(old);
+    }
+  }
+
+  private uncache(entry: LogEntry): void {
+    if (!entry.cached) return;
+    this.cacheUsed -= entry.cached.length;
+    entry.cached = undefined;
+    this.cacheOrder.delete(entry);
+  }
+
+  /** Opens (creating when absent) the log in `dir` and replays it. */
+  static async open(dir: string, opts: MetaLogOptions): Promise<MetaLog> {
+    const log = new MetaLog(dir, opts);
+    await fs.mkdir(dir, { recursive: true });
+    const names = (await fs.readdir(dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    try {
+      for (let i = 0; i < names.length; i++) await log.replay(names[i], i === names.length - 1);
+      if (log.segments.length === 0) await log.newSegment(1);
+    } catch (err) {
+      await log.closeFds();
+      throw err;
+    }
+    return log;
+  }
+
+  // ---- index -------------------------------------------------------------------------------------------------
+
+  get(volume: string, dir: string): LogEntry | undefined {
+    return this.volumes.get(volume)?.byDir.get(dir);
+  }
+
+  byKey(volume: string, key: string): LogEntry | undefined {
+    return this.volumes.get(volume)?.byKey.get(key);
+  }
+
+  /** The smallest key of the volume strictly after `after` (the first when undefined). */
+  nextKey(volume: string, after: string | undefined): string | undefined {
+    return this.volumes.get(volume)?.keys.next(after);
+  }
+
+  /** The smallest key of the volume that is >= `key`. */
+  ceilKey(volume: string, key: string): string | undefined {
+    return this.volumes.get(volume)?.keys.ceil(key);
+  }
+
+  /** Number of objects the log holds for a volume. */
+  count(volume: string): number {
+    return this.volumes.get(volume)?.byDir.size ?? 0;
+  }
+
+  private setEntry(entry: LogEntry): void {
+    let vol = this.volumes.get(entry.volume);
+    if (!vol) this.volumes.set(entry.volume, (vol = new VolumeIndex()));
+    const old = vol.byDir.get(entry.dir);
+    if (old?.seg) old.seg.live -= old.len;
+    if (old) this.uncache(old);
+    vol.byDir.set(entry.dir, entry);
+    vol.byKey.set(entry.key, entry);
+    if (!old) vol.keys.add(entry.key);
+  }
+
+  private deleteEntry(volume: string, dir: string): void {
+    const vol = this.volumes.get(volume);
+    const old = vol?.byDir.get(dir);
+    if (!vol || !old) return;
+    if (old.seg) old.seg.live -= old.len;
+    this.uncache(old);
+    vol.byDir.delete(dir);
+    vol.byKey.delete(old.key);
+    vol.keys.delete(old.key);
+    if (vol.byDir.size === 0) this.volumes.delete(volume);
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------------------
+
+  /** The metadata bytes of an entry (a fresh Buffer the caller may keep or change). */
+  async read(entry: LogEntry): Promise<Buffer> {
+    this.check();
+    const inMemory = entry.cached ?? entry.pending;
+    if (inMemory) return Buffer.from(inMemory.subarray(entry.metaAt, entry.metaAt + entry.metaLen));
+    const seg = entry.seg!;
+    const record = Buffer.allocUnsafe(entry.len);
+    seg.readers++;
+    try {
+      const n = await new Promise<number>((resolve, reject) =>
+        fsCb.read(seg.fd, record, 0, record.length, entry.off, (err, bytes) =>
+          err ? reject(err) : resolve(bytes),
+        ),
+      );
+      if (n !== record.length) throw storageError('DriveFaulty', `${seg.file}: short read at ${entry.off}`);
+    } catch (err) {
+      if (err instanceof Error && err.name === 'DriveFaulty') throw err;
+      throw storageError('DriveFaulty', `${seg.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    } finally {
+      seg.readers--;
+      if (seg.retired && seg.readers === 0) closeFd(seg.fd);
+    }
+    const meta = Buffer.from(record.subarray(entry.metaAt, entry.metaAt + entry.metaLen));
+    // Cache only what is still current and intact (the metadata's own checksum is checked by whoever decodes it;
+    // the cache must not keep rotten bytes past that, so it checks the record's).
+    if (this.get(entry.volume, entry.dir) === entry && recordIntact(record)) this.cache(entry, record);
+    return meta;
+  }
+
+  // ---- writes ------------------------------------------------------------------------------------------------
+
+  /** Makes `meta` the log's metadata for (volume, dir); resolves once it is durable. */
+  put(volume: string, dir: string, key: string, meta: Buffer): Promise<void> {
+    this.check();
+    if (meta.length > LOG_META_MAX) throw storageError('InvalidArgument', `metadata too large for the log`);
+    const { buf, metaAt } = encodeRecord(KIND_PUT, volume, dir, key, meta);
+    const entry: LogEntry = {
+      volume,
+      dir,
+      key,
+      seg: null,
+      off: 0,
+      len: buf.length,
+      metaAt,
+      metaLen: meta.length,
+    };
+    entry.pending = buf;
+    this.setEntry(entry);
+    return this.enqueue(buf, entry);
+  }
+
+  /** Drops (volume, dir) from the log; resolves once that is durable. A no-op when the log does not hold it. */
+  remove(volume: string, dir: string): Promise<void> {
+    this.check();
+    const old = this.get(volume, dir);
+    if (!old) return Promise.resolve();
+    this.deleteEntry(volume, dir);
+    return this.enqueue(encodeRecord(KIND_REMOVE, volume, dir, old.key, Buffer.alloc(0)).buf, null);
+  }
+
+  /** Removes every object of a volume from the log. */
+  async dropVolume(volume: string): Promise<void> {
+    const vol = this.volumes.get(volume);
+    if (!vol) return;
+    await Promise.all([...vol.byDir.keys()].map((dir) => this.remove(volume, dir)));
+  }
+
+  private enqueue(buf: Buffer, entry: LogEntry | null): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ buf, entry, off: 0, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = null;
+      this.kick(); // records queued between the loop's last check and here
+      this.maybeCompact();
+    });
+  }
+
+  /** Writes queued records in batches: one writev and one fdatasync per batch (group commit). */
+  private async flush(): Promise<void> {
+    // Let the requests that arrive in this tick join the first batch.
+    await new Promise<void>((r) => setImmediate(r));
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      if (this.failure) {
+        for (const q of batch) q.reject(this.failure);
+        continue;
+      }
+      try {
+        let seg = this.active();
+        if (seg.size >= this.segmentBytes) seg = await this.newSegment(seg.id + 1);
+        let off = seg.size;
+        for (const q of batch) {
+          q.off = off;
+          off += q.buf.length;
+        }
+        await writeAll(
+          seg.fd,
+          batch.map((q) => q.buf),
+          seg.size,
+        );
+        if (this.opts.sync) await fdatasync(seg.fd);
+        seg.size = off;
+        for (const q of batch) {
+          const e = q.entry;
+          if (!e) continue;
+          e.seg = seg;
+          e.off = q.off;
+          e.pending = undefined;
+          if (this.get(e.volume, e.dir) === e) {
+            seg.live += e.len;
+            this.cache(e, q.buf);
+          }
+        }
+      } catch (err) {
+        this.poison(err);
+        for (const q of batch) q.reject(this.failure!);
+        continue;
+      }
+      for (const q of batch) q.resolve();
+    }
+  }
+
+  private poison(err: unknown): void {
+    const code = (err as NodeJS.ErrnoException)?.code ?? String(err);
+    this.failure ??= storageError(
+      'DriveFaulty',
+      `metadata log ${this.dir}: write failed (${code}); restart to recover`,
+    );
+    this.log('error', this.failure.message);
+  }
+
+  private check(): void {
+    if (this.closed) throw storageError('DriveOffline', `metadata log ${this.dir} is closed`);
+    if (this.failure) throw this.failure;
+  }
+
+  private active(): Segment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private segmentPath(id: number): string {
+    return path.join(this.dir, `${id.toString(16).padStart(16, '0')}.tgl`);
+  }
+
+  private async newSegment(id: number): Promise<Segment> {
+    const file = this.segmentPath(id);
+    const fd = await openFd(file, 'w+');
+    const header = Buffer.alloc(SEGMENT_HEADER);
+    SEGMENT_MAGIC.copy(header, 0);
+    header.writeUInt32LE(SEGMENT_VERSION, 8);
+    try {
+      await writeAll(fd, [header], 0);
+      if (this.opts.sync) {
+        await fdatasync(fd);
+        await fsyncDir(this.dir);
+      }
+    } catch (err) {
+      closeFd(fd);
+      throw err;
+    }
+    const seg: Segment = { id, file, fd, size: SEGMENT_HEADER, live: 0, readers: 0, retired: false };
+    this.segments.push(seg);
+    return seg;
+  }
+
+  // ---- replay ------------------------------------------------------------------------------------------------
+
+  private async replay(name: string, last: boolean): Promise<void> {
+    const id = parseInt(SEGMENT_RE.exec(name)![1], 16);
+    const file = path.join(this.dir, name);
+    const data = await fs.readFile(file);
+    if (data.length < SEGMENT_HEADER || !data.subarray(0, 8).equals(SEGMENT_MAGIC)) {
+      if (last && data.length < SEGMENT_HEADER) {
+        // Torn while being created: nothing was ever acknowledged from it.
+        await fs.rm(file, { force: true });
+        return;
+      }
+      throw storageError('DriveFaulty', `${file}: not a metadata log segment`);
+    }
+    if (data.readUInt32LE(8) !== SEGMENT_VERSION) {
+      throw storageError(
+        'DriveFaulty',
+        `${file}: metadata log version ${data.readUInt32LE(8)} is not supported`,
+      );
+    }
+    const fd = await openFd(file, 'r+');
+    const seg: Segment = { id, file, fd, size: data.length, live: 0, readers: 0, retired: false };
+    this.segments.push(seg);
+    let pos = SEGMENT_HEADER;
+    while (pos < data.length) {
+      const rec = parseRecord(data, pos);
+      if (!rec) {
+        const next = findNextRecord(data, pos + 1);
+        if (next < 0) {
+          if (last) {
+            this.log('warn', `${file}: cutting a torn tail of ${data.length - pos} bytes at ${pos}`);
+            await truncate(fd, pos, this.opts.sync);
+            seg.size = pos;
+          } else {
+            this.log('warn', `${file}: ${data.length - pos} unreadable bytes at ${pos} skipped`);
+          }
+          break;
+        }
+        this.log('warn', `${file}: ${next - pos} corrupt bytes at ${pos} skipped`);
+        pos = next;
+        continue;
+      }
+      if (rec.kind === KIND_PUT) {
+        this.setEntry({
+          volume: rec.volume,
+          dir: rec.dir,
+          key: rec.key,
+          seg,
+          off: pos,
+          len: rec.len,
+          metaAt: rec.metaAt,
+          metaLen: rec.metaLen,
+        });
+        seg.live += rec.len;
+      } else {
+        this.deleteEntry(rec.volume, rec.dir);
+      }
+      pos += rec.len;
+    }
+  }
+
+  // ---- compaction --------------------------------------------------------------------------------------------
+
+  /** Bytes in records, and how many of them the index still points at. */
+  usage(): { segments: number; bytes: number; live: number } {
+    let bytes = 0;
+    let live = 0;
+    for (const s of this.segments) {
+      bytes += s.size - SEGMENT_HEADER;
+      live += s.live;
+    }
+    return { segments: this.segments.length, bytes, live };
+  }
+
+  private maybeCompact(): void {
+    if (this.compacting || this.failure || this.closed || this.segments.length < 2) return;
+    const { bytes, live } = this.usage();
+    if (bytes - live < this.compactMinDead || live * 2 > bytes) return;
+    this.compacting = this.compactOldest()
+      .catch((err: unknown) =>
+        this.log('error', `metadata log ${this.dir}: compaction failed: ${String(err)}`),
+      )
+      .finally(() => {
+        this.compacting = null;
+        this.maybeCompact();
+      });
+  }
+
+  /** Moves the oldest segment's live records to the head, then removes the segment. */
+  async compactOldest(): Promise<void> {
+    const seg = this.segments[0];
+    if (!seg || seg === this.active()) return;
+    if (seg.live > 0) {
+      const data = await fs.readFile(seg.file);
+      const copies: Promise<void>[] = [];
+      let pos = SEGMENT_HEADER;
+      while (pos < data.length) {
+        const rec = parseRecord(data, pos);
+        if (!rec) {
+          const next = findNextRecord(data, pos + 1);
+          if (next < 0) break;
+          pos = next;
+          continue;
+        }
+        const cur = rec.kind === KIND_PUT ? this.get(rec.volume, rec.dir) : undefined;
+        // Checked and queued in one synchronous step: a write that came in since is newer and wins.
+        if (cur && cur.seg === seg && cur.off === pos) {
+          const buf = Buffer.from(data.subarray(pos, pos + rec.len));
+          const entry: LogEntry = { ...cur, seg: null, off: 0, pending: buf, cached: undefined };
+          this.setEntry(entry);
+          copies.push(this.enqueue(buf, entry));
+        }
+        pos += rec.len;
+      }
+      await Promise.all(copies);
+    }
+    if (this.closed) return;
+    this.segments = this.segments.filter((s) => s !== seg);
+    seg.retired = true;
+    if (seg.readers === 0) closeFd(seg.fd);
+    await fs.rm(seg.file, { force: true });
+    if (this.opts.sync) await fsyncDir(this.dir);
+  }
+
+  /** Waits for queued writes and any compaction, then closes every segment. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.flushing || this.compacting) await (this.flushing ?? this.compacting);
+    this.closed = true;
+    await this.closeFds();
+  }
+
+  private async closeFds(): Promise<void> {
+    for (const s of this.segments) {
+      s.retired = true;
+      if (s.readers === 0) closeFd(s.fd);
+    }
+    this.segments = [];
+  }
+}
+
+// ---- record coding -------------------------------------------------------------------------------------------
+
+function encodeRecord(
+  kind: number,
+  volume: string,
+  dir: string,
+  key: string,
+  meta: Buffer,
+): { buf: Buffer; metaAt: number } {
+  const v = Buffer.byteLength(volume);
+  const d = Buffer.byteLength(dir);
+  const k = Buffer.byteLength(key);
+  if (v > 0xffff || d > 0xffff || k > 0xffff)
+    throw storageError('InvalidArgument', 'name too long for the log');
+  const len = RECORD_FIXED + v + d + k + meta.length + RECORD_HASH;
+  const buf = Buffer.allocUnsafe(len);
+  buf.writeUInt32LE(RECORD_MAGIC, 0);
+  buf.writeUInt32LE(len, 4);
+  buf.writeUInt8(kind, 8);
+  buf.writeUInt8(0, 9);
+  buf.writeUInt16LE(v, 10);
+  buf.writeUInt16LE(d, 12);
+  buf.writeUInt16LE(k, 14);
+  buf.writeUInt32LE(meta.length, 16);
+  let at = RECORD_FIXED;
+  at += buf.write(volume, at, 'utf8');
+  at += buf.write(dir, at, 'utf8');
+  at += buf.write(key, at, 'utf8');
+  const metaAt = at;
+  at += meta.copy(buf, at);
+  buf.writeBigUInt64LE(xxh64(buf.subarray(0, at), RECORD_SEED), at);
+  return { buf, metaAt };
+}
+
+interface ParsedRecord {
+  kind: number;
+  len: number;
+  volume: string;
+  dir: string;
+  key: string;
+  metaAt: number;
+  metaLen: number;
+}
+
+/** The record at `pos`, or null when the bytes there are not a whole, intact record. */
+export function parseRecord(data: Buffer, pos: number): ParsedRecord | null {
+  if (pos + RECORD_FIXED + RECORD_HASH > data.length) return null;
+  if (data.readUInt32LE(pos) !== RECORD_MAGIC) return null;
+  const len = data.readUInt32LE(pos + 4);
+  const kind = data.readUInt8(pos + 8);
+  if (len < RECORD_FIXED + RECORD_HASH || len > MAX_RECORD || pos + len > data.length) return null;
+  if (kind !== KIND_PUT && kind !== KIND_REMOVE) return null;
+  const v = data.readUInt16LE(pos + 10);
+  const d = data.readUInt16LE(pos + 12);
+  const k = data.readUInt16LE(pos + 14);
+  const m = data.readUInt32LE(pos + 16);
+  if (RECORD_FIXED + v + d + k + m + RECORD_HASH !== len) return null;
+  const end = pos + len - RECORD_HASH;
+  if (data.readBigUInt64LE(end) !== xxh64(data.subarray(pos, end), RECORD_SEED)) return null;
+  let at = pos + RECORD_FIXED;
+  const volume = data.toString('utf8', at, (at += v));
+  const dir = data.toString('utf8', at, (at += d));
+  const key = data.toString('utf8', at, (at += k));
+  return { kind, len, volume, dir, key, metaAt: at - pos, metaLen: m };
+}
+
+/** True when a whole record's checksum holds. */
+function recordIntact(record: Buffer): boolean {
+  const end = record.length - RECORD_HASH;
+  return end > 0 && record.readBigUInt64LE(end) === xxh64(record.subarray(0, end), RECORD_SEED);
+}
+
+/** Offset of the next intact record at or after `from`, or -1. */
+function findNextRecord(data: Buffer, from: number): number {
+  const magic = Buffer.alloc(4);
+  magic.writeUInt32LE(RECORD_MAGIC, 0);
+  for (let at = data.indexOf(magic, from); at >= 0; at = data.indexOf(magic, at + 1)) {
+    if (parseRecord(data, at)) return at;
+  }
+  return -1;
+}
+
+// ---- fs helpers (callback API: no FileHandle objects on the hot path) ----------------------------------------
+
+function openFd(file: string, flags: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fsCb.open(file, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
+}
+
+function closeFd(fd: number): void {
+  fsCb.close(fd, () => undefined);
+}
+
+function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsCb.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+async function writeAll(fd: number, buffers: Buffer[], position: number): Promise<void> {
+  let pending = buffers;
+  let pos = position;
+  while (pending.length > 0) {
+    const n = await new Promise<number>((resolve, reject) =>
+      fsCb.writev(fd, pending, pos, (err, written) => (err ? reject(err) : resolve(written))),
+    );
+    pos += n;
+    let left = n;
+    const rest: Buffer[] = [];
+    for (const b of pending) {
+      if (left >= b.length) left -= b.length;
+      else {
+        rest.push(left > 0 ? b.subarray(left) : b);
+        left = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
+async function truncate(fd: number, size: number, sync: boolean): Promise<void> {
+  await new Promise<void>((resolve, reject) =>
+    fsCb.ftruncate(fd, size, (err) => (err ? reject(err) : resolve())),
+  );
+  if (sync) await fdatasync(fd);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, fsCb.constants.O_RDONLY | fsCb.constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
