@@ -564,11 +564,30 @@ export class LocalDrive implements Drive {
       if (!recursive && key.length > prefix.length && key.startsWith(prefix)) {
         const markerInside = marker.length > key.length && marker.startsWith(key);
         if (marker !== '' && compareKeys(key, marker) <= 0 && !markerInside) continue;
-        if (await this.hasContent(volume, childRel)) yield { key, prefix: true };
+        // With the marker inside this prefix, only keys after the marker make it a prefix of this walk.
+        if (
+          markerInside
+            ? await this.hasKeyAfter(volume, childRel, key, marker)
+            : await this.hasContent(volume, childRel)
+        )
+          yield { key, prefix: true };
         continue;
       }
       yield* this.walkDir(volume, childRel, key, prefix, marker, recursive);
     }
+  }
+
+  /** True when a directory (the subtree of keys starting with `keyPrefix`) holds an object after `marker`. */
+  private async hasKeyAfter(
+    volume: string,
+    relDir: string,
+    keyPrefix: string,
+    marker: string,
+  ): Promise<boolean> {
+    for await (const e of this.walkDir(volume, relDir, keyPrefix, keyPrefix, marker, true)) {
+      if (!e.prefix) return true;
+    }
+    return false;
   }
 
   /** True when a directory holds at least one object somewhere below it. */

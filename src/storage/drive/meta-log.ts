@@ -4,24 +4,30 @@
  *
  * Why: a small PUT used to create a directory and a file, fsync both and rename on every drive of the set, and
  * creating files is what a disk does slowest (DESIGN.md section 7). Appending to a log instead turns a small PUT into
- * one append per drive, and concurrent appends share one write and one fdatasync (group commit). The bytes written
+ * one append per drive, and concurrent appends share one O_DSYNC write (group commit). The bytes written
  * are exactly the metadata file's bytes (meta/meta-file.ts, with its own checksum), so quorum, heal and listing work
  * on them unchanged; only where a drive keeps them differs (LocalDrive decides, see there).
  *
  * On disk, under `.tiergate.sys/metalog/`:
  *   <16 hex digits>.tgl   segments, numbered in write order; only the last one is appended to.
- *   segment  = header (16 bytes: "TGMLSEG" 0x00, u32 LE format version = 1, u32 reserved = 0) then records.
+ *   segment  = header (24 bytes: "TGMLSEG" 0x00, u32 LE format version = 1, u32 reserved = 0, u64 salt) then records.
  *   record   = u32 magic "TGMR" | u32 record length (all of it) | u8 kind (1 put, 2 remove) | u8 0 |
  *              u16 volume length | u16 dir length | u16 key length | u32 meta length |
- *              volume | dir | key (UTF-8) | meta | u64 xxh64 of everything before it (seed RECORD_SEED).
+ *              volume | dir | key (UTF-8) | meta | u64 xxh64 of everything before it, seeded with
+ *              RECORD_SEED xor the segment's salt.
+ *   The salt is random per segment. Replay resynchronises after a damaged record by looking for the next intact
+ *   one, and the bytes it scans include object data (inline shards are slices of the user's bytes): without a seed
+ *   nobody outside the drive knows, an object could carry a well-formed record that a crash or a rotten length field
+ *   would let replay accept as real metadata. Records are sealed with their segment's salt when they are written,
+ *   so compaction re-seals the records it moves.
  *   All integers little-endian. A put makes `meta` the drive's metadata for (volume, dir); a remove (empty meta)
  *   says the log holds nothing for it. Replaying the segments in order rebuilds the index; the last record wins.
  *
- * Crash safety: a record counts once its batch's write and fdatasync returned; nobody is answered before. A crash
+ * Crash safety: a record counts once its batch's O_DSYNC write returned; nobody is answered before. A crash
  * leaves at most a torn tail in the last segment, which replay cuts off. A record that fails its checksum in the
  * middle (bitrot) is skipped and replay resynchronises on the next valid record: that drive has lost one version of
  * one object's metadata, which the set's quorum rules treat like a rotten metadata file (heal rewrites it).
- * A failed write or fdatasync poisons the log: after one, the kernel's page cache no longer tells what is on the disk
+ * A failed write poisons the log: after one, the kernel's page cache no longer tells what is on the disk
  * (the "fsyncgate" lesson), so every later call fails with DriveFaulty until a restart replays the disk's truth.
  *
  * Space: superseded records are dead bytes. When more than half of the log is dead, the oldest segment is compacted:
@@ -36,8 +42,10 @@
  * owner), so the copy can never be stale.
  */
 import * as fsCb from 'node:fs';
+import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { randomFillSync } from 'node:crypto';
 import { xxh64 } from '@node-rs/xxhash';
 import { storageError } from '../errors';
 import { SortedKeys } from '../util/sorted-keys';
@@ -46,11 +54,13 @@ export const METALOG_DIR = 'metalog';
 const SEGMENT_RE = /^([0-9a-f]{16})\.tgl$/;
 const SEGMENT_MAGIC = Buffer.from('TGMLSEG\0', 'latin1');
 const SEGMENT_VERSION = 1;
-export const SEGMENT_HEADER = 16;
+export const SEGMENT_HEADER = 24;
 const RECORD_MAGIC = 0x524d4754; // "TGMR" read as u32 LE
 const RECORD_FIXED = 20;
 const RECORD_HASH = 8;
 const RECORD_SEED = 0x74676d6cn; // "tgml"
+/** Batch writes in flight per log. */
+const MAX_WRITES = 4;
 const KIND_PUT = 1;
 const KIND_REMOVE = 2;
 /** Metadata larger than this stays in a file (it is also where a record's length field stops being plausible). */
@@ -58,7 +68,7 @@ export const LOG_META_MAX = 256 * 1024;
 const MAX_RECORD = RECORD_FIXED + 3 * 0xffff + LOG_META_MAX + RECORD_HASH;
 
 export interface MetaLogOptions {
-  /** fdatasync every batch (off only in tests that do not care about power loss). */
+  /** Make every batch durable before answering (off only in tests that do not care about power loss). */
   sync: boolean;
   /** Rotate to a new segment past this size (default 64 MiB). */
   segmentBytes?: number;
@@ -72,6 +82,8 @@ export interface MetaLogOptions {
 /** One segment file. */
 interface Segment {
   id: number;
+  /** Mixed into every record checksum of this segment (see the file comment). */
+  salt: bigint;
   file: string;
   fd: number;
   size: number;
@@ -79,6 +91,8 @@ interface Segment {
   live: number;
   /** In-flight reads; a retired segment's descriptor is closed when they reach zero. */
   readers: number;
+  /** Batches still writing into this segment (their records are not counted live yet): never compacted meanwhile. */
+  writers: number;
   retired: boolean;
 }
 
@@ -117,7 +131,10 @@ export class MetaLog {
   private readonly volumes = new Map<string, VolumeIndex>();
   private segments: Segment[] = [];
   private queue: Queued[] = [];
-  private flushing: Promise<void> | null = null;
+  /** Batch writes in flight (at most MAX_WRITES). */
+  private readonly writes = new Set<Promise<void>>();
+  private kickScheduled = false;
+  private rotation: Promise<Segment> | null = null;
   private compacting: Promise<void> | null = null;
   private failure: Error | null = null;
   private closed = false;
@@ -247,7 +264,8 @@ export class MetaLog {
     const meta = Buffer.from(record.subarray(entry.metaAt, entry.metaAt + entry.metaLen));
     // Cache only what is still current and intact (the metadata's own checksum is checked by whoever decodes it;
     // the cache must not keep rotten bytes past that, so it checks the record's).
-    if (this.get(entry.volume, entry.dir) === entry && recordIntact(record)) this.cache(entry, record);
+    if (this.get(entry.volume, entry.dir) === entry && recordIntact(record, seg.salt))
+      this.cache(entry, record);
     return meta;
   }
 
@@ -255,9 +273,15 @@ export class MetaLog {
 
   /** Makes `meta` the log's metadata for (volume, dir); resolves once it is durable. */
   put(volume: string, dir: string, key: string, meta: Buffer): Promise<void> {
-    this.check();
-    if (meta.length > LOG_META_MAX) throw storageError('InvalidArgument', `metadata too large for the log`);
-    const { buf, metaAt } = encodeRecord(KIND_PUT, volume, dir, key, meta);
+    let encoded: { buf: Buffer; metaAt: number };
+    try {
+      this.check();
+      if (meta.length > LOG_META_MAX) throw storageError('InvalidArgument', `metadata too large for the log`);
+      encoded = encodeRecord(KIND_PUT, volume, dir, key, meta);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { buf, metaAt } = encoded;
     const entry: LogEntry = {
       volume,
       dir,
@@ -275,7 +299,11 @@ export class MetaLog {
 
   /** Drops (volume, dir) from the log; resolves once that is durable. A no-op when the log does not hold it. */
   remove(volume: string, dir: string): Promise<void> {
-    this.check();
+    try {
+      this.check();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const old = this.get(volume, dir);
     if (!old) return Promise.resolve();
     this.deleteEntry(volume, dir);
@@ -296,59 +324,78 @@ export class MetaLog {
     });
   }
 
+  /**
+   * Starts a batch of everything queued, once per event-loop turn (so the appends of one PUT to every drive, and of
+   * the PUTs that arrived together, share it), with up to MAX_WRITES batches in flight. Overlapping writes are what
+   * lets a sync-latency-bound disk keep up: a record never waits for more than the batch it joins. They are safe
+   * because each batch's offsets are reserved in queue order before it is written: a crash can leave a later batch
+   * on disk and an earlier one torn or missing, and replay then resynchronises past the hole onto the later batch,
+   * whose writers (and only they) had been answered.
+   */
   private kick(): void {
-    if (this.flushing || this.queue.length === 0) return;
-    this.flushing = this.flush().finally(() => {
-      this.flushing = null;
-      this.kick(); // records queued between the loop's last check and here
-      this.maybeCompact();
+    if (this.kickScheduled || this.queue.length === 0 || this.writes.size >= MAX_WRITES) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      if (this.queue.length === 0 || this.writes.size >= MAX_WRITES) return;
+      const batch = this.queue;
+      this.queue = [];
+      const write = this.writeBatch(batch).finally(() => {
+        this.writes.delete(write);
+        this.kick();
+        this.maybeCompact();
+      });
+      this.writes.add(write);
+      this.kick();
     });
   }
 
-  /** Writes queued records in batches: one writev and one fdatasync per batch (group commit). */
-  private async flush(): Promise<void> {
-    // Let the requests that arrive in this tick join the first batch.
-    await new Promise<void>((r) => setImmediate(r));
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      if (this.failure) {
-        for (const q of batch) q.reject(this.failure);
-        continue;
+  /** Writes one batch at offsets reserved now; resolves or rejects its records. Never throws. */
+  private async writeBatch(batch: Queued[]): Promise<void> {
+    try {
+      if (this.failure) throw this.failure;
+      let seg = this.active();
+      while (seg.size >= this.segmentBytes) {
+        this.rotation ??= this.newSegment(seg.id + 1).finally(() => (this.rotation = null));
+        await this.rotation;
+        seg = this.active();
       }
+      const start = seg.size;
+      let off = start;
+      for (const q of batch) {
+        q.off = off;
+        off += q.buf.length;
+      }
+      seg.size = off; // reserved: the next batch goes after this one, whatever finishes first
+      for (const q of batch) sealRecord(q.buf, seg.salt);
+      // Durable on return: the segment is O_DSYNC when the log syncs (segmentFlags).
+      seg.writers++;
       try {
-        let seg = this.active();
-        if (seg.size >= this.segmentBytes) seg = await this.newSegment(seg.id + 1);
-        let off = seg.size;
-        for (const q of batch) {
-          q.off = off;
-          off += q.buf.length;
-        }
         await writeAll(
           seg.fd,
           batch.map((q) => q.buf),
-          seg.size,
+          start,
         );
-        if (this.opts.sync) await fdatasync(seg.fd);
-        seg.size = off;
-        for (const q of batch) {
-          const e = q.entry;
-          if (!e) continue;
-          e.seg = seg;
-          e.off = q.off;
-          e.pending = undefined;
-          if (this.get(e.volume, e.dir) === e) {
-            seg.live += e.len;
-            this.cache(e, q.buf);
-          }
-        }
-      } catch (err) {
-        this.poison(err);
-        for (const q of batch) q.reject(this.failure!);
-        continue;
+      } finally {
+        seg.writers--;
       }
-      for (const q of batch) q.resolve();
+      for (const q of batch) {
+        const e = q.entry;
+        if (!e) continue;
+        e.seg = seg;
+        e.off = q.off;
+        e.pending = undefined;
+        if (this.get(e.volume, e.dir) === e) {
+          seg.live += e.len;
+          this.cache(e, q.buf);
+        }
+      }
+    } catch (err) {
+      if (err !== this.failure) this.poison(err);
+      for (const q of batch) q.reject(this.failure!);
+      return;
     }
+    for (const q of batch) q.resolve();
   }
 
   private poison(err: unknown): void {
@@ -369,16 +416,26 @@ export class MetaLog {
     return this.segments[this.segments.length - 1];
   }
 
+  /**
+   * Segments are opened O_DSYNC when the log syncs: each write then returns only once its bytes (and the file size)
+   * are on stable storage, which is what a write plus fdatasync would do, in one system call instead of two.
+   */
+  private segmentFlags(): number {
+    return fsc.O_RDWR | (this.opts.sync ? fsc.O_DSYNC : 0);
+  }
+
   private segmentPath(id: number): string {
     return path.join(this.dir, `${id.toString(16).padStart(16, '0')}.tgl`);
   }
 
   private async newSegment(id: number): Promise<Segment> {
     const file = this.segmentPath(id);
-    const fd = await openFd(file, 'w+');
+    const fd = await openFd(file, this.segmentFlags() | fsc.O_CREAT | fsc.O_TRUNC);
     const header = Buffer.alloc(SEGMENT_HEADER);
     SEGMENT_MAGIC.copy(header, 0);
     header.writeUInt32LE(SEGMENT_VERSION, 8);
+    randomFillSync(header, 16, 8);
+    const salt = header.readBigUInt64LE(16);
     try {
       await writeAll(fd, [header], 0);
       if (this.opts.sync) {
@@ -389,7 +446,17 @@ export class MetaLog {
       closeFd(fd);
       throw err;
     }
-    const seg: Segment = { id, file, fd, size: SEGMENT_HEADER, live: 0, readers: 0, retired: false };
+    const seg: Segment = {
+      id,
+      file,
+      fd,
+      salt,
+      size: SEGMENT_HEADER,
+      live: 0,
+      readers: 0,
+      writers: 0,
+      retired: false,
+    };
     this.segments.push(seg);
     return seg;
   }
@@ -414,14 +481,25 @@ export class MetaLog {
         `${file}: metadata log version ${data.readUInt32LE(8)} is not supported`,
       );
     }
-    const fd = await openFd(file, 'r+');
-    const seg: Segment = { id, file, fd, size: data.length, live: 0, readers: 0, retired: false };
+    const salt = data.readBigUInt64LE(16);
+    const fd = await openFd(file, this.segmentFlags());
+    const seg: Segment = {
+      id,
+      file,
+      fd,
+      salt,
+      size: data.length,
+      live: 0,
+      readers: 0,
+      writers: 0,
+      retired: false,
+    };
     this.segments.push(seg);
     let pos = SEGMENT_HEADER;
     while (pos < data.length) {
-      const rec = parseRecord(data, pos);
+      const rec = parseRecord(data, pos, salt);
       if (!rec) {
-        const next = findNextRecord(data, pos + 1);
+        const next = findNextRecord(data, pos + 1, salt);
         if (next < 0) {
           if (last) {
             this.log('warn', `${file}: cutting a torn tail of ${data.length - pos} bytes at ${pos}`);
@@ -470,30 +548,36 @@ export class MetaLog {
 
   private maybeCompact(): void {
     if (this.compacting || this.failure || this.closed || this.segments.length < 2) return;
+    // A batch still writing into the oldest segment re-runs this check when it finishes.
+    if (this.segments[0].writers > 0) return;
     const { bytes, live } = this.usage();
     if (bytes - live < this.compactMinDead || live * 2 > bytes) return;
+    const oldest = this.segments[0];
     this.compacting = this.compactOldest()
       .catch((err: unknown) =>
         this.log('error', `metadata log ${this.dir}: compaction failed: ${String(err)}`),
       )
       .finally(() => {
         this.compacting = null;
-        this.maybeCompact();
+        // Go on only if that made progress (else a failing compaction would spin).
+        if (this.segments[0] !== oldest) this.maybeCompact();
       });
   }
 
   /** Moves the oldest segment's live records to the head, then removes the segment. */
   async compactOldest(): Promise<void> {
     const seg = this.segments[0];
-    if (!seg || seg === this.active()) return;
+    // A batch that reserved space before the segment filled up may still be writing into it (its finish triggers
+    // the next compaction check).
+    if (!seg || seg === this.active() || seg.writers > 0) return;
     if (seg.live > 0) {
       const data = await fs.readFile(seg.file);
       const copies: Promise<void>[] = [];
       let pos = SEGMENT_HEADER;
       while (pos < data.length) {
-        const rec = parseRecord(data, pos);
+        const rec = parseRecord(data, pos, seg.salt);
         if (!rec) {
-          const next = findNextRecord(data, pos + 1);
+          const next = findNextRecord(data, pos + 1, seg.salt);
           if (next < 0) break;
           pos = next;
           continue;
@@ -521,7 +605,11 @@ export class MetaLog {
   /** Waits for queued writes and any compaction, then closes every segment. */
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.flushing || this.compacting) await (this.flushing ?? this.compacting);
+    while (this.writes.size > 0 || this.queue.length > 0 || this.compacting) {
+      if (this.writes.size > 0) await Promise.all(this.writes);
+      else if (this.compacting) await this.compacting;
+      else await new Promise<void>((r) => setImmediate(r)); // a batch is about to start
+    }
     this.closed = true;
     await this.closeFds();
   }
@@ -564,9 +652,14 @@ function encodeRecord(
   at += buf.write(dir, at, 'utf8');
   at += buf.write(key, at, 'utf8');
   const metaAt = at;
-  at += meta.copy(buf, at);
-  buf.writeBigUInt64LE(xxh64(buf.subarray(0, at), RECORD_SEED), at);
-  return { buf, metaAt };
+  meta.copy(buf, at);
+  return { buf, metaAt }; // sealed (checksummed) by the batch that writes it, with its segment's salt
+}
+
+/** Writes a record's checksum for the segment it goes to. */
+function sealRecord(record: Buffer, salt: bigint): void {
+  const end = record.length - RECORD_HASH;
+  record.writeBigUInt64LE(xxh64(record.subarray(0, end), RECORD_SEED ^ salt), end);
 }
 
 interface ParsedRecord {
@@ -580,7 +673,7 @@ interface ParsedRecord {
 }
 
 /** The record at `pos`, or null when the bytes there are not a whole, intact record. */
-export function parseRecord(data: Buffer, pos: number): ParsedRecord | null {
+export function parseRecord(data: Buffer, pos: number, salt: bigint): ParsedRecord | null {
   if (pos + RECORD_FIXED + RECORD_HASH > data.length) return null;
   if (data.readUInt32LE(pos) !== RECORD_MAGIC) return null;
   const len = data.readUInt32LE(pos + 4);
@@ -593,7 +686,7 @@ export function parseRecord(data: Buffer, pos: number): ParsedRecord | null {
   const m = data.readUInt32LE(pos + 16);
   if (RECORD_FIXED + v + d + k + m + RECORD_HASH !== len) return null;
   const end = pos + len - RECORD_HASH;
-  if (data.readBigUInt64LE(end) !== xxh64(data.subarray(pos, end), RECORD_SEED)) return null;
+  if (data.readBigUInt64LE(end) !== xxh64(data.subarray(pos, end), RECORD_SEED ^ salt)) return null;
   let at = pos + RECORD_FIXED;
   const volume = data.toString('utf8', at, (at += v));
   const dir = data.toString('utf8', at, (at += d));
@@ -602,24 +695,24 @@ export function parseRecord(data: Buffer, pos: number): ParsedRecord | null {
 }
 
 /** True when a whole record's checksum holds. */
-function recordIntact(record: Buffer): boolean {
+function recordIntact(record: Buffer, salt: bigint): boolean {
   const end = record.length - RECORD_HASH;
-  return end > 0 && record.readBigUInt64LE(end) === xxh64(record.subarray(0, end), RECORD_SEED);
+  return end > 0 && record.readBigUInt64LE(end) === xxh64(record.subarray(0, end), RECORD_SEED ^ salt);
 }
 
 /** Offset of the next intact record at or after `from`, or -1. */
-function findNextRecord(data: Buffer, from: number): number {
+function findNextRecord(data: Buffer, from: number, salt: bigint): number {
   const magic = Buffer.alloc(4);
   magic.writeUInt32LE(RECORD_MAGIC, 0);
   for (let at = data.indexOf(magic, from); at >= 0; at = data.indexOf(magic, at + 1)) {
-    if (parseRecord(data, at)) return at;
+    if (parseRecord(data, at, salt)) return at;
   }
   return -1;
 }
 
 // ---- fs helpers (callback API: no FileHandle objects on the hot path) ----------------------------------------
 
-function openFd(file: string, flags: string): Promise<number> {
+function openFd(file: string, flags: number): Promise<number> {
   return new Promise((resolve, reject) =>
     fsCb.open(file, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
   );

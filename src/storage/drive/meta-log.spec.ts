@@ -1,0 +1,1244 @@
+/**
+ * meta-log.ts: the log replays exactly the last acknowledged state, cuts a torn tail back to the last whole record,
+ * skips one rotten record and resynchronises on the next, refuses a log whose older segments are not segments,
+ * compacts its oldest segments without losing a newer write, never serves stale or shared bytes from its read cache,
+ * and stays failed after a write error. Then LocalDrive on top of it: where metadata lands (log or %meta file), the
+ * moves between the two, walk() merging both in key byte order, and volumes that still hold logged objects.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes, randomInt, seededRandom } from '../../../test/fixtures/prng';
+import { tempDrives } from '../../../test/fixtures/temp-drives';
+import { compareKeys, META_FILE, objectPathComponents, SYS_VOLUME } from '../layout';
+import type { WalkOptions } from './drive';
+import { LocalDrive } from './local-drive';
+import { MetaLog, METALOG_DIR, parseRecord, SEGMENT_HEADER, type MetaLogOptions } from './meta-log';
+
+/** A string for a test name or message, with everything outside printable ASCII as a code point escape. */
+const show = (s: string): string =>
+  JSON.stringify(s).replace(/[^\x20-\x7e]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+
+/** The on-disk directory of a key, as the object layer computes it. */
+const dirOf = (key: string): string =>
+  objectPathComponents(key)
+    .map((c) => c.name)
+    .join('/');
+
+/** Bytes of one record, from the format in meta-log.ts's header (independent of the encoder). */
+const recordLength = (volume: string, dir: string, key: string, metaLength: number): number =>
+  20 + Buffer.byteLength(volume) + Buffer.byteLength(dir) + Buffer.byteLength(key) + metaLength + 8;
+
+const SEGMENT_NAME = /^[0-9a-f]{16}\.tgl$/;
+const segmentFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => SEGMENT_NAME.test(n))
+    .sort();
+const segmentId = (name: string): number => parseInt(name.slice(0, 16), 16);
+/** A segment's salt, which seeds its records' checksums (header bytes 16..24, see meta-log.ts). */
+const saltOf = (segment: Buffer): bigint => segment.readBigUInt64LE(16);
+
+/**
+ * Descriptors this process holds (Linux): a failed open must not leak the segments it had opened. The log closes
+ * descriptors without waiting for the callback, so let pending closes finish first.
+ */
+async function openFds(): Promise<number> {
+  await sleep(20);
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Runs `fn` and expects it to fail with `code`, whether it throws at once or rejects later. */
+async function failsWith(fn: () => unknown, code: string, message?: string): Promise<void> {
+  await assert.rejects(async () => fn(), { code }, message);
+}
+
+function flipByte(file: string, at: number): void {
+  const data = readFileSync(file);
+  data[at] ^= 0x20;
+  writeFileSync(file, data);
+}
+
+/** One row per object: volume, key, dir and the metadata in hex; volumes in the given order, keys in S3 order. */
+type Row = [volume: string, key: string, dir: string, meta: string];
+
+type ModelEntry = { key: string; meta: Buffer };
+
+/** What the log must hold: the last put per (volume, dir), nothing for a removed one. */
+class LogModel {
+  readonly volumes = new Map<string, Map<string, ModelEntry>>();
+
+  has(volume: string, dir: string): boolean {
+    return this.volumes.get(volume)?.has(dir) ?? false;
+  }
+
+  put(volume: string, dir: string, key: string, meta: Buffer): void {
+    let vol = this.volumes.get(volume);
+    if (!vol) this.volumes.set(volume, (vol = new Map<string, ModelEntry>()));
+    vol.set(dir, { key, meta: Buffer.from(meta) });
+  }
+
+  remove(volume: string, dir: string): void {
+    this.volumes.get(volume)?.delete(dir);
+  }
+
+  clone(): LogModel {
+    const copy = new LogModel();
+    for (const [volume, vol] of this.volumes) copy.volumes.set(volume, new Map(vol));
+    return copy;
+  }
+
+  rows(volumes: string[]): Row[] {
+    const out: Row[] = [];
+    for (const volume of volumes) {
+      const vol = [...(this.volumes.get(volume) ?? new Map<string, ModelEntry>())];
+      vol.sort((a, b) => compareKeys(a[1].key, b[1].key));
+      for (const [dir, { key, meta }] of vol) out.push([volume, key, dir, meta.toString('hex')]);
+    }
+    return out;
+  }
+
+  /** Bytes of the records the log's index must point at (one per object). */
+  liveBytes(): number {
+    let n = 0;
+    for (const [volume, vol] of this.volumes) {
+      for (const [dir, { key, meta }] of vol) n += recordLength(volume, dir, key, meta.length);
+    }
+    return n;
+  }
+}
+
+/** Everything the log holds for `volumes`, read through its public index and read(). */
+async function dump(log: MetaLog, volumes: string[]): Promise<Row[]> {
+  const out: Row[] = [];
+  for (const volume of volumes) {
+    let n = 0;
+    for (let key = log.nextKey(volume, undefined); key !== undefined; key = log.nextKey(volume, key)) {
+      const entry = log.byKey(volume, key);
+      assert.ok(entry, `byKey finds ${JSON.stringify(key)}, which nextKey listed`);
+      assert.equal(log.get(volume, entry.dir), entry, `get and byKey agree on ${JSON.stringify(key)}`);
+      out.push([volume, key, entry.dir, (await log.read(entry)).toString('hex')]);
+      n++;
+    }
+    assert.equal(log.count(volume), n, `count(${volume})`);
+  }
+  return out;
+}
+
+type Op =
+  | { kind: 'put'; volume: string; key: string; meta: Buffer }
+  | { kind: 'remove'; volume: string; key: string };
+
+/**
+ * Random puts and removes over a few keys with multi-byte, astral and '/' characters in two volumes. A remove is
+ * only generated for a key the log holds at that point, so every op writes exactly one record.
+ */
+function randomOps(rand: () => number, n: number, maxMeta: number): Op[] {
+  const volumes = ['v0', 'vol-é'];
+  const keys = ['k', 'dir/é', '\u{1f600}', 'a//b', 'x/', '中/文'];
+  const held = new LogModel();
+  const ops: Op[] = [];
+  while (ops.length < n) {
+    const volume = volumes[randomInt(rand, 0, volumes.length - 1)];
+    const key = keys[randomInt(rand, 0, keys.length - 1)];
+    if (held.has(volume, dirOf(key)) && rand() < 0.3) {
+      held.remove(volume, dirOf(key));
+      ops.push({ kind: 'remove', volume, key });
+    } else {
+      const meta = randomBytes(rand, randomInt(rand, 0, maxMeta));
+      held.put(volume, dirOf(key), key, meta);
+      ops.push({ kind: 'put', volume, key, meta });
+    }
+  }
+  return ops;
+}
+const OP_VOLUMES = ['v0', 'vol-é'];
+
+function applyToModel(model: LogModel, op: Op): void {
+  if (op.kind === 'put') model.put(op.volume, dirOf(op.key), op.key, op.meta);
+  else model.remove(op.volume, dirOf(op.key));
+}
+
+/** Record length of an op (a remove record carries the key and no metadata). */
+function opLength(op: Op): number {
+  return recordLength(op.volume, dirOf(op.key), op.key, op.kind === 'put' ? op.meta.length : 0);
+}
+
+/** Applies ops to the log in small concurrent batches (group commit), in order. */
+async function writeOps(log: MetaLog, ops: Op[], rand: () => number): Promise<void> {
+  for (let i = 0; i < ops.length;) {
+    const batch = ops.slice(i, (i += randomInt(rand, 1, 4)));
+    await Promise.all(
+      batch.map((op) =>
+        op.kind === 'put'
+          ? log.put(op.volume, dirOf(op.key), op.key, op.meta)
+          : log.remove(op.volume, dirOf(op.key)),
+      ),
+    );
+  }
+}
+
+/** The model after each prefix of `ops`: states[m] is the state after the first m. */
+function prefixStates(ops: Op[]): LogModel[] {
+  const states = [new LogModel()];
+  for (const op of ops) {
+    const next = states[states.length - 1].clone();
+    applyToModel(next, op);
+    states.push(next);
+  }
+  return states;
+}
+
+/** Every record of a closed log in order (file, offset, length, key, meta), read with the log's own parser. */
+function recordsOnDisk(dir: string): { file: string; off: number; len: number; key: string; meta: Buffer }[] {
+  const out: { file: string; off: number; len: number; key: string; meta: Buffer }[] = [];
+  for (const name of segmentFiles(dir)) {
+    const file = join(dir, name);
+    const data = readFileSync(file);
+    for (let pos = SEGMENT_HEADER; pos < data.length;) {
+      const rec = parseRecord(data, pos, saltOf(data));
+      assert.ok(rec, `${name}: a whole record at ${pos}`);
+      const meta = data.subarray(pos + rec.metaAt, pos + rec.metaAt + rec.metaLen);
+      out.push({ file, off: pos, len: rec.len, key: rec.key, meta });
+      pos += rec.len;
+    }
+  }
+  return out;
+}
+
+describe('MetaLog', () => {
+  const tmp = tempDrives(0, 'meta-log');
+  let n = 0;
+  /** A new, empty log directory for one test. */
+  const fresh = (label: string): string => join(tmp.root, `${label}-${n++}`);
+  after(() => tmp.cleanup());
+
+  it('puts, reads and removes, and a reopen replays exactly the last state', async () => {
+    const dir = fresh('roundtrip');
+    const opts: MetaLogOptions = { sync: true };
+    let log = await MetaLog.open(dir, opts);
+    const model = new LogModel();
+    const put = async (volume: string, key: string, meta: string): Promise<void> => {
+      await log.put(volume, dirOf(key), key, Buffer.from(meta));
+      model.put(volume, dirOf(key), key, Buffer.from(meta));
+    };
+    const remove = async (volume: string, key: string): Promise<void> => {
+      await log.remove(volume, dirOf(key));
+      model.remove(volume, dirOf(key));
+    };
+
+    await put('vol', 'é/\u{1f600}', 'one');
+    await put('vol', 'plain', 'two');
+    await put('other', 'plain', 'same key, other volume');
+    await put('vol', 'empty', '');
+    const entry = log.get('vol', dirOf('é/\u{1f600}'));
+    assert.ok(entry);
+    assert.equal(entry.key, 'é/\u{1f600}');
+    assert.equal(log.byKey('vol', 'é/\u{1f600}'), entry);
+    assert.equal((await log.read(entry)).toString(), 'one');
+    assert.equal(
+      (await log.read(log.get('vol', 'empty')!)).length,
+      0,
+      'empty metadata is a put, not a remove',
+    );
+
+    await put('vol', 'plain', 'two, again');
+    await remove('vol', 'é/\u{1f600}');
+    assert.equal(log.get('vol', dirOf('é/\u{1f600}')), undefined);
+    assert.equal(log.byKey('vol', 'é/\u{1f600}'), undefined);
+    assert.equal((await log.read(log.get('other', 'plain')!)).toString(), 'same key, other volume');
+
+    // Removing what the log does not hold is a no-op that writes nothing.
+    const size = statSync(join(dir, segmentFiles(dir)[0])).size;
+    await log.remove('vol', 'never-there');
+    await log.remove('no-such-volume', 'x');
+    assert.equal(statSync(join(dir, segmentFiles(dir)[0])).size, size);
+
+    assert.equal(log.count('vol'), 2);
+    assert.equal(log.count('other'), 1);
+    assert.equal(log.count('no-such-volume'), 0);
+    assert.deepEqual(await dump(log, ['vol', 'other']), model.rows(['vol', 'other']));
+
+    // A put queued but not awaited is written before close() returns.
+    const queued = log.put('vol', 'queued', 'queued', Buffer.from('late'));
+    model.put('vol', 'queued', 'queued', Buffer.from('late'));
+    await log.close();
+    await queued;
+    await failsWith(() => log.put('vol', 'x', 'x', Buffer.from('x')), 'DriveOffline', 'a closed log');
+    await failsWith(() => log.read(entry), 'DriveOffline');
+
+    log = await MetaLog.open(dir, opts);
+    assert.deepEqual(await dump(log, ['vol', 'other']), model.rows(['vol', 'other']));
+    assert.equal(log.count('vol'), 3);
+    assert.equal(log.usage().live, model.liveBytes(), 'live bytes after replay are the current records');
+    await log.close();
+  });
+
+  it('nextKey and ceilKey list a volume in S3 byte order, for present and absent probes', async () => {
+    const dir = fresh('keys');
+    const log = await MetaLog.open(dir, { sync: false });
+    const rand = seededRandom(3);
+    const pieces = ['a', '/', 'é', '\ue000', '\uffff', '\u{10000}', '\u{1f600}', 'b/'];
+    const keys = new Set<string>();
+    while (keys.size < 300) {
+      let k = '';
+      for (let i = randomInt(rand, 1, 4); i > 0; i--) k += pieces[randomInt(rand, 0, pieces.length - 1)];
+      keys.add(k);
+    }
+    await Promise.all([...keys].map((k) => log.put('v', dirOf(k), k, Buffer.from(k))));
+    await log.put('w', 'other', 'zzz', Buffer.from('another volume'));
+    const sorted = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const listed: string[] = [];
+    for (let k = log.nextKey('v', undefined); k !== undefined; k = log.nextKey('v', k)) listed.push(k);
+    assert.deepEqual(listed, sorted);
+    const probes = [
+      '',
+      '/',
+      'a',
+      'a/',
+      'é',
+      '\uffff',
+      '\u{10000}',
+      '\u{10ffff}',
+      ...sorted.map((k) => `${k}\0`),
+    ];
+    for (const p of probes) {
+      assert.equal(
+        log.ceilKey('v', p),
+        sorted.find((k) => compareKeys(k, p) >= 0),
+        `ceilKey(${JSON.stringify(p)})`,
+      );
+      assert.equal(
+        log.nextKey('v', p),
+        sorted.find((k) => compareKeys(k, p) > 0),
+        `nextKey(${JSON.stringify(p)})`,
+      );
+    }
+    assert.equal(log.nextKey('nope', undefined), undefined);
+    assert.equal(log.ceilKey('nope', ''), undefined);
+    await log.close();
+  });
+
+  it('cuts a torn tail at every length back to the records that were whole', async () => {
+    const dir = fresh('torn');
+    const opts: MetaLogOptions = { sync: false };
+    const rand = seededRandom(17);
+    const ops = randomOps(rand, 24, 20);
+    const log = await MetaLog.open(dir, opts);
+    await writeOps(log, ops, rand);
+    await log.close();
+
+    const states = prefixStates(ops);
+    const ends = [SEGMENT_HEADER];
+    for (const op of ops) ends.push(ends[ends.length - 1] + opLength(op));
+    const names = segmentFiles(dir);
+    assert.equal(names.length, 1);
+    const file = join(dir, names[0]);
+    const full = readFileSync(file);
+    assert.equal(full.length, ends[ends.length - 1], 'the records are laid out as the format says');
+
+    for (let len = 0; len <= full.length; len++) {
+      writeFileSync(file, full.subarray(0, len));
+      // How many records fit wholly; a file shorter than its header was torn while being created, and goes.
+      const whole = len < SEGMENT_HEADER ? 0 : ends.filter((e) => e <= len).length - 1;
+      const cut = len < SEGMENT_HEADER ? SEGMENT_HEADER : ends[whole];
+      const reopened = await MetaLog.open(dir, opts);
+      assert.deepEqual(
+        await dump(reopened, OP_VOLUMES),
+        states[whole].rows(OP_VOLUMES),
+        `cut to ${len} bytes`,
+      );
+      assert.equal(statSync(file).size, cut, `cut to ${len} bytes: file trimmed to the last whole record`);
+      // Appends after the cut survive another replay (for a dense sample: each of these costs two more opens).
+      if (len % 7 === 0 || ends.includes(len) || ends.includes(len - 1) || len === full.length) {
+        await reopened.put('v0', 'after-cut', 'after-cut', Buffer.from([len & 0xff]));
+        await reopened.close();
+        const again = await MetaLog.open(dir, opts);
+        const expected = states[whole].clone();
+        expected.put('v0', 'after-cut', 'after-cut', Buffer.from([len & 0xff]));
+        assert.deepEqual(
+          await dump(again, OP_VOLUMES),
+          expected.rows(OP_VOLUMES),
+          `cut to ${len} bytes, then a put`,
+        );
+        await again.close();
+      } else {
+        await reopened.close();
+      }
+    }
+  });
+
+  it('skips one rotten record anywhere in it and resynchronises on the next', async () => {
+    const dir = fresh('bitrot');
+    // Small segments: the rotten record may be the last of a segment that is not the last.
+    const opts: MetaLogOptions = { sync: false, segmentBytes: 400 };
+    const rand = seededRandom(29);
+    const ops = randomOps(rand, 30, 24);
+    let log = await MetaLog.open(dir, opts);
+    await writeOps(log, ops, rand);
+    await log.close();
+    const records = recordsOnDisk(dir);
+    assert.deepEqual(
+      records.map((r) => r.key),
+      ops.map((o) => o.key),
+      'one record per op, in order',
+    );
+    const files = [...new Set(records.map((r) => r.file))];
+    assert.ok(files.length >= 3, `${files.length} segments`);
+
+    const lastOf = (file: string): number => records.map((r) => r.file).lastIndexOf(file);
+    const targets = [
+      0,
+      lastOf(files[0]),
+      lastOf(files[0]) + 1,
+      Math.floor(records.length / 2),
+      records.length - 1,
+    ];
+    for (const r of targets) {
+      const { file, off, len } = records[r];
+      const original = readFileSync(file);
+      // The model without record r: its key keeps its earlier state (or stays absent, or a remove is undone).
+      const expected = new LogModel();
+      ops.forEach((op, i) => i !== r && applyToModel(expected, op));
+      for (let at = off; at < off + len; at++) {
+        flipByte(file, at);
+        log = await MetaLog.open(dir, opts);
+        assert.deepEqual(
+          await dump(log, OP_VOLUMES),
+          expected.rows(OP_VOLUMES),
+          `record ${r} (${JSON.stringify(ops[r].key)}), byte ${at - off} of ${len} flipped`,
+        );
+        await log.close();
+        // Only the last segment's tail is cut; a rotten record with intact ones after it is left where it is.
+        const lastRecord = r === records.length - 1;
+        assert.equal(statSync(file).size, lastRecord ? off : original.length);
+        writeFileSync(file, original);
+      }
+    }
+  });
+
+  it('replays the records after a hole that an earlier batch left by never reaching the disk', async () => {
+    // Batches are written side by side at offsets reserved in queue order: a crash can leave a later batch whole
+    // and an earlier one missing (a hole reads as zeros) or torn. Nobody was answered for the missing records.
+    const dir = fresh('hole');
+    const opts: MetaLogOptions = { sync: false };
+    const rand = seededRandom(37);
+    const ops = randomOps(rand, 30, 24);
+    let log = await MetaLog.open(dir, opts);
+    await writeOps(log, ops, rand);
+    await log.close();
+    const records = recordsOnDisk(dir);
+    const file = records[0].file;
+    const original = readFileSync(file);
+    // [first record, end record, bytes of the first record that did reach the disk]
+    const holes: [number, number, number][] = [
+      [0, 1, 0],
+      [0, 4, 0],
+      [5, 9, 0],
+      [5, 9, 11],
+      [12, 13, 30],
+      [20, 29, 4],
+    ];
+    for (const [from, to, kept] of holes) {
+      const damaged = Buffer.from(original);
+      damaged.fill(0, records[from].off + kept, records[to - 1].off + records[to - 1].len);
+      writeFileSync(file, damaged);
+      const expected = new LogModel();
+      ops.forEach((op, i) => (i < from || i >= to) && applyToModel(expected, op));
+      log = await MetaLog.open(dir, opts);
+      const label = `records ${from}..${to - 1} missing, ${kept} bytes of the first kept`;
+      assert.deepEqual(await dump(log, OP_VOLUMES), expected.rows(OP_VOLUMES), label);
+      await log.close();
+      assert.equal(statSync(file).size, original.length, `${label}: not cut, whole records follow`);
+    }
+    writeFileSync(file, original);
+  });
+
+  describe('metadata that holds the bytes of a whole record', () => {
+    // Metadata carries inline object data, which a client chooses: it can hold the bytes of a well-formed record,
+    // here one written by another log. Replay must not take them for a record of its own.
+    const opts: MetaLogOptions = { sync: false };
+    let dir: string;
+    let file: string;
+    let full: Buffer;
+    let carrierAt: number;
+    let embeddedEnd: number;
+    const row = (key: string, meta: string): Row => ['v0', key, key, Buffer.from(meta).toString('hex')];
+
+    before(async () => {
+      const scratch = fresh('embedded-src');
+      const src = await MetaLog.open(scratch, opts);
+      await src.put('v0', 'phantom', 'phantom', Buffer.from('never written by anyone'));
+      await src.close();
+      const source = readFileSync(join(scratch, segmentFiles(scratch)[0]));
+      const embedded = source.subarray(SEGMENT_HEADER);
+      assert.ok(parseRecord(embedded, 0, saltOf(source)), 'the embedded bytes are a whole, valid record');
+
+      dir = fresh('embedded');
+      const log = await MetaLog.open(dir, opts);
+      await log.put('v0', 'before', 'before', Buffer.from('kept'));
+      const carrier = Buffer.concat([
+        Buffer.from('inline data: '),
+        embedded,
+        Buffer.from(' and more after it'),
+      ]);
+      await log.put('v0', 'carrier', 'carrier', carrier);
+      await log.put('v0', 'after', 'after', Buffer.from('also kept'));
+      await log.close();
+      file = join(dir, segmentFiles(dir)[0]);
+      full = readFileSync(file);
+      carrierAt = SEGMENT_HEADER + recordLength('v0', 'before', 'before', 4);
+      embeddedEnd = full.indexOf(embedded) + embedded.length;
+      assert.ok(
+        embeddedEnd > carrierAt &&
+          embeddedEnd < carrierAt + recordLength('v0', 'carrier', 'carrier', carrier.length),
+      );
+    });
+
+    it('a torn tail ending inside it, after the embedded bytes, replays no phantom record', async () => {
+      writeFileSync(file, full.subarray(0, embeddedEnd + 3));
+      const log = await MetaLog.open(dir, opts);
+      assert.deepEqual(await dump(log, ['v0']), [row('before', 'kept')]);
+      await log.close();
+      assert.equal(statSync(file).size, carrierAt, 'cut at the torn record');
+    });
+
+    it('a rotten byte in it, before the embedded bytes, replays no phantom record', async () => {
+      // The carrier's header (with its length) is intact; a byte of its metadata before the embedded record rots.
+      const rotten = Buffer.from(full);
+      rotten[carrierAt + 20 + 'v0carriercarrier'.length + 2] ^= 0x20;
+      writeFileSync(file, rotten);
+      const log = await MetaLog.open(dir, opts);
+      assert.deepEqual(await dump(log, ['v0']), [row('after', 'also kept'), row('before', 'kept')]);
+      await log.close();
+    });
+  });
+
+  it('refuses to open when a segment other than the last is not a segment', async () => {
+    const dir = fresh('header');
+    const opts: MetaLogOptions = { sync: false, segmentBytes: 128 };
+    let log = await MetaLog.open(dir, opts);
+    const model = new LogModel();
+    for (let i = 0; i < 12; i++) {
+      const key = `key-${i}`;
+      await log.put('v', key, key, Buffer.alloc(40, i));
+      model.put('v', key, key, Buffer.alloc(40, i));
+    }
+    await log.close();
+    const names = segmentFiles(dir);
+    assert.ok(names.length >= 3, `${names.length} segments`);
+
+    const broken: [label: string, damage: (b: Buffer) => Buffer][] = [
+      ['garbage magic', (b) => Buffer.concat([Buffer.from('NOTALOG!'), b.subarray(8)])],
+      [
+        'an unknown format version',
+        (b) => {
+          b.writeUInt32LE(2, 8);
+          return b;
+        },
+      ],
+      ['shorter than a header', (b) => b.subarray(0, 10)],
+      ['empty', () => Buffer.alloc(0)],
+    ];
+    for (const name of names.slice(0, -1)) {
+      const file = join(dir, name);
+      const original = readFileSync(file);
+      for (const [label, damage] of broken) {
+        writeFileSync(file, damage(Buffer.from(original)));
+        const fds = await openFds();
+        await assert.rejects(MetaLog.open(dir, opts), { code: 'DriveFaulty' }, `${name}: ${label}`);
+        assert.equal(await openFds(), fds, `${name}: ${label}: no descriptor left open`);
+      }
+      writeFileSync(file, original);
+    }
+    // The last segment with a whole header that is not ours is not a torn creation either.
+    const last = join(dir, names[names.length - 1]);
+    const original = readFileSync(last);
+    writeFileSync(last, Buffer.concat([Buffer.from('NOTALOG!'), original.subarray(8)]));
+    await assert.rejects(MetaLog.open(dir, opts), { code: 'DriveFaulty' });
+    writeFileSync(last, original);
+
+    log = await MetaLog.open(dir, opts);
+    assert.deepEqual(await dump(log, ['v']), model.rows(['v']), 'intact again once repaired');
+    await log.close();
+  });
+
+  it('compacts old segments while overwrites go on; the state and a replay equal the model', async () => {
+    const dir = fresh('compact');
+    const opts: MetaLogOptions = { sync: false, segmentBytes: 1024, compactMinDead: 512, cacheBytes: 4096 };
+    let log = await MetaLog.open(dir, opts);
+    const model = new LogModel();
+    const rand = seededRandom(41);
+    const keys = ['k0', 'k1', 'é/2', '\u{1f600}/3', 'a//4', 'x/5'];
+    let highest = 0;
+    for (let round = 0; round < 300; round++) {
+      // Each round overwrites (sometimes removes) every key in one batch, while earlier rounds' compactions run.
+      await Promise.all(
+        keys.map((key) => {
+          const dirName = dirOf(key);
+          if (rand() < 0.1) {
+            model.remove('v', dirName);
+            return log.remove('v', dirName);
+          }
+          const meta = randomBytes(rand, randomInt(rand, 8, 64));
+          model.put('v', dirName, key, meta);
+          return log.put('v', dirName, key, meta);
+        }),
+      );
+      highest = Math.max(highest, ...segmentFiles(dir).map(segmentId));
+    }
+    // Settled: no compaction left to do (the active segment is never compacted) and every unlink has happened.
+    const settled = (u: { bytes: number; live: number; segments: number }): boolean =>
+      (u.segments < 2 || u.bytes - u.live < opts.compactMinDead! || u.live * 2 > u.bytes) &&
+      segmentFiles(dir).length === u.segments;
+    const deadline = Date.now() + 5000;
+    while (!settled(log.usage()) && Date.now() < deadline) await sleep(10);
+    const usage = log.usage();
+    assert.ok(settled(usage), `compaction finished within 5 s: ${JSON.stringify(usage)}`);
+    assert.ok(highest >= 20, `${highest} segments were written`);
+    const names = segmentFiles(dir);
+    assert.ok(names.length <= 3, `${names.length} segments left`);
+    assert.ok(!names.includes(`${'1'.padStart(16, '0')}.tgl`), 'the first segment is gone');
+    // What is left is the newest segments, consecutive: every older one was compacted and unlinked.
+    const ids = names.map(segmentId);
+    assert.equal(ids[ids.length - 1], Math.max(highest, ...ids));
+    assert.deepEqual(
+      ids,
+      ids.map((_, i) => ids[0] + i),
+    );
+    assert.equal(usage.live, model.liveBytes(), 'live bytes are exactly the current records');
+    assert.deepEqual(await dump(log, ['v']), model.rows(['v']));
+    await log.close();
+
+    log = await MetaLog.open(dir, opts);
+    assert.deepEqual(await dump(log, ['v']), model.rows(['v']), 'after reopen');
+    assert.equal(log.usage().live, model.liveBytes());
+    await log.close();
+  });
+
+  it('lets a write that lands while compaction copies a record win, in memory and after reopen', async () => {
+    const dir = fresh('race');
+    // Compaction only when called, so the test decides when it runs.
+    const opts: MetaLogOptions = { sync: true, segmentBytes: 256, compactMinDead: Number.MAX_SAFE_INTEGER };
+    let log = await MetaLog.open(dir, opts);
+    const model = new LogModel();
+    const put = (key: string, meta: string): Promise<void> => {
+      model.put('v', key, key, Buffer.from(meta));
+      return log.put('v', key, key, Buffer.from(meta));
+    };
+    const keys = ['r0', 'r1', 'r2', 'r3', 'r4'];
+    await Promise.all(keys.map((k) => put(k, `${k} old`.padEnd(40, '.'))));
+    await put('later', 'in the second segment');
+    assert.equal(log.usage().segments, 2);
+    const oldest = join(dir, segmentFiles(dir)[0]);
+
+    const compaction = log.compactOldest();
+    // Before compaction has read the segment: r0's record there is no longer current and must not be copied.
+    const early = put('r0', 'r0 new');
+    // Once compaction has queued its copies (an entry whose record is queued has no segment yet), overwrite one
+    // copied key and remove another: these are newer than the copies and must win.
+    let turns = 0;
+    while (log.get('v', 'r1')!.seg !== null) {
+      assert.ok(++turns < 10_000, 'compaction queued a copy of r1');
+      await nextTurn();
+    }
+    const late = [put('r1', 'r1 new'), log.remove('v', 'r2')];
+    model.remove('v', 'r2');
+    await Promise.all([compaction, early, ...late]);
+
+    assert.equal(existsSync(oldest), false, 'the compacted segment is unlinked');
+    assert.deepEqual(await dump(log, ['v']), model.rows(['v']));
+    assert.equal(log.usage().live, model.liveBytes());
+    await log.close();
+    // The race really happened: on disk, r1's copy precedes the newer put.
+    assert.deepEqual(
+      recordsOnDisk(dir)
+        .filter((r) => r.key === 'r1')
+        .map((r) => r.meta.toString().replace(/\.+$/, '')),
+      ['r1 old', 'r1 new'],
+    );
+    log = await MetaLog.open(dir, opts);
+    assert.deepEqual(await dump(log, ['v']), model.rows(['v']), 'after reopen');
+    await log.close();
+  });
+
+  it('does not compact away a segment that a slower batch is still writing into', async (t) => {
+    // Batches overlap (offsets are reserved in queue order, the writes run side by side). A big batch reserves the
+    // end of segment 1; a small batch right behind it finds segment 1 full, rotates to segment 2 and finishes
+    // first. Segment 1's finished records are all dead by then, so compaction may pick it at once. The big batch's
+    // puts are acknowledged: they must stay readable, and replay must find them.
+    const opts: MetaLogOptions = { sync: false, segmentBytes: 4096, compactMinDead: 1, cacheBytes: 0 };
+    const meta = (i: number): Buffer => Buffer.alloc(250 * 1024, i);
+    /** Differences between the log and the model, briefly (the metadata is too large for a diff). */
+    const problems = async (log: MetaLog, model: LogModel): Promise<string[]> => {
+      const out: string[] = [];
+      const want = model.volumes.get('v') ?? new Map<string, ModelEntry>();
+      if (log.count('v') !== want.size) out.push(`count ${log.count('v')}, want ${want.size}`);
+      for (const [dir, { meta: m }] of want) {
+        const entry = log.get('v', dir);
+        if (!entry) out.push(`${dir}: missing`);
+        else {
+          const got = await log.read(entry).catch((err: Error) => err);
+          if (got instanceof Error) out.push(`${dir}: ${got.message}`);
+          else if (!got.equals(m)) out.push(`${dir}: wrong bytes`);
+        }
+      }
+      return out.slice(0, 5);
+    };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const dir = fresh('slow-batch');
+      let log = await MetaLog.open(dir, opts);
+      const model = new LogModel();
+      for (let i = 0; i < 10; i++) {
+        await log.put('v', `k${i}`, `k${i}`, Buffer.alloc(20, i));
+      }
+      let bigDone = false;
+      const big: Promise<void>[] = [];
+      for (let i = 0; i < 200; i++) {
+        model.put('v', `b${i}`, `b${i}`, meta(i));
+        big.push(log.put('v', `b${i}`, `b${i}`, meta(i)));
+      }
+      for (let i = 0; i < 10; i++) big.push(log.remove('v', `k${i}`));
+      const bigSettled = Promise.allSettled(big).then((r) => ((bigDone = true), r));
+      await nextTurn(); // the big batch starts writing
+      await log.put('v', 'y', 'y', Buffer.from('small'));
+      model.put('v', 'y', 'y', Buffer.from('small'));
+      const overtaken = !bigDone;
+      assert.deepEqual(
+        (await bigSettled).filter((r) => r.status === 'rejected'),
+        [],
+        'every put of the big batch acknowledged',
+      );
+      if (!overtaken) {
+        await log.close();
+        continue;
+      }
+      assert.deepEqual(await problems(log, model), [], 'reads after both batches were acknowledged');
+      await log.close();
+      log = await MetaLog.open(dir, opts);
+      assert.deepEqual(await problems(log, model), [], 'after reopen');
+      await log.close();
+      return;
+    }
+    t.skip('the big batch always finished first: the overlap this test needs did not happen');
+  });
+
+  describe('read cache', () => {
+    it('serves the newest bytes after puts, overwrites and removes, as copies the caller may change', async () => {
+      const log = await MetaLog.open(fresh('cache'), { sync: false, cacheBytes: 600 });
+      const model = new LogModel();
+      const rand = seededRandom(53);
+      const keys = ['a', 'b', 'c/d', 'é', '\u{1f600}'];
+      for (let i = 0; i < 600; i++) {
+        const key = keys[randomInt(rand, 0, keys.length - 1)];
+        const roll = rand();
+        if (roll < 0.15) {
+          model.remove('v', key);
+          await log.remove('v', key);
+        } else if (roll < 0.6) {
+          const meta = randomBytes(rand, randomInt(rand, 0, 120));
+          model.put('v', key, key, meta);
+          const written = log.put('v', key, key, meta);
+          meta.fill(0xee); // the log keeps its own copy of what it was given
+          if (rand() < 0.5) await written; // else read it while still queued
+        }
+        const entry = log.get('v', key);
+        const want = model.volumes.get('v')?.get(key)?.meta;
+        if (!want) {
+          assert.equal(entry, undefined, `step ${i}: ${key} removed`);
+          continue;
+        }
+        assert.ok(entry, `step ${i}: ${key} present`);
+        const got = await log.read(entry);
+        assert.deepEqual(got, want, `step ${i}: ${key}`);
+        got.fill(0x55);
+        assert.deepEqual(
+          await log.read(entry),
+          want,
+          `step ${i}: ${key}, after changing the returned buffer`,
+        );
+      }
+      await log.close();
+    });
+
+    it('reads the disk with cacheBytes 0 and the cached record otherwise', async () => {
+      for (const cacheBytes of [0, 1 << 20]) {
+        const log = await MetaLog.open(fresh('cache-disk'), { sync: false, cacheBytes });
+        await log.put('v', 'd', 'k', Buffer.from('original'));
+        const entry = log.get('v', 'd')!;
+        // 'o' becomes 'O' on disk; only a read that goes to the disk can see it.
+        flipByte(entry.seg!.file, entry.off + entry.metaAt);
+        assert.equal((await log.read(entry)).toString(), cacheBytes === 0 ? 'Original' : 'original');
+        await log.close();
+      }
+    });
+
+    it('caches what it reads only when the record is intact', async () => {
+      const dir = fresh('cache-read');
+      const opts: MetaLogOptions = { sync: false, cacheBytes: 1 << 20 };
+      let log = await MetaLog.open(dir, opts);
+      await log.put('v', 'd', 'k', Buffer.from('original'));
+      await log.close();
+      log = await MetaLog.open(dir, opts); // nothing cached after a replay
+      const entry = log.get('v', 'd')!;
+      const at = entry.off + entry.metaAt;
+      flipByte(entry.seg!.file, at);
+      assert.equal(
+        (await log.read(entry)).toString(),
+        'Original',
+        'rotten bytes are returned for the decoder to reject',
+      );
+      flipByte(entry.seg!.file, at);
+      assert.equal((await log.read(entry)).toString(), 'original', 'but were not kept');
+      flipByte(entry.seg!.file, at);
+      assert.equal((await log.read(entry)).toString(), 'original', 'the intact read was kept');
+      await log.close();
+    });
+
+    it('keeps the newest records within its byte budget, first in first out', async () => {
+      const budget = 1000;
+      const log = await MetaLog.open(fresh('cache-fifo'), { sync: false, cacheBytes: budget });
+      const keys = Array.from({ length: 20 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+      for (const k of keys) await log.put('v', k, k, Buffer.alloc(60, 'm'));
+      const len = recordLength('v', 'k00', 'k00', 60);
+      const held = Math.floor(budget / len);
+      // Too large for the cache (over a quarter of the budget): always read from disk.
+      await log.put('v', 'big', 'big', Buffer.alloc(300, 'm'));
+      for (const k of [...keys, 'big']) {
+        const e = log.get('v', k)!;
+        flipByte(e.seg!.file, e.off + e.metaAt);
+      }
+      const fromCache: string[] = [];
+      for (const k of [...keys, 'big']) {
+        if ((await log.read(log.get('v', k)!))[0] === 'm'.charCodeAt(0)) fromCache.push(k);
+      }
+      assert.deepEqual(fromCache, keys.slice(keys.length - held));
+      await log.close();
+    });
+  });
+
+  it('stays failed after a write error, and a replay recovers what was acknowledged', async () => {
+    // A real write error as root: a child process whose file size limit (RLIMIT_FSIZE) stops the segment from
+    // growing; past it writev fails with EFBIG (Node ignores SIGXFSZ).
+    const dir = fresh('poison');
+    const script = `
+      const { MetaLog } = require(${JSON.stringify(join(__dirname, 'meta-log.js'))});
+      (async () => {
+        const log = await MetaLog.open(${JSON.stringify(dir)}, { sync: true });
+        const acked = [];
+        let failed = null;
+        let errors = [];
+        for (let g = 0; g < 1000 && !failed; g++) {
+          const group = Array.from({ length: 10 }, (_, i) => ({ key: 'g' + g + '/' + i, meta: ('m' + g + '.' + i).padEnd(48, '.') }));
+          const results = await Promise.allSettled(group.map((r) => log.put('vol', r.key, r.key, Buffer.from(r.meta))));
+          if (results.every((r) => r.status === 'fulfilled')) acked.push(...group);
+          else {
+            failed = group;
+            errors = results.map((r) => (r.status === 'rejected' ? r.reason.code + ' ' + r.reason.message : 'fulfilled'));
+          }
+        }
+        const attempt = async (fn) => { try { await fn(); return 'ok'; } catch (e) { return e.code; } };
+        const later = [
+          await attempt(() => log.read(log.get('vol', acked[0].key))),
+          await attempt(() => log.put('vol', 'late', 'late', Buffer.from('x'))),
+          await attempt(() => log.remove('vol', acked[0].key)),
+        ];
+        await log.close();
+        process.stdout.write(JSON.stringify({ acked, failed, errors, later }));
+      })().catch((e) => { console.error(e); process.exit(1); });
+    `;
+    const child = spawnSync(
+      '/bin/sh',
+      ['-c', 'ulimit -f 16 && exec "$0" -e "$1"', process.execPath, script],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    const out = JSON.parse(child.stdout) as {
+      acked: { key: string; meta: string }[];
+      failed: { key: string; meta: string }[] | null;
+      errors: string[];
+      later: string[];
+    };
+    assert.ok(out.failed, 'a write failed');
+    assert.ok(out.acked.length > 0, 'some writes succeeded first');
+    for (const e of out.errors)
+      assert.match(e, /^DriveFaulty .*EFBIG/, 'every put of the failed batch fails');
+    assert.deepEqual(out.later, ['DriveFaulty', 'DriveFaulty', 'DriveFaulty'], 'read, put, remove after it');
+
+    // Restarted without the limit: every acknowledged put is there; of the failed batch, only records that
+    // reached the disk whole, which are a prefix of it (the caller was told the outcome was unknown).
+    const log = await MetaLog.open(dir, { sync: true });
+    const model = new LogModel();
+    for (const r of out.acked) model.put('vol', r.key, r.key, Buffer.from(r.meta));
+    const landed = out.failed.filter((r) => log.get('vol', r.key) !== undefined).length;
+    assert.ok(landed < out.failed.length, 'the record that hit the limit is not whole');
+    for (const r of out.failed.slice(0, landed)) model.put('vol', r.key, r.key, Buffer.from(r.meta));
+    assert.deepEqual(await dump(log, ['vol']), model.rows(['vol']));
+    await log.put('vol', 'after-restart', 'after-restart', Buffer.from('ok'));
+    model.put('vol', 'after-restart', 'after-restart', Buffer.from('ok'));
+    await log.close();
+    const again = await MetaLog.open(dir, { sync: true });
+    assert.deepEqual(await dump(again, ['vol']), model.rows(['vol']), 'writable again after the restart');
+    await again.close();
+  });
+});
+
+describe('LocalDrive metadata in the log', () => {
+  const tmp = tempDrives(1, 'meta-log-drive');
+  const root = tmp.paths[0];
+  const logOptions: Partial<MetaLogOptions> = {
+    segmentBytes: 4096,
+    compactMinDead: 2048,
+    cacheBytes: 1 << 16,
+  };
+  let drive = new LocalDrive(root, false, logOptions);
+  const metaFile = (volume: string, key: string): string => join(root, volume, dirOf(key), META_FILE);
+  const read = async (volume: string, key: string): Promise<string | null> =>
+    (await drive.readMeta(volume, dirOf(key)))?.toString() ?? null;
+  const inLog = async (volume: string, key: string): Promise<boolean> =>
+    (await drive.metadataLog()).get(volume, dirOf(key)) !== undefined;
+  /** A restart: the log is replayed from disk. */
+  const reopen = async (): Promise<void> => {
+    await drive.close();
+    drive = new LocalDrive(root, false, logOptions);
+  };
+
+  before(async () => {
+    for (const v of ['bkt', 'walk', 'gone', 'dropme', 'tree-only']) await drive.makeVolume(v);
+  });
+  after(async () => {
+    await drive.close();
+    tmp.cleanup();
+  });
+
+  it('keeps metadata without data dirs in the log and creates no file or directory for it', async () => {
+    const key = 'small/é/\u{1f600}';
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('in the log'), { dataDirs: false });
+    assert.equal(existsSync(join(root, 'bkt', 'small')), false);
+    assert.equal(await inLog('bkt', key), true);
+    assert.equal(await read('bkt', key), 'in the log');
+    await reopen();
+    assert.equal(await read('bkt', key), 'in the log', 'after a restart');
+  });
+
+  it('keeps metadata with data dirs in a %meta file and nothing in the log', async () => {
+    const key = 'big/object';
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('in a file'), { dataDirs: true });
+    assert.equal(readFileSync(metaFile('bkt', key), 'utf8'), 'in a file');
+    assert.equal(await inLog('bkt', key), false);
+    assert.equal(await read('bkt', key), 'in a file');
+    assert.equal(await read('bkt', 'big/other'), null);
+  });
+
+  it('finds the first file written into a volume whose tree was empty', async () => {
+    assert.equal(await read('tree-only', 'x'), null, 'the volume is found empty');
+    await drive.writeMeta('tree-only', dirOf('x'), 'x', Buffer.from('file'), { dataDirs: true });
+    assert.equal(await read('tree-only', 'x'), 'file');
+  });
+
+  it('moves log -> file -> log with the newest metadata visible and no %meta file left behind', async () => {
+    const key = 'move/me';
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('v1 log'), { dataDirs: false });
+    assert.equal(await read('bkt', key), 'v1 log');
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('v2 file'), { dataDirs: true });
+    assert.equal(readFileSync(metaFile('bkt', key), 'utf8'), 'v2 file');
+    assert.equal(await inLog('bkt', key), false, 'the log record is removed once the file is in place');
+    assert.equal(await read('bkt', key), 'v2 file');
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('v3 log'), { dataDirs: false });
+    assert.equal(existsSync(metaFile('bkt', key)), false, 'the file is unlinked once the record is durable');
+    assert.equal(existsSync(join(root, 'bkt', 'move')), false, 'and its emptied directories pruned');
+    assert.equal(await read('bkt', key), 'v3 log');
+    await reopen();
+    assert.equal(await read('bkt', key), 'v3 log');
+    assert.equal(await inLog('bkt', key), true);
+  });
+
+  it('lets a log record shadow a leftover %meta file, and deleteMeta removes both', async () => {
+    const key = 'shadow/k';
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('old file'), { dataDirs: true });
+    // `fresh` skips the unlink: the file stays, as a crash between the append and the unlink leaves it.
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('new log'), { dataDirs: false, fresh: true });
+    assert.equal(readFileSync(metaFile('bkt', key), 'utf8'), 'old file');
+    assert.equal(await read('bkt', key), 'new log');
+    const walked: string[] = [];
+    for await (const e of drive.walk('bkt', { prefix: 'shadow/', recursive: true })) {
+      walked.push(`${e.key}=${e.meta?.toString()}`);
+    }
+    assert.deepEqual(walked, ['shadow/k=new log'], 'walk lists the key once, with the log record');
+    await drive.deleteMeta('bkt', dirOf(key));
+    assert.equal(existsSync(metaFile('bkt', key)), false);
+    assert.equal(await inLog('bkt', key), false);
+    assert.equal(await read('bkt', key), null);
+    await reopen();
+    assert.equal(await read('bkt', key), null, 'after a restart');
+  });
+
+  describe('walk over keys in the tree and in the log', () => {
+    const fixed = [
+      'a',
+      'a/b',
+      'a/b/c',
+      'a-c',
+      'a.b',
+      'a//b',
+      'ab/cd/ef',
+      'ab-/x',
+      'b',
+      'é',
+      'é/x',
+      '\ue000',
+      '\ue000/y',
+      '\u{1f600}',
+      '\u{1f600}/z',
+      'z/\u{1f600}',
+      'z/\ufffd',
+      'z/a/b',
+      '%',
+      '%41',
+      'k%2F',
+      '.',
+      '/x',
+      'x/',
+      'x/y/',
+      'photos/2024/01.jpg',
+      'photos/2024/02.jpg',
+      'photos/2025/01.jpg',
+      'photos/index',
+      'photos0',
+      'photos/',
+    ];
+    const rand = seededRandom(61);
+    const pieces = ['a', 'b', '/', 'é', '\u{1f600}', '\ue000', 'x'];
+    const keys = new Set(fixed);
+    while (keys.size < fixed.length + 60) {
+      let k = '';
+      for (let i = randomInt(rand, 1, 5); i > 0; i--) k += pieces[randomInt(rand, 0, pieces.length - 1)];
+      keys.add(k);
+    }
+    /** key -> the metadata walk must return (the log's when a key is in both). */
+    const expectedMeta = new Map<string, string>();
+
+    before(async () => {
+      for (const key of keys) {
+        const roll = rand();
+        const dir = dirOf(key);
+        if (roll < 0.35) {
+          await drive.writeMeta('walk', dir, key, Buffer.from(`tree:${key}`), { dataDirs: true });
+          expectedMeta.set(key, `tree:${key}`);
+        } else if (roll < 0.8) {
+          await drive.writeMeta('walk', dir, key, Buffer.from(`log:${key}`), { dataDirs: false });
+          expectedMeta.set(key, `log:${key}`);
+        } else {
+          // In both: a leftover file under a log record (see the shadow test above).
+          await drive.writeMeta('walk', dir, key, Buffer.from(`stale:${key}`), { dataDirs: true });
+          await drive.writeMeta('walk', dir, key, Buffer.from(`log:${key}`), {
+            dataDirs: false,
+            fresh: true,
+          });
+          expectedMeta.set(key, `log:${key}`);
+        }
+      }
+    });
+
+    /**
+     * S3 listing semantics: keys with the prefix and strictly after the marker; without `recursive`, a key with a
+     * '/' after the prefix rolls up into the common prefix up to it. A common prefix equal to the marker is not
+     * repeated (a listing that ended on it resumes after everything below it).
+     */
+    function model(opts: WalkOptions): string[] {
+      const prefix = opts.prefix ?? '';
+      const marker = opts.marker ?? '';
+      const out = new Map<string, string>();
+      for (const [key, meta] of expectedMeta) {
+        if (!key.startsWith(prefix) || compareKeys(key, marker) <= 0) continue;
+        const slash = opts.recursive ? -1 : key.indexOf('/', prefix.length);
+        if (slash < 0) out.set(key, `O:${key}=${meta}`);
+        else if (key.slice(0, slash + 1) !== marker)
+          out.set(key.slice(0, slash + 1), `P:${key.slice(0, slash + 1)}`);
+      }
+      return [...out.keys()].sort(compareKeys).map((k) => out.get(k)!);
+    }
+
+    async function walk(opts: WalkOptions): Promise<string[]> {
+      const out: string[] = [];
+      for await (const e of drive.walk('walk', opts)) {
+        if (e.prefix) {
+          assert.equal(e.meta, undefined);
+          out.push(`P:${e.key}`);
+        } else {
+          assert.ok(e.meta, `${e.key} comes with its metadata`);
+          out.push(`O:${e.key}=${e.meta.toString()}`);
+        }
+      }
+      return out;
+    }
+
+    it('put keys in both places', async () => {
+      const log = await drive.metadataLog();
+      const logged = [...keys].filter((k) => log.get('walk', dirOf(k)) !== undefined).length;
+      const files = [...keys].filter((k) => existsSync(metaFile('walk', k))).length;
+      assert.ok(logged > 20 && files > 20, `${logged} in the log, ${files} in files`);
+      assert.ok(logged + files > keys.size, 'some keys in both');
+    });
+
+    const prefixes = [
+      '',
+      'a',
+      'a/',
+      'a/b',
+      'a/b/',
+      'ab',
+      'photos',
+      'photos/',
+      'photos/2024/',
+      'z/',
+      'x/',
+      'é',
+      '\u{1f600}',
+      '\ue000',
+      '/',
+      'b/',
+      'nothing',
+    ];
+    // Markers before, between, on and inside common prefixes, on keys and between them.
+    const markers = [
+      '',
+      'a',
+      'a/',
+      'a/b',
+      'a-c',
+      'ab-/x',
+      'b',
+      'b/',
+      'photos/',
+      'photos/2024/',
+      'photos/2024/01.jpg',
+      'photos/2024/03',
+      'photos/2025/',
+      'é',
+      '\ue000',
+      '\u{1f600}',
+      'zzz',
+    ];
+    /**
+     * A delimited walk whose marker lies inside a common prefix under which no key sorts after the marker: there
+     * the tree and the log disagree (see the test after the matrix), so the matrix leaves these pairs to that test.
+     */
+    const markerInsideEmptyPrefix = (opts: WalkOptions): boolean => {
+      const prefix = opts.prefix ?? '';
+      const marker = opts.marker ?? '';
+      const slash = marker.startsWith(prefix) ? marker.indexOf('/', prefix.length) : -1;
+      if (opts.recursive || slash < 0 || slash === marker.length - 1) return false;
+      const common = marker.slice(0, slash + 1);
+      return ![...keys].some((k) => k.startsWith(common) && compareKeys(k, marker) > 0);
+    };
+
+    for (const recursive of [true, false]) {
+      for (const prefix of prefixes) {
+        it(`${recursive ? 'recursive' : 'delimited'} walk, prefix ${show(prefix)}, every marker`, async () => {
+          for (const marker of markers) {
+            const opts = { prefix, marker, recursive };
+            if (markerInsideEmptyPrefix(opts)) continue;
+            assert.deepEqual(await walk(opts), model(opts), `marker ${show(marker)}`);
+          }
+        });
+      }
+    }
+
+    it('lists the same after a restart', async () => {
+      await reopen();
+      for (const recursive of [true, false]) {
+        assert.deepEqual(await walk({ recursive }), model({ recursive }));
+      }
+    });
+  });
+
+  it('answers a delimited walk with a marker inside a common prefix the same for tree and log keys', async () => {
+    // The same two keys, in one volume as %meta files, in another as log records.
+    for (const [volume, dataDirs] of [
+      ['inside-tree', true],
+      ['inside-log', false],
+    ] as const) {
+      await drive.makeVolume(volume);
+      for (const key of ['p/1', 'q']) await drive.writeMeta(volume, key, key, Buffer.from(key), { dataDirs });
+    }
+    const list = async (volume: string, marker: string): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const e of drive.walk(volume, { marker, recursive: false }))
+        out.push(`${e.prefix ? 'P' : 'O'}:${e.key}`);
+      return out;
+    };
+    // Keys after the marker, rolled up: 'p/' only while 'p/1' is after the marker, and never 'p/' itself again.
+    const expected: [marker: string, entries: string[]][] = [
+      ['p', ['P:p/', 'O:q']],
+      ['p/', ['O:q']],
+      ['p/0', ['P:p/', 'O:q']],
+      ['p/1', ['O:q']],
+      ['p/2', ['O:q']],
+    ];
+    for (const [marker, entries] of expected) {
+      assert.deepEqual(await list('inside-log', marker), entries, `log, marker ${marker}`);
+      assert.deepEqual(await list('inside-tree', marker), entries, `tree, marker ${marker}`);
+    }
+  });
+
+  it('refuses to delete a volume while the log holds one of its objects', async () => {
+    await drive.writeMeta('gone', 'k', 'k', Buffer.from('x'), { dataDirs: false });
+    await assert.rejects(drive.deleteVolume('gone'), { code: 'BucketNotEmpty' });
+    assert.equal(existsSync(join(root, 'gone')), true);
+    await drive.deleteMeta('gone', 'k');
+    await drive.deleteVolume('gone');
+    assert.equal(existsSync(join(root, 'gone')), false);
+  });
+
+  it("drops a volume's log records with delete(volume, '', recursive)", async () => {
+    const keys = Array.from({ length: 30 }, (_, i) => `obj/${i}`);
+    for (const [i, key] of keys.entries()) {
+      await drive.writeMeta('dropme', dirOf(key), key, Buffer.from(key), { dataDirs: i % 5 === 0 });
+    }
+    await drive.writeMeta('bkt', 'keep', 'keep', Buffer.from('other volume'), { dataDirs: false });
+    assert.equal((await drive.metadataLog()).count('dropme'), 24);
+    await drive.delete('dropme', '', { recursive: true });
+    assert.equal((await drive.metadataLog()).count('dropme'), 0);
+    for (const key of keys) assert.equal(await read('dropme', key), null, key);
+    const walked: string[] = [];
+    for await (const e of drive.walk('dropme', { recursive: true })) walked.push(e.key);
+    assert.deepEqual(walked, []);
+    await reopen();
+    assert.equal((await drive.metadataLog()).count('dropme'), 0, 'after a restart');
+    assert.equal(await read('bkt', 'keep'), 'other volume');
+    await drive.makeVolume('dropme');
+    await drive.deleteVolume('dropme');
+  });
+
+  it('fails with DriveFaulty when an older log segment is not a segment', async () => {
+    const other = join(tmp.root, 'corrupt');
+    mkdirSync(other);
+    let d = new LocalDrive(other, false, { segmentBytes: 128 });
+    await d.makeVolume('bkt');
+    for (let i = 0; i < 10; i++) {
+      await d.writeMeta('bkt', `k${i}`, `k${i}`, Buffer.alloc(40, i), { dataDirs: false });
+    }
+    await d.close();
+    const logDir = join(other, SYS_VOLUME, METALOG_DIR);
+    const first = join(logDir, segmentFiles(logDir)[0]);
+    assert.ok(segmentFiles(logDir).length >= 2);
+    const original = readFileSync(first);
+    writeFileSync(first, Buffer.alloc(original.length, 0x41));
+    d = new LocalDrive(other, false, { segmentBytes: 128 });
+    await assert.rejects(d.readMeta('bkt', 'k9'), { code: 'DriveFaulty' });
+    await assert.rejects(d.writeMeta('bkt', 'k', 'k', Buffer.from('x'), { dataDirs: false }), {
+      code: 'DriveFaulty',
+    });
+    await d.close();
+    writeFileSync(first, original);
+    d = new LocalDrive(other, false, { segmentBytes: 128 });
+    assert.deepEqual(await d.readMeta('bkt', 'k9'), Buffer.alloc(40, 9));
+    await d.close();
+  });
+});
