@@ -279,7 +279,7 @@ export class MetaLog {
       if (meta.length > LOG_META_MAX) throw storageError('InvalidArgument', `metadata too large for the log`);
       encoded = encodeRecord(KIND_PUT, volume, dir, key, meta);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const { buf, metaAt } = encoded;
     const entry: LogEntry = {
@@ -302,7 +302,7 @@ export class MetaLog {
     try {
       this.check();
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const old = this.get(volume, dir);
     if (!old) return Promise.resolve();
