@@ -14,8 +14,6 @@
  *   delete:       unlink the file and fsync its directory, then append a remove record.
  */
 import { randomUUID } from 'node:crypto';
-import * as fsCb from 'node:fs';
-import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { isStorageError, StorageError, storageError, fileNotFound } from '../errors';
@@ -39,6 +37,8 @@ import type {
   WalkOptions,
   WriteMetaOptions,
 } from './drive';
+import { fsyncDir, readSmallFile, skipBytes } from './fs-io';
+import { mergeWalks, walkLog } from './walk-log';
 import { LOG_META_MAX, MetaLog, METALOG_DIR, type MetaLogOptions } from './meta-log';
 
 /** Maps an errno to the StorageError the erasure layer counts with. */
@@ -195,13 +195,7 @@ export class LocalDrive implements Drive {
   }
 
   private async fsyncDir(dir: string): Promise<void> {
-    if (!this.sync) return;
-    const fh = await fs.open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    if (this.sync) await fsyncDir(dir);
   }
 
   /** fsyncs the parent of `first` (the first directory mkdir created) and every created directory above `last`. */
@@ -460,29 +454,12 @@ export class LocalDrive implements Drive {
   /** The directory tree's walk merged with the metadata log's keys; for a key in both, the log's record wins. */
   async *walk(volume: string, opts: WalkOptions): AsyncIterable<WalkEntry> {
     const log = await this.log();
-    const tree = this.walkTree(volume, opts)[Symbol.asyncIterator]();
     if (log.count(volume) === 0) {
-      for (let t = await tree.next(); !t.done; t = await tree.next()) yield t.value;
+      yield* this.walkTree(volume, opts);
       return;
     }
-    const logged = walkLog(log, volume, opts)[Symbol.asyncIterator]();
-    const head = (r: IteratorResult<WalkEntry>): WalkEntry | undefined => (r.done ? undefined : r.value);
-    let t = head(await tree.next());
-    let l = head(await logged.next());
-    while (t || l) {
-      const order = !t ? 1 : !l ? -1 : compareKeys(t.key, l.key);
-      if (order < 0) {
-        yield t!;
-        t = head(await tree.next());
-      } else if (order > 0) {
-        yield l!;
-        l = head(await logged.next());
-      } else {
-        yield l!.prefix ? t! : l!;
-        t = head(await tree.next());
-        l = head(await logged.next());
-      }
-    }
+    const tree = this.walkTree(volume, opts)[Symbol.asyncIterator]();
+    yield* mergeWalks(tree, walkLog(log, volume, opts)[Symbol.asyncIterator]());
   }
 
   private async *walkTree(volume: string, opts: WalkOptions): AsyncIterable<WalkEntry> {
@@ -620,90 +597,6 @@ export class LocalDrive implements Drive {
     this.closed = true;
     await log?.then((l) => l.close()).catch(() => undefined);
   }
-}
-
-/**
- * The metadata log's keys as walk entries, with the tree walk's semantics: keys starting with `prefix` and after
- * `marker`; without `recursive`, keys with a `/` after the prefix roll up into one prefix entry, reported unless it
- * sorts at or before the marker (a marker inside it still lets it through, as in walkDir).
- */
-async function* walkLog(log: MetaLog, volume: string, opts: WalkOptions): AsyncIterable<WalkEntry> {
-  const prefix = opts.prefix ?? '';
-  const marker = opts.marker ?? '';
-  let key =
-    marker !== '' && compareKeys(marker, prefix) >= 0
-      ? log.nextKey(volume, marker)
-      : log.ceilKey(volume, prefix);
-  while (key !== undefined && key.startsWith(prefix)) {
-    const slash = opts.recursive ? -1 : key.indexOf('/', prefix.length);
-    if (slash < 0) {
-      const entry = log.byKey(volume, key);
-      if (entry) {
-        let meta: Buffer | undefined;
-        try {
-          meta = await log.read(entry);
-        } catch (err) {
-          if (log.byKey(volume, key) === entry) throw err; // replaced or removed meanwhile: skip it
-        }
-        if (meta) yield { key, meta };
-      }
-      key = log.nextKey(volume, key);
-      continue;
-    }
-    const common = key.slice(0, slash + 1);
-    const markerInside = marker.length > common.length && marker.startsWith(common);
-    if (marker === '' || compareKeys(common, marker) > 0 || markerInside) yield { key: common, prefix: true };
-    // Past every key under `common`: its trailing '/' raised to '0' is the least string above all of them.
-    key = log.ceilKey(volume, `${common.slice(0, -1)}0`);
-  }
-}
-
-const FIRST_READ = 64 * 1024;
-
-/**
- * Reads a whole (usually small) file: open, one read, close through the callback API. Metadata files are read on
- * every GET from every drive, and this costs about half of fs.promises.readFile (no FileHandle, no fstat, no
- * trailing zero-length read). Larger files continue with further reads.
- */
-function readSmallFile(file: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    fsCb.open(file, 'r', (err, fd) => {
-      if (err) return reject(err);
-      const chunks: Buffer[] = [];
-      let total = 0;
-      const finish = (e: Error | null): void =>
-        fsCb.close(fd, (closeErr) => {
-          const failure = e ?? closeErr;
-          if (failure) reject(failure);
-          else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total));
-        });
-      const next = (size: number): void => {
-        const buf = Buffer.allocUnsafe(size);
-        fsCb.read(fd, buf, 0, size, total, (readErr, n) => {
-          if (readErr) return finish(readErr);
-          chunks.push(buf.subarray(0, n));
-          total += n;
-          if (n < size) finish(null);
-          else next(size * 4);
-        });
-      };
-      next(FIRST_READ);
-    });
-  });
-}
-
-/** The buffers still to transfer after the first `n` bytes of `buffers` were (scatter/gather I/O is partial). */
-function skipBytes(buffers: Buffer[], n: number): Buffer[] {
-  let left = n;
-  const rest: Buffer[] = [];
-  for (const b of buffers) {
-    if (left >= b.length) left -= b.length;
-    else {
-      rest.push(left > 0 ? b.subarray(left) : b);
-      left = 0;
-    }
-  }
-  return rest;
 }
 
 function join(dir: string, name: string): string {

@@ -8,20 +8,10 @@
  * are exactly the metadata file's bytes (meta/meta-file.ts, with its own checksum), so quorum, heal and listing work
  * on them unchanged; only where a drive keeps them differs (LocalDrive decides, see there).
  *
- * On disk, under `.tiergate.sys/metalog/`:
- *   <16 hex digits>.tgl   segments, numbered in write order; only the last one is appended to.
- *   segment  = header (24 bytes: "TGMLSEG" 0x00, u32 LE format version = 1, u32 reserved = 0, u64 salt) then records.
- *   record   = u32 magic "TGMR" | u32 record length (all of it) | u8 kind (1 put, 2 remove) | u8 0 |
- *              u16 volume length | u16 dir length | u16 key length | u32 meta length |
- *              volume | dir | key (UTF-8) | meta | u64 xxh64 of everything before it, seeded with
- *              RECORD_SEED xor the segment's salt.
- *   The salt is random per segment. Replay resynchronises after a damaged record by looking for the next intact
- *   one, and the bytes it scans include object data (inline shards are slices of the user's bytes): without a seed
- *   nobody outside the drive knows, an object could carry a well-formed record that a crash or a rotten length field
- *   would let replay accept as real metadata. Records are sealed with their segment's salt when they are written,
- *   so compaction re-seals the records it moves.
- *   All integers little-endian. A put makes `meta` the drive's metadata for (volume, dir); a remove (empty meta)
- *   says the log holds nothing for it. Replaying the segments in order rebuilds the index; the last record wins.
+ * On disk, under `.tiergate.sys/metalog/`: `<16 hex digits>.tgl` segments, numbered in write order; only the last
+ * one is appended to. The segment and record format is in meta-log-format.ts. A put record makes its bytes the
+ * drive's metadata for (volume, dir); a remove says the log holds nothing for it. Replaying the segments in order
+ * rebuilds the index; the last record wins.
  *
  * Crash safety: a record counts once its batch's O_DSYNC write returned; nobody is answered before. A crash
  * leaves at most a torn tail in the last segment, which replay cuts off. A record that fails its checksum in the
@@ -45,27 +35,29 @@ import * as fsCb from 'node:fs';
 import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { randomFillSync } from 'node:crypto';
-import { xxh64 } from '@node-rs/xxhash';
 import { storageError } from '../errors';
 import { SortedKeys } from '../util/sorted-keys';
+import { closeFd, fsyncDir, openFd, truncateFd, writeAll } from './fs-io';
+import {
+  decodeSegmentHeader,
+  encodeRecord,
+  findNextRecord,
+  KIND_PUT,
+  KIND_REMOVE,
+  LOG_META_MAX,
+  newSegmentHeader,
+  parseRecord,
+  recordIntact,
+  sealRecord,
+  SEGMENT_HEADER,
+} from './meta-log-format';
+
+export { LOG_META_MAX } from './meta-log-format';
 
 export const METALOG_DIR = 'metalog';
 const SEGMENT_RE = /^([0-9a-f]{16})\.tgl$/;
-const SEGMENT_MAGIC = Buffer.from('TGMLSEG\0', 'latin1');
-const SEGMENT_VERSION = 1;
-export const SEGMENT_HEADER = 24;
-const RECORD_MAGIC = 0x524d4754; // "TGMR" read as u32 LE
-const RECORD_FIXED = 20;
-const RECORD_HASH = 8;
-const RECORD_SEED = 0x74676d6cn; // "tgml"
 /** Batch writes in flight per log. */
 const MAX_WRITES = 4;
-const KIND_PUT = 1;
-const KIND_REMOVE = 2;
-/** Metadata larger than this stays in a file (it is also where a record's length field stops being plausible). */
-export const LOG_META_MAX = 256 * 1024;
-const MAX_RECORD = RECORD_FIXED + 3 * 0xffff + LOG_META_MAX + RECORD_HASH;
 
 export interface MetaLogOptions {
   /** Make every batch durable before answering (off only in tests that do not care about power loss). */
@@ -431,17 +423,10 @@ export class MetaLog {
   private async newSegment(id: number): Promise<Segment> {
     const file = this.segmentPath(id);
     const fd = await openFd(file, this.segmentFlags() | fsc.O_CREAT | fsc.O_TRUNC);
-    const header = Buffer.alloc(SEGMENT_HEADER);
-    SEGMENT_MAGIC.copy(header, 0);
-    header.writeUInt32LE(SEGMENT_VERSION, 8);
-    randomFillSync(header, 16, 8);
-    const salt = header.readBigUInt64LE(16);
+    const { header, salt } = newSegmentHeader();
     try {
-      await writeAll(fd, [header], 0);
-      if (this.opts.sync) {
-        await fdatasync(fd);
-        await fsyncDir(this.dir);
-      }
+      await writeAll(fd, [header], 0); // durable on return when syncing (O_DSYNC)
+      if (this.opts.sync) await fsyncDir(this.dir);
     } catch (err) {
       closeFd(fd);
       throw err;
@@ -467,21 +452,16 @@ export class MetaLog {
     const id = parseInt(SEGMENT_RE.exec(name)![1], 16);
     const file = path.join(this.dir, name);
     const data = await fs.readFile(file);
-    if (data.length < SEGMENT_HEADER || !data.subarray(0, 8).equals(SEGMENT_MAGIC)) {
+    const header = decodeSegmentHeader(data);
+    if (typeof header === 'string') {
       if (last && data.length < SEGMENT_HEADER) {
         // Torn while being created: nothing was ever acknowledged from it.
         await fs.rm(file, { force: true });
         return;
       }
-      throw storageError('DriveFaulty', `${file}: not a metadata log segment`);
+      throw storageError('DriveFaulty', `${file}: ${header}`);
     }
-    if (data.readUInt32LE(8) !== SEGMENT_VERSION) {
-      throw storageError(
-        'DriveFaulty',
-        `${file}: metadata log version ${data.readUInt32LE(8)} is not supported`,
-      );
-    }
-    const salt = data.readBigUInt64LE(16);
+    const { salt } = header;
     const fd = await openFd(file, this.segmentFlags());
     const seg: Segment = {
       id,
@@ -503,7 +483,7 @@ export class MetaLog {
         if (next < 0) {
           if (last) {
             this.log('warn', `${file}: cutting a torn tail of ${data.length - pos} bytes at ${pos}`);
-            await truncate(fd, pos, this.opts.sync);
+            await truncateFd(fd, pos, this.opts.sync);
             seg.size = pos;
           } else {
             this.log('warn', `${file}: ${data.length - pos} unreadable bytes at ${pos} skipped`);
@@ -620,145 +600,5 @@ export class MetaLog {
       if (s.readers === 0) closeFd(s.fd);
     }
     this.segments = [];
-  }
-}
-
-// ---- record coding -------------------------------------------------------------------------------------------
-
-function encodeRecord(
-  kind: number,
-  volume: string,
-  dir: string,
-  key: string,
-  meta: Buffer,
-): { buf: Buffer; metaAt: number } {
-  const v = Buffer.byteLength(volume);
-  const d = Buffer.byteLength(dir);
-  const k = Buffer.byteLength(key);
-  if (v > 0xffff || d > 0xffff || k > 0xffff)
-    throw storageError('InvalidArgument', 'name too long for the log');
-  const len = RECORD_FIXED + v + d + k + meta.length + RECORD_HASH;
-  const buf = Buffer.allocUnsafe(len);
-  buf.writeUInt32LE(RECORD_MAGIC, 0);
-  buf.writeUInt32LE(len, 4);
-  buf.writeUInt8(kind, 8);
-  buf.writeUInt8(0, 9);
-  buf.writeUInt16LE(v, 10);
-  buf.writeUInt16LE(d, 12);
-  buf.writeUInt16LE(k, 14);
-  buf.writeUInt32LE(meta.length, 16);
-  let at = RECORD_FIXED;
-  at += buf.write(volume, at, 'utf8');
-  at += buf.write(dir, at, 'utf8');
-  at += buf.write(key, at, 'utf8');
-  const metaAt = at;
-  meta.copy(buf, at);
-  return { buf, metaAt }; // sealed (checksummed) by the batch that writes it, with its segment's salt
-}
-
-/** Writes a record's checksum for the segment it goes to. */
-function sealRecord(record: Buffer, salt: bigint): void {
-  const end = record.length - RECORD_HASH;
-  record.writeBigUInt64LE(xxh64(record.subarray(0, end), RECORD_SEED ^ salt), end);
-}
-
-interface ParsedRecord {
-  kind: number;
-  len: number;
-  volume: string;
-  dir: string;
-  key: string;
-  metaAt: number;
-  metaLen: number;
-}
-
-/** The record at `pos`, or null when the bytes there are not a whole, intact record. */
-export function parseRecord(data: Buffer, pos: number, salt: bigint): ParsedRecord | null {
-  if (pos + RECORD_FIXED + RECORD_HASH > data.length) return null;
-  if (data.readUInt32LE(pos) !== RECORD_MAGIC) return null;
-  const len = data.readUInt32LE(pos + 4);
-  const kind = data.readUInt8(pos + 8);
-  if (len < RECORD_FIXED + RECORD_HASH || len > MAX_RECORD || pos + len > data.length) return null;
-  if (kind !== KIND_PUT && kind !== KIND_REMOVE) return null;
-  const v = data.readUInt16LE(pos + 10);
-  const d = data.readUInt16LE(pos + 12);
-  const k = data.readUInt16LE(pos + 14);
-  const m = data.readUInt32LE(pos + 16);
-  if (RECORD_FIXED + v + d + k + m + RECORD_HASH !== len) return null;
-  const end = pos + len - RECORD_HASH;
-  if (data.readBigUInt64LE(end) !== xxh64(data.subarray(pos, end), RECORD_SEED ^ salt)) return null;
-  let at = pos + RECORD_FIXED;
-  const volume = data.toString('utf8', at, (at += v));
-  const dir = data.toString('utf8', at, (at += d));
-  const key = data.toString('utf8', at, (at += k));
-  return { kind, len, volume, dir, key, metaAt: at - pos, metaLen: m };
-}
-
-/** True when a whole record's checksum holds. */
-function recordIntact(record: Buffer, salt: bigint): boolean {
-  const end = record.length - RECORD_HASH;
-  return end > 0 && record.readBigUInt64LE(end) === xxh64(record.subarray(0, end), RECORD_SEED ^ salt);
-}
-
-/** Offset of the next intact record at or after `from`, or -1. */
-function findNextRecord(data: Buffer, from: number, salt: bigint): number {
-  const magic = Buffer.alloc(4);
-  magic.writeUInt32LE(RECORD_MAGIC, 0);
-  for (let at = data.indexOf(magic, from); at >= 0; at = data.indexOf(magic, at + 1)) {
-    if (parseRecord(data, at, salt)) return at;
-  }
-  return -1;
-}
-
-// ---- fs helpers (callback API: no FileHandle objects on the hot path) ----------------------------------------
-
-function openFd(file: string, flags: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fsCb.open(file, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
-  );
-}
-
-function closeFd(fd: number): void {
-  fsCb.close(fd, () => undefined);
-}
-
-function fdatasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsCb.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-async function writeAll(fd: number, buffers: Buffer[], position: number): Promise<void> {
-  let pending = buffers;
-  let pos = position;
-  while (pending.length > 0) {
-    const n = await new Promise<number>((resolve, reject) =>
-      fsCb.writev(fd, pending, pos, (err, written) => (err ? reject(err) : resolve(written))),
-    );
-    pos += n;
-    let left = n;
-    const rest: Buffer[] = [];
-    for (const b of pending) {
-      if (left >= b.length) left -= b.length;
-      else {
-        rest.push(left > 0 ? b.subarray(left) : b);
-        left = 0;
-      }
-    }
-    pending = rest;
-  }
-}
-
-async function truncate(fd: number, size: number, sync: boolean): Promise<void> {
-  await new Promise<void>((resolve, reject) =>
-    fsCb.ftruncate(fd, size, (err) => (err ? reject(err) : resolve())),
-  );
-  if (sync) await fdatasync(fd);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, fsCb.constants.O_RDONLY | fsCb.constants.O_DIRECTORY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
