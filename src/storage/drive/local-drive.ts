@@ -38,6 +38,7 @@ import type {
   WriteMetaOptions,
 } from './drive';
 import { fsyncDir, readSmallFile, skipBytes } from './fs-io';
+import { TreeMetaIndex } from './tree-meta-index';
 import { mergeWalks, walkLog } from './walk-log';
 import { LOG_META_MAX, MetaLog, METALOG_DIR, type MetaLogOptions } from './meta-log';
 
@@ -70,11 +71,8 @@ export class LocalDrive implements Drive {
   readonly endpoint: string;
   private closed = false;
   private metaLog?: Promise<MetaLog>;
-  /**
-   * Per bucket volume: whether its directory tree may hold any object (known false only for a volume found empty
-   * and never written to since, whose objects are all in the log). Set before anything is written into the tree.
-   */
-  private readonly treeObjects = new Map<string, boolean | Promise<boolean>>();
+  /** Which object directories hold a %meta file, so a key the log lacks needs no lookup on disk. */
+  private readonly treeMetas = new TreeMetaIndex((volume) => this.resolve(volume));
 
   constructor(
     root: string,
@@ -107,8 +105,7 @@ export class LocalDrive implements Drive {
     const entry = log.get(volume, dir);
     if (entry) return log.read(entry);
     const file = this.resolve(volume, join(dir, META_FILE));
-    // A volume whose tree holds no object (only small ones, all in the log) needs no lookup for a key the log lacks.
-    if (!(await this.treeMayHoldObjects(volume))) return null;
+    if (!this.treeMetas.mayHold(volume, dir)) return null;
     try {
       return await readSmallFile(file);
     } catch (err) {
@@ -134,7 +131,7 @@ export class LocalDrive implements Drive {
       if (!inLog && !opts.fresh) await this.removeMetaFile(volume, dir, false);
       return;
     }
-    await this.writeFileAtomic(volume, join(dir, META_FILE), data);
+    await this.writeFileAtomic(volume, join(dir, META_FILE), data); // tells treeMetas first
     await log.remove(volume, dir);
   }
 
@@ -144,27 +141,10 @@ export class LocalDrive implements Drive {
     await log.remove(volume, dir);
   }
 
-  private async treeMayHoldObjects(volume: string): Promise<boolean> {
-    const known = this.treeObjects.get(volume);
-    if (known !== undefined) return known;
-    const probe = fs.readdir(this.resolve(volume)).then(
-      (names) => names.length > 0,
-      () => true, // missing or unreadable: let the lookup itself answer
-    );
-    this.treeObjects.set(volume, probe);
-    const found = await probe;
-    if (this.treeObjects.get(volume) === probe) this.treeObjects.set(volume, found);
-    return found;
-  }
-
-  /** Called before anything is written into a bucket volume's tree. */
-  private treeWrite(volume: string): void {
-    if (volume !== SYS_VOLUME) this.treeObjects.set(volume, true);
-  }
-
   /** Unlinks a %meta file (fsyncing its directory when asked and it existed) and prunes empty parents. */
   private async removeMetaFile(volume: string, dir: string, durable: boolean): Promise<void> {
     const file = this.resolve(volume, join(dir, META_FILE));
+    if (!this.treeMetas.mayHold(volume, dir)) return;
     try {
       await fs.unlink(file);
     } catch (err) {
@@ -172,6 +152,7 @@ export class LocalDrive implements Drive {
       if (isStorageError(e, 'FileNotFound')) return;
       throw e;
     }
+    this.treeMetas.removed(volume, dir);
     if (durable) await this.fsyncDir(path.dirname(file));
     await this.prune(volume, dir);
   }
@@ -221,7 +202,7 @@ export class LocalDrive implements Drive {
     if ((await this.log()).count(volume) > 0) throw storageError('BucketNotEmpty', `not empty: ${volume}`);
     try {
       await fs.rmdir(dir);
-      this.treeObjects.delete(volume);
+      this.treeMetas.forget(volume);
     } catch (err) {
       const e = mapError(err, volume);
       if (isStorageError(e, 'FileNotFound')) return;
@@ -261,7 +242,9 @@ export class LocalDrive implements Drive {
   async writeFileAtomic(volume: string, rel: string, data: Buffer): Promise<void> {
     const tmp = this.tmpPath();
     const target = this.resolve(volume, rel);
-    this.treeWrite(volume);
+    if (volume !== SYS_VOLUME && path.basename(rel) === META_FILE) {
+      this.treeMetas.adding(volume, path.dirname(rel) === '.' ? '' : path.dirname(rel));
+    }
     try {
       const fh = await fs.open(tmp, 'w').catch(async (err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
@@ -306,7 +289,6 @@ export class LocalDrive implements Drive {
 
   async createFile(volume: string, rel: string): Promise<FileWriter> {
     const file = this.resolve(volume, rel);
-    this.treeWrite(volume);
     try {
       await fs.mkdir(path.dirname(file), { recursive: true });
       const fh = await fs.open(file, 'w');
@@ -375,7 +357,6 @@ export class LocalDrive implements Drive {
   async rename(srcVolume: string, srcRel: string, dstVolume: string, dstRel: string): Promise<void> {
     try {
       const [src, dst] = [this.resolve(srcVolume, srcRel), this.resolve(dstVolume, dstRel)];
-      this.treeWrite(dstVolume);
       await this.renameInto(src, dst);
     } catch (err) {
       throw mapError(err, `${srcVolume}/${srcRel} -> ${dstVolume}/${dstRel}`);
@@ -384,7 +365,6 @@ export class LocalDrive implements Drive {
 
   async link(srcVolume: string, srcRel: string, dstVolume: string, dstRel: string): Promise<void> {
     const dst = this.resolve(dstVolume, dstRel);
-    this.treeWrite(dstVolume);
     try {
       await fs.mkdir(path.dirname(dst), { recursive: true });
       await fs.link(this.resolve(srcVolume, srcRel), dst);
@@ -401,7 +381,7 @@ export class LocalDrive implements Drive {
     const target = this.resolve(volume, rel);
     if (rel === '' && opts.recursive && volume !== SYS_VOLUME) {
       await (await this.log()).dropVolume(volume);
-      this.treeObjects.delete(volume);
+      this.treeMetas.forget(volume);
     }
     try {
       await fs.rm(target, { recursive: opts.recursive ?? false, force: true });
