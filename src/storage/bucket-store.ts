@@ -17,6 +17,8 @@ const CONFIG_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Bucket records and configuration across all drives of the pool. */
 export class BucketStore {
   private readonly cache = new Map<string, number>();
+  /** Existence checks in flight: requests that find the cache expired together share one check. */
+  private readonly checking = new Map<string, Promise<boolean>>();
   /** Serialises bucket creation and removal within this process. */
   private readonly locks = new NsLock();
 
@@ -91,8 +93,12 @@ export class BucketStore {
     checkBucketName(bucket);
     const until = this.cache.get(bucket);
     if (until !== undefined && until > Date.now()) return;
-    if (!(await this.bucketExists(bucket)))
-      throw storageError('BucketNotFound', 'the specified bucket does not exist');
+    let check = this.checking.get(bucket);
+    if (!check) {
+      check = this.bucketExists(bucket).finally(() => this.checking.delete(bucket));
+      this.checking.set(bucket, check);
+    }
+    if (!(await check)) throw storageError('BucketNotFound', 'the specified bucket does not exist');
     this.cache.set(bucket, Date.now() + BUCKET_CACHE_MS);
   }
 

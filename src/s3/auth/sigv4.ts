@@ -229,18 +229,23 @@ export function signaturesEqual(expected: string, provided: string): boolean {
 
 /** `20130524T000000Z` from a Date. */
 export function toAmzDate(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
+  const iso = date.toISOString(); // 2013-05-24T00:00:00.000Z, or a signed six-digit year outside 0000-9999
+  if (iso.length !== 24) return iso.replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
 }
+
+/** The last timestamp parseAmzDate accepted (every request of a second carries the same one). */
+let lastAmzDate: { value: string; ms: number } | undefined;
 
 /** Parses an ISO 8601 basic timestamp (`20130524T000000Z`); undefined when it is not one. */
 export function parseAmzDate(value: string): Date | undefined {
+  if (lastAmzDate?.value === value) return new Date(lastAmzDate.ms);
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   // Reject roll-overs such as month 13 or 25 o'clock.
-  return toAmzDate(date) === value ? date : undefined;
+  if (toAmzDate(date) !== value) return undefined;
+  lastAmzDate = { value, ms: date.getTime() };
+  return date;
 }

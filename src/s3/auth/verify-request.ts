@@ -184,7 +184,8 @@ function parseAuthorizationHeader(req: S3Request, value: string, region: string,
   if (when === undefined) {
     throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   }
-  const amzDate = toAmzDate(when);
+  // parseAmzDate accepts only the canonical form, so a valid x-amz-date header is already the timestamp signed.
+  const amzDate = amzDateHeader ?? toAmzDate(when);
   if (amzDate.slice(0, 8) !== cred.date) {
     throw malformedHeader(
       `Invalid credential date "${cred.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,

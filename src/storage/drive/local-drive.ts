@@ -65,6 +65,8 @@ function mapError(err: unknown, what: string): Error {
 }
 
 const VOLUME_RE = /^(\.tiergate\.sys|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/;
+/** A `.` or `..` path segment anywhere in a relative path. */
+const DOT_SEGMENT_RE = /(?:^|\/)\.\.?(?:\/|$)/;
 
 /** Local-directory drive. */
 export class LocalDrive implements Drive {
@@ -104,8 +106,9 @@ export class LocalDrive implements Drive {
     const log = await this.log();
     const entry = log.get(volume, dir);
     if (entry) return log.read(entry);
-    const file = this.resolve(volume, join(dir, META_FILE));
+    this.checkPath(volume, dir);
     if (!this.treeMetas.mayHold(volume, dir)) return null;
+    const file = this.resolve(volume, join(dir, META_FILE));
     try {
       return await readSmallFile(file);
     } catch (err) {
@@ -123,7 +126,7 @@ export class LocalDrive implements Drive {
     opts: WriteMetaOptions,
   ): Promise<void> {
     const log = await this.log();
-    this.resolve(volume, dir); // the same path checks as a file write
+    this.checkPath(volume, dir); // the same checks as a file write
     if (!opts.dataDirs && data.length <= LOG_META_MAX) {
       const inLog = log.get(volume, dir) !== undefined;
       await log.put(volume, dir, key, data);
@@ -157,13 +160,18 @@ export class LocalDrive implements Drive {
     await this.prune(volume, dir);
   }
 
-  /** Absolute path of volume/rel, refusing anything that could leave the drive root. */
-  private resolve(volume: string, rel = ''): string {
+  /** Refuses a closed drive, a bad volume name and a relative path with NUL, a leading `/`, `.` or `..` segments. */
+  private checkPath(volume: string, rel: string): void {
     if (this.closed) throw storageError('DriveOffline', `${this.endpoint} is closed`);
     if (!VOLUME_RE.test(volume)) throw storageError('InvalidArgument', `bad volume name`);
-    if (rel.includes('\0') || path.isAbsolute(rel) || rel.split('/').some((s) => s === '..' || s === '.')) {
+    if (rel.includes('\0') || rel.startsWith('/') || DOT_SEGMENT_RE.test(rel)) {
       throw storageError('InvalidArgument', 'bad relative path');
     }
+  }
+
+  /** Absolute path of volume/rel, refusing anything that could leave the drive root. */
+  private resolve(volume: string, rel = ''): string {
+    this.checkPath(volume, rel);
     const full = path.join(this.endpoint, volume, rel);
     if (full !== this.endpoint && !full.startsWith(this.endpoint + path.sep)) {
       throw storageError('InvalidArgument', 'path escapes the drive root');

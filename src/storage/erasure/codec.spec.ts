@@ -2,14 +2,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { xxh64 } from '@node-rs/xxhash';
-import { randomBytes, seededRandom } from '../../../test/fixtures/prng';
+import { randomBytes, randomInt, seededRandom } from '../../../test/fixtures/prng';
 import {
   bits,
   checkShardHash,
   defaultParity,
   Geometry,
   HASH_SIZE,
+  MAX_DATA_SHARDS,
+  MAX_PARITY_SHARDS,
   rsEncode,
+  rsParitySync,
   shardSize,
   writeShardHash,
 } from './codec';
@@ -163,6 +166,64 @@ describe('rsEncode', () => {
     assert.equal(bits(0, 0), 0);
     assert.equal(bits(0, 4), 0b1111);
     assert.equal(bits(4, 6), 0b110000);
+  });
+});
+
+describe('rsParitySync', () => {
+  /** Parity from the addon, into a buffer that starts as garbage (both paths must overwrite every byte). */
+  async function nativeParity(k: number, m: number, data: Buffer, shard: number): Promise<Buffer> {
+    const parity = randomBytes(seededRandom(shard), m * shard);
+    await rsEncode(k, m, bits(0, k), bits(k, k + m), data, parity, shard);
+    return parity;
+  }
+
+  /** `len` bytes at byte offset `skew` of a larger buffer (skew 0: 8-aligned; otherwise the byte-wise path). */
+  function placed(bytes: Buffer, skew: number): Buffer {
+    const backing = Buffer.alloc(bytes.length + 16);
+    const view = backing.subarray(skew, skew + bytes.length);
+    bytes.copy(view);
+    return view;
+  }
+
+  it('computes exactly the addon parity for every k+m it supports, aligned or not', async () => {
+    const rand = seededRandom(7);
+    for (let k = 1; k <= MAX_DATA_SHARDS; k++) {
+      for (let m = 1; m <= MAX_PARITY_SHARDS; m++) {
+        for (const shard of [8, 16, 8 * randomInt(rand, 3, 64), 8 * randomInt(rand, 65, 512)]) {
+          const data = randomBytes(rand, k * shard);
+          const expected = await nativeParity(k, m, data, shard);
+          for (const skew of [0, 3]) {
+            const parity = placed(randomBytes(rand, m * shard), skew);
+            rsParitySync(k, m, placed(data, skew), parity, shard);
+            assert.ok(parity.equals(expected), `k=${k} m=${m} shard=${shard} skew=${skew}`);
+          }
+        }
+      }
+    }
+  });
+
+  it('matches the addon where it cuts packets smaller than shard / w (large shards, many data shards)', async () => {
+    // (1 + k*w) * shard/w > 1 MiB makes the addon halve its packet size, which changes the parity bytes.
+    const k = 20;
+    const m = 4;
+    const shard = 64 * 1024;
+    const data = randomBytes(seededRandom(11), k * shard);
+    const parity = Buffer.alloc(m * shard);
+    rsParitySync(k, m, data, parity, shard);
+    assert.ok(parity.equals(await nativeParity(k, m, data, shard)));
+  });
+
+  it('gives parity the addon decodes: any k shards rebuild the rest', async () => {
+    const k = 4;
+    const m = 2;
+    const shard = 1024;
+    const data = randomBytes(seededRandom(3), k * shard);
+    const parity = Buffer.alloc(m * shard);
+    rsParitySync(k, m, data, parity, shard);
+    const d = Buffer.from(data);
+    d.fill(0, 0, 2 * shard);
+    await rsEncode(k, m, bits(2, k + m), bits(0, 2), d, Buffer.from(parity), shard);
+    assert.ok(d.equals(data));
   });
 });
 

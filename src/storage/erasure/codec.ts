@@ -117,6 +117,65 @@ export function rsEncode(
   });
 }
 
+/**
+ * Blocks of at most this many data bytes get their parity on the event loop (`rsParitySync`) instead of the libuv
+ * pool: for a small block the pool's hand-off (a thread wake-up and a completion callback) costs more than the XORs.
+ */
+export const SYNC_PARITY_MAX_BYTES = 32 * 1024;
+
+/**
+ * Computes the m parity shards of k data shards on this thread, byte for byte what `rsEncode` computes for
+ * `sources = bits(0, k), targets = bits(k, k + m)` (`codec.spec.ts` checks that for every k+m the addon supports).
+ *
+ * It reads the addon's own encoding bitmatrix from the codec context (a Buffer `[w, k, m, bitmatrix...]`) and applies
+ * it as the addon's `dot` does: each shard is cut into w packets of `chunk` bytes, and packet a of parity shard r is the
+ * XOR of the data packets whose bit is set in row r. `data` holds the k shards back to back, `parity` the m shards.
+ */
+export function rsParitySync(k: number, m: number, data: Buffer, parity: Buffer, shard: number): void {
+  const ctx = context(k, m) as Buffer;
+  const w = ctx[0];
+  const chunk = dotChunkSize(w, k, shard);
+  const rowBits = k * w * w;
+  const words = chunk % 4 === 0 && data.byteOffset % 4 === 0 && parity.byteOffset % 4 === 0;
+  const src = words ? new Int32Array(data.buffer, data.byteOffset, (shard * k) >> 2) : null;
+  const dst = words ? new Int32Array(parity.buffer, parity.byteOffset, (shard * m) >> 2) : null;
+  for (let r = 0; r < m; r++) {
+    const row = 3 + r * rowBits;
+    for (let off = 0; off < shard; off += w * chunk) {
+      let column = 0;
+      for (let a = 0; a < w; a++) {
+        const target = r * shard + off + a * chunk;
+        let first = true;
+        for (let b = 0; b < k; b++) {
+          for (let c = 0; c < w; c++, column++) {
+            if (ctx[row + column] === 0) continue;
+            const source = b * shard + off + c * chunk;
+            if (first) data.copy(parity, target, source, source + chunk);
+            else if (src && dst) xorWords(src, source >> 2, dst, target >> 2, chunk >> 2);
+            else xorBytes(data, source, parity, target, chunk);
+            first = false;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The addon's packet size for a shard: shard / w, halved while the working set would spill a 1 MiB cache. */
+function dotChunkSize(w: number, k: number, shard: number): number {
+  let chunk = shard / w;
+  while (chunk > 64 && chunk % 2 === 0 && (1 + k * w) * chunk > 1048576) chunk /= 2;
+  return chunk;
+}
+
+function xorWords(src: Int32Array, from: number, dst: Int32Array, to: number, count: number): void {
+  for (let i = 0; i < count; i++) dst[to + i] ^= src[from + i];
+}
+
+function xorBytes(src: Buffer, from: number, dst: Buffer, to: number, count: number): void {
+  for (let i = 0; i < count; i++) dst[to + i] ^= src[from + i];
+}
+
 /** Bitmask with bits [from, to) set. */
 export function bits(from: number, to: number): number {
   let mask = 0;

@@ -9,7 +9,16 @@
  * sinks are still alive, and succeeds otherwise (the dropped drives are healed later).
  */
 import { storageError } from '../errors';
-import { bits, Geometry, HASH_SIZE, rsEncode, shardSize, writeShardHash } from './codec';
+import {
+  bits,
+  Geometry,
+  HASH_SIZE,
+  rsEncode,
+  rsParitySync,
+  shardSize,
+  SYNC_PARITY_MAX_BYTES,
+  writeShardHash,
+} from './codec';
 import type { Md5Stream } from './md5-hasher';
 
 /** Where one shard index's frames go. */
@@ -87,7 +96,8 @@ export async function encodeStream(
   ): Promise<void> => {
     const shard = shardSize(len, k);
     block.data.fill(0, len, shard * k);
-    await rsEncode(k, m, bits(0, k), bits(k, n), block.data, block.parity, shard);
+    if (shard * k <= SYNC_PARITY_MAX_BYTES) rsParitySync(k, m, block.data, block.parity, shard);
+    else await rsEncode(k, m, bits(0, k), bits(k, n), block.data, block.parity, shard);
     const frames: Buffer[] = [];
     for (let i = 0; i < n; i++) {
       const s =

@@ -28,7 +28,7 @@ export async function peekStream(source: AsyncIterable<Buffer>, limit: number): 
     chunks.push(chunk);
     total += chunk.length;
   }
-  const head = Buffer.concat(chunks);
+  const head = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
   async function* replay(): AsyncGenerator<Buffer> {
     for (const c of chunks) yield c;
     if (ended) return;
