@@ -1,6 +1,7 @@
 /**
  * Reed-Solomon through the native `@ronomon/reed-solomon` addon (Cauchy matrices, runs on the libuv pool so the
- * event loop keeps streaming while blocks encode), plus the block geometry and the bitrot framing every shard uses.
+ * event loop keeps streaming while blocks encode; small blocks get their parity on the event loop from the same
+ * matrices, see rsParitySync), plus the block geometry and the bitrot framing every shard uses.
  *
  * Geometry: object data is cut into blocks of `blockSize` bytes (the last one shorter). A block of L bytes becomes
  * k data shards of `shardSize(L, k)` bytes each (L split in order, zero-padded to a multiple of 8 as the codec
