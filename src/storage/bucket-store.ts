@@ -8,15 +8,28 @@ import { isStorageError, storageError } from './errors';
 import type { ErasureSet } from './erasure-set';
 import { BUCKETS_DIR, checkBucketName, MULTIPART_DIR, SYS_VOLUME } from './layout';
 import { NsLock } from './ns-lock';
-import type { BucketInfo } from './object-layer';
+import type { BucketInfo, VersioningStatus } from './object-layer';
 import { walkSet } from './set-listing';
 
 const BUCKET_CACHE_MS = 2000;
+/** Bucket config document holding `{"status": "Enabled" | "Suspended"}`; absent while the bucket is unversioned. */
+const VERSIONING_CONFIG = 'versioning';
+
+function parseVersioningDoc(doc: Buffer): VersioningStatus {
+  try {
+    const { status } = JSON.parse(doc.toString()) as { status?: unknown };
+    if (status === 'Enabled' || status === 'Suspended') return status;
+  } catch {
+    // fall through
+  }
+  throw storageError('FileCorrupt', 'bucket versioning document is unreadable');
+}
 const CONFIG_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** Bucket records and configuration across all drives of the pool. */
 export class BucketStore {
   private readonly cache = new Map<string, number>();
+  private readonly versioningCache = new Map<string, { status: VersioningStatus; until: number }>();
   /** Existence checks in flight: requests that find the cache expired together share one check. */
   private readonly checking = new Map<string, Promise<boolean>>();
   /** Serialises bucket creation and removal within this process. */
@@ -159,6 +172,7 @@ export class BucketStore {
 
   private async deleteBucketLocked(bucket: string): Promise<void> {
     this.cache.delete(bucket);
+    this.versioningCache.delete(bucket);
     await this.requireBucket(bucket);
     for (const set of this.sets) {
       for await (const e of walkSet(set, bucket, { recursive: true }, 1)) {
@@ -168,6 +182,7 @@ export class BucketStore {
       }
     }
     this.cache.delete(bucket);
+    this.versioningCache.delete(bucket);
     await this.removeBucketEverywhere(bucket);
   }
 
@@ -223,6 +238,23 @@ export class BucketStore {
     if (ok.filter(Boolean).length < Math.ceil(this.totalDrives / 2) + (this.totalDrives % 2 === 0 ? 1 : 0)) {
       throw storageError('WriteQuorum', 'could not store the bucket config on enough drives');
     }
+  }
+
+  /** The bucket's versioning state (cached for a moment, like existence; this process's own changes at once). */
+  async versioning(bucket: string): Promise<VersioningStatus> {
+    const cached = this.versioningCache.get(bucket);
+    if (cached && cached.until > Date.now()) return cached.status;
+    const doc = await this.getBucketConfig(bucket, VERSIONING_CONFIG);
+    const status = doc ? parseVersioningDoc(doc) : 'Unversioned';
+    this.versioningCache.set(bucket, { status, until: Date.now() + BUCKET_CACHE_MS });
+    return status;
+  }
+
+  /** Enables or suspends versioning. */
+  async setVersioning(bucket: string, status: 'Enabled' | 'Suspended'): Promise<void> {
+    this.versioningCache.delete(bucket);
+    await this.putBucketConfig(bucket, VERSIONING_CONFIG, Buffer.from(JSON.stringify({ status })));
+    this.versioningCache.set(bucket, { status, until: Date.now() + BUCKET_CACHE_MS });
   }
 
   /** Copies bucket records to drives that miss them (replaced drives). */

@@ -165,12 +165,13 @@ export class ErasureSet {
     throw storageError('ObjectNotFound', 'the specified key does not exist');
   }
 
-  /** Stages and commits a new version from a stream. */
+  /** Stages and commits a new version (`versionId`; an existing version with that id is replaced) from a stream. */
   async putObject(
     bucket: string,
     key: string,
     body: AsyncIterable<Buffer>,
     opts: PutObjectOptions,
+    versionId: string,
   ): Promise<ObjectInfo> {
     objectPathComponents(key); // validate before reading a byte
     const dist = this.distribution(key);
@@ -201,7 +202,7 @@ export class ErasureSet {
         });
       }
       data = { inline: dist.map((s) => sinks[s].contents()) };
-      version = this.newVersion(opts, dist, peeked.head.length, md5.digest('hex'), true);
+      version = this.newVersion(opts, versionId, dist, peeked.head.length, md5.digest('hex'), true);
     } else {
       const source = peeked ? peeked.stream : body;
       const stage = await Stage.create(this.drives, bucket, key);
@@ -226,7 +227,7 @@ export class ErasureSet {
             `only ${stage.okCount} drives stored the data, need ${this.writeQuorum}`,
           );
         }
-        version = this.newVersion(opts, dist, size, await hash.digest(), false);
+        version = this.newVersion(opts, versionId, dist, size, await hash.digest(), false);
       } catch (err) {
         hash.drop();
         await stage.discard();
@@ -244,13 +245,14 @@ export class ErasureSet {
   /** A fresh version record (modTime is set at commit). */
   newVersion(
     opts: PutObjectOptions,
+    versionId: string,
     distribution: number[],
     size: number,
     etag: string,
     inline: boolean,
   ): ObjectVersion {
     return {
-      versionId: opts.versionId ?? 'null',
+      versionId,
       type: 'object',
       state: 'live',
       modTime: 0,

@@ -23,8 +23,6 @@ export interface PutObjectOptions extends ContentHeaders {
    */
   checksums?: Record<string, string>;
   storageClass?: string;
-  /** Version id for the new version; `'null'` (the default) replaces the null version, as unversioned buckets do. */
-  versionId?: string;
   /** Expected MD5 (hex) of the body; a mismatch fails the PUT with BadDigest and stores nothing. */
   expectedMd5?: string;
   /** Conditional create: fail with PreconditionFailed when a current version exists (S3 `If-None-Match: *`). */
@@ -79,8 +77,38 @@ export interface DeleteObjectOptions {
 }
 
 export interface DeleteObjectResult {
+  /** The version removed (by id), or the delete marker added (without one). */
   versionId?: string;
+  /** True when a delete marker was added, or the version removed was one. */
   deleteMarker: boolean;
+}
+
+/**
+ * A bucket's versioning state, as S3 has it: `Unversioned` until versioning is first configured, then `Enabled` or
+ * `Suspended` for good (a bucket never returns to unversioned).
+ *
+ * - Unversioned and Suspended: a write replaces the `null` version (the only one an unversioned bucket has); a
+ *   DELETE without version id removes it (Unversioned) or replaces it with a `null` delete marker (Suspended).
+ * - Enabled: every write adds a version with a new id, and a DELETE without version id adds a delete marker.
+ */
+export type VersioningStatus = 'Unversioned' | 'Enabled' | 'Suspended';
+
+export interface ListVersionsOptions {
+  prefix?: string;
+  delimiter?: string;
+  /** Start after this key, or, with versionIdMarker, after that version of this key. */
+  keyMarker?: string;
+  versionIdMarker?: string;
+  maxKeys?: number;
+}
+
+export interface ListVersionsResult {
+  /** Versions and delete markers: keys in byte order, each key's versions newest first. */
+  versions: ObjectInfo[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker?: string;
+  nextVersionIdMarker?: string;
 }
 
 export interface ListObjectsOptions {
@@ -200,6 +228,9 @@ export interface ObjectLayer {
   /** Opaque per-bucket configuration documents (tagging, versioning, lifecycle), stored on every drive. */
   getBucketConfig(bucket: string, name: string): Promise<Buffer | null>;
   putBucketConfig(bucket: string, name: string, data: Buffer | null): Promise<void>;
+  getBucketVersioning(bucket: string): Promise<VersioningStatus>;
+  /** Enables or suspends versioning (there is no way back to Unversioned). */
+  putBucketVersioning(bucket: string, status: 'Enabled' | 'Suspended'): Promise<void>;
 
   putObject(bucket: string, key: string, body: Readable, opts?: PutObjectOptions): Promise<ObjectInfo>;
   getObjectInfo(bucket: string, key: string, opts?: { versionId?: string }): Promise<ObjectInfo>;
@@ -213,6 +244,7 @@ export interface ObjectLayer {
     update: VersionUpdate,
   ): Promise<ObjectInfo>;
   listObjects(bucket: string, opts?: ListObjectsOptions): Promise<ListObjectsResult>;
+  listObjectVersions(bucket: string, opts?: ListVersionsOptions): Promise<ListVersionsResult>;
 
   newMultipartUpload(bucket: string, key: string, opts?: PutObjectOptions): Promise<string>;
   putObjectPart(

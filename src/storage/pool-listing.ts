@@ -4,6 +4,7 @@
  * several and are reported once.
  */
 import type { ErasureSet } from './erasure-set';
+import { isStorageError } from './errors';
 import { compareKeys } from './layout';
 import { toObjectInfo } from './object-info';
 import type {
@@ -11,26 +12,30 @@ import type {
   ListObjectsResult,
   ListUploadsOptions,
   ListUploadsResult,
+  ListVersionsOptions,
+  ListVersionsResult,
   ObjectInfo,
 } from './object-layer';
+import type { Resolution } from './meta/quorum';
 import { walkSet, type SetEntry } from './set-listing';
 import { listSetUploads } from './set-multipart';
 
-/** ListObjects over all sets: merged walks, quorum-resolved entries, delimiter roll-up, marker and max-keys. */
-export async function listPoolObjects(
+/** One listing item after S3's delimiter roll-up: a common prefix, or a key with its resolved versions. */
+type Rolled = { prefix: string } | { key: string; res: Resolution };
+
+/**
+ * The merged walk of every set from after `marker`, with keys under a common prefix rolled up into that prefix
+ * (reported once, and never at or before the marker).
+ */
+async function* rolledUp(
   sets: ErasureSet[],
   bucket: string,
-  opts: ListObjectsOptions = {},
-): Promise<ListObjectsResult> {
-  const prefix = opts.prefix ?? '';
-  const delimiter = opts.delimiter ?? '';
-  const marker = opts.marker ?? '';
-  const maxKeys = Math.max(0, Math.min(opts.maxKeys ?? 1000, 1000));
-  const result: ListObjectsResult = { objects: [], commonPrefixes: [], isTruncated: false };
-  if (maxKeys === 0) return result;
+  prefix: string,
+  delimiter: string,
+  marker: string,
+): AsyncGenerator<Rolled> {
   const walkOpts = { prefix, marker, recursive: delimiter !== '/' };
   let lastPrefix: string | undefined;
-  let count = 0;
   for await (const entry of mergeSets(sets.map((s) => walkSet(s, bucket, walkOpts)))) {
     let cp: string | undefined;
     if (entry.prefix) cp = entry.key;
@@ -38,31 +43,139 @@ export async function listPoolObjects(
       const at = entry.key.indexOf(delimiter, prefix.length);
       if (at >= 0) cp = entry.key.slice(0, at + delimiter.length);
     }
-    if (cp !== undefined) {
-      if (cp === lastPrefix || (marker !== '' && compareKeys(cp, marker) <= 0)) continue;
-    }
-    let info: ObjectInfo | undefined;
     if (cp === undefined) {
-      const latest = entry.res!.versions[0];
-      const newerUndecided = entry.res!.undecided.some(
+      yield { key: entry.key, res: entry.res! };
+    } else if (cp !== lastPrefix && (marker === '' || compareKeys(cp, marker) > 0)) {
+      lastPrefix = cp;
+      yield { prefix: cp };
+    }
+  }
+}
+
+/** max-keys as S3 takes it: 1000 when absent, never more than 1000. */
+function pageSize(maxKeys: number | undefined): number {
+  return Math.max(0, Math.min(maxKeys ?? 1000, 1000));
+}
+
+/** ListObjects over all sets: merged walks, quorum-resolved entries, delimiter roll-up, marker and max-keys. */
+export async function listPoolObjects(
+  sets: ErasureSet[],
+  bucket: string,
+  opts: ListObjectsOptions = {},
+): Promise<ListObjectsResult> {
+  const maxKeys = pageSize(opts.maxKeys);
+  const result: ListObjectsResult = { objects: [], commonPrefixes: [], isTruncated: false };
+  if (maxKeys === 0) return result;
+  let count = 0;
+  for await (const item of rolledUp(
+    sets,
+    bucket,
+    opts.prefix ?? '',
+    opts.delimiter ?? '',
+    opts.marker ?? '',
+  )) {
+    let info: ObjectInfo | undefined;
+    if ('key' in item) {
+      const latest = item.res.versions[0];
+      const newerUndecided = item.res.undecided.some(
         (u) => !latest || u.version.modTime > latest.version.modTime,
       );
+      // A key whose latest version is a delete marker is not listed (nor one whose latest is undecided).
       if (!latest || newerUndecided || latest.version.type === 'delete-marker') continue;
-      info = toObjectInfo(bucket, entry.key, latest.version, true);
+      info = toObjectInfo(bucket, item.key, latest.version, true);
     }
     if (count === maxKeys) {
       result.isTruncated = true;
       break;
     }
     count++;
-    if (cp !== undefined) {
-      result.commonPrefixes.push(cp);
-      lastPrefix = cp;
-      result.nextMarker = cp;
-    } else {
-      result.objects.push(info!);
-      result.nextMarker = entry.key;
+    if (info) {
+      result.objects.push(info);
+      result.nextMarker = info.key;
+    } else if ('prefix' in item) {
+      result.commonPrefixes.push(item.prefix);
+      result.nextMarker = item.prefix;
     }
+  }
+  return result;
+}
+
+/**
+ * ListObjectVersions over all sets: every version and delete marker a read by version id would find, keys in byte
+ * order and each key's versions newest first, with S3's delimiter roll-up. A page ends after max-keys versions and
+ * prefixes; the next one starts after (key-marker, version-id-marker), that is inside the key where this one
+ * stopped. A version-id-marker that names no version of key-marker (deleted since) resumes at the next key.
+ */
+export async function listPoolVersions(
+  sets: ErasureSet[],
+  setFor: (key: string) => ErasureSet,
+  bucket: string,
+  opts: ListVersionsOptions = {},
+): Promise<ListVersionsResult> {
+  const prefix = opts.prefix ?? '';
+  const delimiter = opts.delimiter ?? '';
+  const keyMarker = opts.keyMarker ?? '';
+  const versionIdMarker = keyMarker === '' ? '' : (opts.versionIdMarker ?? '');
+  const maxKeys = pageSize(opts.maxKeys);
+  const result: ListVersionsResult = { versions: [], commonPrefixes: [], isTruncated: false };
+  if (maxKeys === 0) return result;
+  let count = 0;
+  /** Adds the versions of one key after `after` (a version id); false once the page is full. */
+  const addKey = (key: string, res: Resolution, after?: string): boolean => {
+    let from = 0;
+    if (after !== undefined) {
+      const at = res.versions.findIndex((r) => r.version.versionId === after);
+      if (at < 0) return true;
+      from = at + 1;
+    }
+    for (let i = from; i < res.versions.length; i++) {
+      if (count === maxKeys) {
+        result.isTruncated = true;
+        return false;
+      }
+      count++;
+      const v = res.versions[i].version;
+      result.versions.push(toObjectInfo(bucket, key, v, i === 0));
+      result.nextKeyMarker = key;
+      result.nextVersionIdMarker = v.versionId;
+    }
+    return true;
+  };
+
+  const inPrefix = keyMarker.startsWith(prefix);
+  const rolled = delimiter !== '' && keyMarker.indexOf(delimiter, prefix.length) >= 0;
+  if (versionIdMarker !== '' && inPrefix && !rolled) {
+    let res: Resolution | undefined;
+    try {
+      res = (await setFor(keyMarker).state(bucket, keyMarker)).res;
+    } catch (err) {
+      // A marker that cannot name an object has no versions to resume in.
+      if (!isStorageError(err, 'InvalidObjectName', 'ObjectNameTooLong')) throw err;
+    }
+    if (res && !addKey(keyMarker, res, versionIdMarker)) return finishVersions(result);
+  }
+  for await (const item of rolledUp(sets, bucket, prefix, delimiter, keyMarker)) {
+    if ('key' in item) {
+      if (!addKey(item.key, item.res)) break;
+      continue;
+    }
+    if (count === maxKeys) {
+      result.isTruncated = true;
+      break;
+    }
+    count++;
+    result.commonPrefixes.push(item.prefix);
+    result.nextKeyMarker = item.prefix;
+    result.nextVersionIdMarker = undefined;
+  }
+  return finishVersions(result);
+}
+
+/** Next markers are only for truncated pages. */
+function finishVersions(result: ListVersionsResult): ListVersionsResult {
+  if (!result.isTruncated) {
+    delete result.nextKeyMarker;
+    delete result.nextVersionIdMarker;
   }
   return result;
 }

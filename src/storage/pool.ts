@@ -32,19 +32,23 @@ import type {
   ListPartsResult,
   ListUploadsOptions,
   ListUploadsResult,
+  ListVersionsOptions,
+  ListVersionsResult,
   ObjectInfo,
   ObjectLayer,
   PartInfo,
   PutObjectOptions,
   StorageStatus,
+  VersioningStatus,
   VersionUpdate,
 } from './object-layer';
 import { healObject, healSet } from './set-heal';
 import { getObject, getObjectInfo } from './set-read';
 import { BucketStore } from './bucket-store';
-import { listPoolObjects, listPoolUploads } from './pool-listing';
+import { listPoolObjects, listPoolUploads, listPoolVersions } from './pool-listing';
 import { abortUpload, completeUpload, listParts, newUpload, putPart } from './set-multipart';
-import { deleteVersion, updateVersion } from './set-versions';
+import { addDeleteMarker, deleteVersion, updateVersion } from './set-versions';
+import { uuid7 } from './util/uuid7';
 import type { StageTarget } from './stage';
 import type { StorageOptions } from './storage-options';
 
@@ -221,8 +225,22 @@ export class ErasurePool implements ObjectLayer {
     return this.buckets.putBucketConfig(bucket, name, data);
   }
 
+  async getBucketVersioning(bucket: string): Promise<VersioningStatus> {
+    await this.requireBucket(bucket);
+    return this.buckets.versioning(bucket);
+  }
+
+  async putBucketVersioning(bucket: string, status: 'Enabled' | 'Suspended'): Promise<void> {
+    return this.buckets.setVersioning(bucket, status);
+  }
+
   private requireBucket(bucket: string): Promise<void> {
     return this.buckets.requireBucket(bucket);
+  }
+
+  /** The id a new version written now gets: a fresh one while versioning is Enabled, `null` otherwise. */
+  private async newVersionId(bucket: string): Promise<string> {
+    return (await this.buckets.versioning(bucket)) === 'Enabled' ? uuid7() : 'null';
   }
 
   // ----- objects -----------------------------------------------------------------------------------------------
@@ -234,7 +252,7 @@ export class ErasurePool implements ObjectLayer {
     opts: PutObjectOptions = {},
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
-    return this.setFor(bucket, key).putObject(bucket, key, body, opts);
+    return this.setFor(bucket, key).putObject(bucket, key, body, opts, await this.newVersionId(bucket));
   }
 
   async getObjectInfo(bucket: string, key: string, opts: { versionId?: string } = {}): Promise<ObjectInfo> {
@@ -253,7 +271,23 @@ export class ErasurePool implements ObjectLayer {
     opts: DeleteObjectOptions = {},
   ): Promise<DeleteObjectResult> {
     await this.requireBucket(bucket);
-    return deleteVersion(this.setFor(bucket, key), bucket, key, opts.versionId);
+    const set = this.setFor(bucket, key);
+    if (opts.versionId !== undefined) return deleteVersion(set, bucket, key, opts.versionId);
+    switch (await this.buckets.versioning(bucket)) {
+      case 'Enabled':
+        objectPathComponents(key);
+        return addDeleteMarker(set, bucket, key, uuid7());
+      case 'Suspended':
+        objectPathComponents(key);
+        return addDeleteMarker(set, bucket, key, 'null');
+      case 'Unversioned':
+        return deleteVersion(set, bucket, key, 'null');
+    }
+  }
+
+  async listObjectVersions(bucket: string, opts: ListVersionsOptions = {}): Promise<ListVersionsResult> {
+    await this.requireBucket(bucket);
+    return listPoolVersions(this.sets, (k) => this.setFor(bucket, k), bucket, opts);
   }
 
   async updateObjectVersion(
@@ -313,7 +347,8 @@ export class ErasurePool implements ObjectLayer {
     parts: CompletePart[],
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
-    return completeUpload(this.setFor(bucket, key), bucket, key, uploadId, parts);
+    const versionId = await this.newVersionId(bucket);
+    return completeUpload(this.setFor(bucket, key), bucket, key, uploadId, parts, versionId);
   }
 
   async listMultipartUploads(bucket: string, opts: ListUploadsOptions = {}): Promise<ListUploadsResult> {

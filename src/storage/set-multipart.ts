@@ -298,6 +298,7 @@ export async function completeUpload(
   key: string,
   uploadId: string,
   parts: CompletePart[],
+  versionId: string,
 ): Promise<ObjectInfo> {
   return set.locks.withWrite(`${bucket}/${key}#${uploadId}`, async () => {
     let upload: UploadRecord;
@@ -342,7 +343,7 @@ export async function completeUpload(
     for (let p = 0; p < set.n; p++) {
       for (const r of chosen) await stage.linkPart(p, SYS_VOLUME, `${dir}/${r.file}`, r.number);
     }
-    const version = set.newVersion(upload.options, upload.distribution, size, etag, false);
+    const version = set.newVersion(upload.options, versionId, upload.distribution, size, etag, false);
     version.parts = chosen.map((r) => ({ number: r.number, size: r.size, etag: r.etag }));
     version.uploadId = uploadId;
     if (stage.okCount < set.writeQuorum) {

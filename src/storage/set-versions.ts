@@ -39,6 +39,23 @@ export async function deleteVersion(
 }
 
 /**
+ * Adds a delete marker with id `versionId` on top of the key's versions (replacing a version with the same id, as a
+ * `null` marker replaces the `null` version in a Suspended bucket). The key need not exist: S3 adds the marker anyway.
+ */
+export async function addDeleteMarker(
+  set: ErasureSet,
+  bucket: string,
+  key: string,
+  versionId: string,
+): Promise<DeleteObjectResult> {
+  const marker = set.newVersion({}, versionId, set.distribution(key), 0, '', true);
+  marker.type = 'delete-marker';
+  marker.parts = [];
+  await set.commit(bucket, key, marker, {});
+  return { versionId, deleteMarker: true };
+}
+
+/**
  * Compare-and-swap on one version's record: `update` sees the current record under the write lock and returns the
  * new one (or null for no change). The data is kept; the version's identity (id, data, time) cannot change.
  */

@@ -13,7 +13,7 @@ import { listObjectsV2 } from './list-objects-v2.handler';
 import { listObjects } from './list-objects.handler';
 import { putBucketTagging } from './put-bucket-tagging.handler';
 import { getBucketAcl } from './get-bucket-acl.handler';
-import { getBucketVersioning } from './get-bucket-versioning.handler';
+import { getBucketVersioning, putBucketVersioning } from './bucket-versioning.handlers';
 import { listObjectVersions } from './list-object-versions.handler';
 
 /** Handlers of the bucket operations, merged into the registry by handlers/index.ts. */
@@ -30,6 +30,7 @@ export const BUCKET_HANDLERS: Partial<Record<S3Operation, S3Handler>> = {
   ListObjectsV2: listObjectsV2,
   DeleteObjects: deleteObjects,
   GetBucketVersioning: getBucketVersioning,
+  PutBucketVersioning: putBucketVersioning,
   ListObjectVersions: listObjectVersions,
   GetBucketAcl: getBucketAcl,
 };

@@ -7,6 +7,7 @@ import { S3Error, toS3Error } from '../errors/s3-error';
 import type { S3Context, S3Handler } from '../s3-context';
 import { sendXml } from '../s3-response';
 import { asArray, parseXml, type XmlNode } from '../xml/xml';
+import { checkVersionId } from './object-headers';
 import { bucketOf, hasIntegrityHeader, readSmallBody } from './bucket.helpers';
 import { isStorageError } from '../../storage/errors';
 
@@ -47,6 +48,7 @@ async function deleteOne(
   versionId: string | undefined,
 ): Promise<Outcome> {
   try {
+    if (versionId !== undefined) checkVersionId(versionId, 'VersionId');
     const res = await ctx.layer.deleteObject(bucket, key, versionId ? { versionId } : {});
     return {
       deleted: {

@@ -182,7 +182,11 @@ describe('parseCopySource', () => {
     ['/bucket/dir/key.txt', { bucket: 'bucket', key: 'dir/key.txt', versionId: undefined }],
     ['bucket/a%20b%2Fc', { bucket: 'bucket', key: 'a b/c', versionId: undefined }],
     ['bucket/what%3Fnot', { bucket: 'bucket', key: 'what?not', versionId: undefined }],
-    ['bucket/key?versionId=v1', { bucket: 'bucket', key: 'key', versionId: 'v1' }],
+    ['bucket/key?versionId=null', { bucket: 'bucket', key: 'key', versionId: 'null' }],
+    [
+      'bucket/key?versionId=019a7c2e-5d1b-7c3a-9f00-0123456789ab',
+      { bucket: 'bucket', key: 'key', versionId: '019a7c2e-5d1b-7c3a-9f00-0123456789ab' },
+    ],
     ['bucket/%E2%82%AC', { bucket: 'bucket', key: '€', versionId: undefined }],
   ];
   for (const [header, expected] of cases) {
@@ -195,11 +199,14 @@ describe('parseCopySource', () => {
         'InvalidArgument',
       ));
   }
-  it('refuses an empty versionId', () => {
-    assert.equal(
-      code(() => parseCopySource('bucket/key?versionId=')),
-      'InvalidArgument',
-    );
+  it('refuses an empty versionId, and one tiergate cannot have made', () => {
+    for (const header of ['bucket/key?versionId=', 'bucket/key?versionId=v1', 'bucket/key?versionId=NULL']) {
+      assert.equal(
+        code(() => parseCopySource(header)),
+        'InvalidArgument',
+        header,
+      );
+    }
   });
 });
 

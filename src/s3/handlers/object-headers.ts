@@ -149,6 +149,24 @@ export interface CopySource {
   versionId?: string;
 }
 
+/** Version ids tiergate hands out: `null`, or a UUID (v7) for versions written while versioning was Enabled. */
+const VERSION_ID_RE = /^(?:null|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** Refuses a version id tiergate cannot have made, as AWS refuses one it cannot parse (400, not 404). */
+export function checkVersionId(v: string, argumentName = 'versionId'): string {
+  if (v === '')
+    throw new S3Error('InvalidArgument', 'Version id cannot be the empty string', {
+      ArgumentName: argumentName,
+    });
+  if (!VERSION_ID_RE.test(v)) {
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
+      ArgumentName: argumentName,
+      ArgumentValue: v,
+    });
+  }
+  return v;
+}
+
 /** Parses `x-amz-copy-source`: `bucket/key` or `/bucket/key`, percent-encoded, with an optional `?versionId=`. */
 export function parseCopySource(value: string | undefined): CopySource {
   const bad = (): S3Error =>
@@ -166,8 +184,8 @@ export function parseCopySource(value: string | undefined): CopySource {
   let versionId: string | undefined;
   if (q >= 0) {
     const query = new URLSearchParams(value.slice(q + 1));
-    versionId = query.get('versionId') ?? undefined;
-    if (versionId === '') throw new S3Error('InvalidArgument', 'Version id cannot be the empty string');
+    const v = query.get('versionId');
+    versionId = v === null ? undefined : checkVersionId(v, 'x-amz-copy-source');
   }
   let path: string;
   try {

@@ -9,7 +9,7 @@ import { S3Error } from '../errors/s3-error';
 import type { S3Context } from '../s3-context';
 import { httpDate, objectHeaders, quoteEtag } from '../s3-response';
 import { type Conditions, evaluateConditions, hasConditions, parseRange } from './object-conditions';
-import { checksumHeaders, headerText, type CopySource } from './object-headers';
+import { checkVersionId, checksumHeaders, headerText, type CopySource } from './object-headers';
 
 /** How to answer a GET or HEAD: the status, headers and the byte range to read (none for the whole object). */
 export interface ReadPlan {
@@ -39,14 +39,10 @@ export function readConditions(headers: IncomingHttpHeaders): Conditions {
   };
 }
 
-/** The `versionId` query parameter; an empty one is an error, as in AWS. */
+/** The `versionId` query parameter, checked. */
 export function queryVersionId(ctx: S3Context): string | undefined {
   const v = ctx.req.query.get('versionId');
-  if (v === '')
-    throw new S3Error('InvalidArgument', 'Version id cannot be the empty string', {
-      ArgumentName: 'versionId',
-    });
-  return v ?? undefined;
+  return v === null ? undefined : checkVersionId(v);
 }
 
 /** The `partNumber` query parameter: an integer in 1..10000, never together with a Range header. */
@@ -78,8 +74,11 @@ export function isPlainRead(ctx: S3Context): boolean {
 /** Refuses a delete marker the way S3 does (404 for the latest, 405 when addressed by version id). */
 export function rejectDeleteMarker(info: ObjectInfo, byVersion: boolean): void {
   if (!info.deleteMarker) return;
-  const headers: Record<string, string> = { 'x-amz-delete-marker': 'true' };
-  if (info.versionId !== 'null') headers['x-amz-version-id'] = info.versionId;
+  // The marker's id is named even when it is `null` (a marker written while versioning was Suspended).
+  const headers: Record<string, string> = {
+    'x-amz-delete-marker': 'true',
+    'x-amz-version-id': info.versionId,
+  };
   if (byVersion) {
     headers['Last-Modified'] = httpDate(info.modTime);
     throw new S3Error('MethodNotAllowed', undefined, {}, headers);

@@ -33,6 +33,7 @@ export const S3_OPERATIONS = [
   'AbortMultipartUpload',
   'ListParts',
   'GetBucketVersioning',
+  'PutBucketVersioning',
   'ListObjectVersions',
   'GetBucketAcl',
   'GetObjectAcl',
@@ -114,6 +115,13 @@ export const ROUTES: readonly Route[] = [
     target: 'bucket',
     query: ['tagging'],
     action: 's3:PutBucketTagging',
+  },
+  {
+    op: 'PutBucketVersioning',
+    method: 'PUT',
+    target: 'bucket',
+    query: ['versioning'],
+    action: 's3:PutBucketVersioning',
   },
   { op: 'CreateBucket', method: 'PUT', target: 'bucket', action: 's3:CreateBucket' },
   {

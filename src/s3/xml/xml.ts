@@ -9,8 +9,17 @@ import { S3Error } from '../errors/s3-error';
 /** The S3 namespace every response root carries. */
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
+/**
+ * Elements of different names in one given order, where a node's keys cannot say it (ListObjectVersions interleaves
+ * Version and DeleteMarker). The key it is stored under is not written.
+ */
+export class XmlSequence {
+  constructor(readonly elements: readonly (readonly [name: string, value: XmlValue])[]) {}
+}
+
 /** A value the builder can write. */
-export type XmlValue = string | number | boolean | Date | XmlNode | XmlValue[] | undefined | null;
+export type XmlValue =
+  string | number | boolean | Date | XmlNode | XmlSequence | XmlValue[] | undefined | null;
 /** An element's children by name. */
 export interface XmlNode {
   [name: string]: XmlValue;
@@ -40,6 +49,10 @@ function write(name: string, value: XmlValue, out: string[]): void {
   if (value === undefined || value === null) return;
   if (Array.isArray(value)) {
     for (const v of value) write(name, v, out);
+    return;
+  }
+  if (value instanceof XmlSequence) {
+    for (const [n, v] of value.elements) write(n, v, out);
     return;
   }
   if (value instanceof Date) {
