@@ -275,10 +275,8 @@ export class ErasurePool implements ObjectLayer {
     if (opts.versionId !== undefined) return deleteVersion(set, bucket, key, opts.versionId);
     switch (await this.buckets.versioning(bucket)) {
       case 'Enabled':
-        objectPathComponents(key);
         return addDeleteMarker(set, bucket, key, uuid7());
       case 'Suspended':
-        objectPathComponents(key);
         return addDeleteMarker(set, bucket, key, 'null');
       case 'Unversioned':
         return deleteVersion(set, bucket, key, 'null');
