@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { type AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { S3Client } from '@aws-sdk/client-s3';
 
 const MAIN = resolve(__dirname, '../../src/main.js');
 const BOOT_TIMEOUT_MS = 30_000;
@@ -19,6 +20,22 @@ export const ROOT_USER = 'e2erootuser';
 export const ROOT_PASSWORD = 'e2e-root-secret-key';
 /** The region the gateway signs for (its default). */
 export const REGION = 'us-east-1';
+
+/**
+ * An S3 client for a gateway child that a test will SIGKILL: no checksums beyond what S3 requires, and no retries,
+ * since a retry could land on the restarted gateway and blur what was acknowledged before the kill.
+ */
+export function crashClient(url: string): S3Client {
+  return new S3Client({
+    endpoint: url,
+    region: REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: ROOT_USER, secretAccessKey: ROOT_PASSWORD },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+  });
+}
 
 /** A port free on 127.0.0.1 at the time of the call. */
 export async function freePort(): Promise<number> {

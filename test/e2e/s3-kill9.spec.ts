@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { seededBytes } from '../fixtures/seeded';
-import { type GatewayProcess, REGION, ROOT_PASSWORD, ROOT_USER, startGateway } from './gateway-process';
+import { crashClient as client, type GatewayProcess, startGateway } from './gateway-process';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'crash';
@@ -75,19 +75,6 @@ function stallingBody(data: Buffer, stopAt: number, onStalled: () => void): Read
       this.push(data.subarray(offset, end));
       offset = end;
     },
-  });
-}
-
-function client(url: string): S3Client {
-  return new S3Client({
-    endpoint: url,
-    region: REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: ROOT_USER, secretAccessKey: ROOT_PASSWORD },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    // A retry could land on the restarted gateway and blur what was acknowledged before the kill.
-    maxAttempts: 1,
   });
 }
 

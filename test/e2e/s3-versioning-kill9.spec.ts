@@ -23,7 +23,7 @@ import {
   type ObjectVersion,
 } from '@aws-sdk/client-s3';
 import { seededBytes } from '../fixtures/seeded';
-import { type GatewayProcess, REGION, ROOT_PASSWORD, ROOT_USER, startGateway } from './gateway-process';
+import { crashClient as client, type GatewayProcess, startGateway } from './gateway-process';
 
 const BUCKET = 'versions-crash';
 const KEY = 'report.bin';
@@ -40,19 +40,6 @@ function sizeOf(seed: number): number {
 }
 
 const sha256 = (data: Buffer | Uint8Array) => createHash('sha256').update(data).digest('hex');
-
-function client(url: string): S3Client {
-  return new S3Client({
-    endpoint: url,
-    region: REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: ROOT_USER, secretAccessKey: ROOT_PASSWORD },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    // A retry could land on the restarted gateway and blur what was acknowledged before the kill.
-    maxAttempts: 1,
-  });
-}
 
 /** Every version of KEY, in listing order, paged. */
 async function listVersions(s3: S3Client): Promise<ObjectVersion[]> {
