@@ -19,24 +19,14 @@ import { encodeStream, MemorySink, type ShardSink } from './erasure/encoder';
 import { eachDriveQuiet } from './util/each-drive';
 import type { Md5Hasher } from './erasure/md5-hasher';
 import { dataDirName, NAME_FILE, objectPathComponents, SYS_VOLUME, type PathComponent } from './layout';
-import {
-  decodeMetaSharing,
-  encodeMetaSharing,
-  type MetaFile,
-  type SharedDecode,
-  type SharedEncode,
-} from './meta/meta-file';
-import {
-  compareVersions,
-  resolve,
-  type DriveMeta,
-  type Resolution,
-  type ResolvedVersion,
-} from './meta/quorum';
+import { decodeMetaSharing, type MetaFile, type SharedDecode } from './meta/meta-file';
+import { type MetaScope, type Position, type StoredMeta } from './meta/pages';
+import { compareVersions, type DriveMeta, type Resolution, type ResolvedVersion } from './meta/quorum';
 import { versionSignature, type ObjectVersion } from './meta/version';
 import { NsLock } from './ns-lock';
 import { toObjectInfo } from './object-info';
 import type { ObjectInfo, PutObjectOptions } from './object-layer';
+import { hasDataDir, resolveHeads, writeObjectMetas, type MetaWant, type WriteMetaOpts } from './set-meta';
 import { Stage } from './stage';
 import { peekStream } from './util/peek-stream';
 
@@ -61,8 +51,17 @@ export interface ObjectState {
   dir: string;
   /** The key's on-disk path components (dir joins their names). */
   components: PathComponent[];
+  /** Each drive's head as read (null: none; Error: unreadable). */
+  heads: DriveMeta[];
+  /** Each drive's in-scope versions, from its head and the pages read: what `res` resolved. */
   metas: DriveMeta[];
   res: Resolution;
+  /** Which versions this state resolved (meta/pages.ts); versions out of scope are left as they are. */
+  scope: MetaScope;
+  /** What each drive stores (head and pages read), kept current by writeMetas. */
+  stored: (StoredMeta | null | Error)[];
+  /** The newest version in any drive's pages: new versions must be newer. */
+  horizon?: Position;
 }
 
 /** How a commit gets the new version's data onto the drives. */
@@ -133,12 +132,14 @@ export class ErasureSet {
     });
   }
 
-  /** Reads and resolves an object's metadata (caller holds a lock when it acts on the result). */
-  async state(bucket: string, key: string): Promise<ObjectState> {
+  /**
+   * Reads and resolves an object's metadata: the latest version and the versions `want` names, or every version
+   * (caller holds a lock when it acts on the result).
+   */
+  async state(bucket: string, key: string, want: MetaWant = {}): Promise<ObjectState> {
     const components = objectPathComponents(key);
     const dir = components.map((c) => c.name).join('/');
-    const metas = await this.readMetas(bucket, dir);
-    return { key, dir, components, metas, res: resolve(metas, this.k, this.writeQuorum) };
+    return resolveHeads(this, bucket, key, await this.readMetas(bucket, dir), want);
   }
 
   /** True when the answering drives prove an object (or version) absent. */
@@ -288,10 +289,14 @@ export class ErasureSet {
   ): Promise<ObjectInfo> {
     try {
       return await this.locks.withWrite(`${bucket}/${key}`, async () => {
-        const state = await this.state(bucket, key);
+        const state = await this.state(bucket, key, { ids: [version.versionId] });
         const latest = this.latestOrUndefined(state.res);
         check?.(latest?.version);
-        version.modTime = Math.max(Date.now(), (latest?.version.modTime ?? 0) + 1);
+        version.modTime = Math.max(
+          Date.now(),
+          (latest?.version.modTime ?? 0) + 1,
+          (state.horizon?.[0] ?? 0) + 1,
+        );
         await this.commitLocked(bucket, state, version, data);
         // modTime is above every existing version's, so the new version is the latest.
         return toObjectInfo(bucket, key, version, true);
@@ -468,34 +473,17 @@ export class ErasureSet {
   }
 
   /**
-   * Writes (or, when empty, removes) the object's metadata on the drives selected; returns successes by position.
-   * `target.metas`, when given, is what each drive held when the caller read it under the lock.
+   * Writes (or, when empty, removes) the object's in-scope metadata on the drives selected, `state` being what the
+   * caller read under the lock; returns successes by position (see set-meta.ts).
    */
-  async writeMetas(
+  writeMetas(
     bucket: string,
-    target: { key: string; dir: string; metas?: DriveMeta[] },
+    state: ObjectState,
     on: boolean[],
     build: (p: number) => MetaFile,
+    opts?: WriteMetaOpts,
   ): Promise<boolean[]> {
-    const { key, dir, metas } = target;
-    const encoded: SharedEncode[] = [];
-    return Promise.all(
-      this.drives.map(async (d, p) => {
-        if (!d || !on[p]) return false;
-        try {
-          const meta = build(p);
-          if (meta.versions.length === 0) await d.deleteMeta(bucket, dir);
-          else {
-            const dataDirs = meta.versions.some(hasDataDir);
-            const bytes = encodeMetaSharing(meta, encoded);
-            await d.writeMeta(bucket, dir, key, bytes, { dataDirs, fresh: metas?.[p] === null });
-          }
-          return true;
-        } catch {
-          return false;
-        }
-      }),
-    );
+    return writeObjectMetas(this, bucket, state, on, build, opts);
   }
 
   /**
@@ -554,9 +542,4 @@ function checkPreconditions(current: ObjectVersion | undefined, opts: PutObjectO
       );
     }
   }
-}
-
-/** The version's data lives in a data directory (not inline in the metadata, and not a delete marker). */
-export function hasDataDir(v: ObjectVersion): boolean {
-  return v.type === 'object' && !v.inline;
 }

@@ -18,6 +18,7 @@ import type {
 } from './object-layer';
 import type { Resolution } from './meta/quorum';
 import { walkSet, type SetEntry } from './set-listing';
+import type { MetaWant } from './set-meta';
 import { listSetUploads } from './set-multipart';
 
 /** One listing item after S3's delimiter roll-up: a common prefix, or a key with its resolved versions. */
@@ -33,10 +34,11 @@ async function* rolledUp(
   prefix: string,
   delimiter: string,
   marker: string,
+  want: MetaWant = {},
 ): AsyncGenerator<Rolled> {
   const walkOpts = { prefix, marker, recursive: delimiter !== '/' };
   let lastPrefix: string | undefined;
-  for await (const entry of mergeSets(sets.map((s) => walkSet(s, bucket, walkOpts)))) {
+  for await (const entry of mergeSets(sets.map((s) => walkSet(s, bucket, walkOpts, s.k, want)))) {
     let cp: string | undefined;
     if (entry.prefix) cp = entry.key;
     else if (delimiter !== '') {
@@ -147,14 +149,14 @@ export async function listPoolVersions(
   if (versionIdMarker !== '' && inPrefix && !rolled) {
     let res: Resolution | undefined;
     try {
-      res = (await setFor(keyMarker).state(bucket, keyMarker)).res;
+      res = (await setFor(keyMarker).state(bucket, keyMarker, { all: true })).res;
     } catch (err) {
       // A marker that cannot name an object has no versions to resume in.
       if (!isStorageError(err, 'InvalidObjectName', 'ObjectNameTooLong')) throw err;
     }
     if (res && !addKey(keyMarker, res, versionIdMarker)) return finishVersions(result);
   }
-  for await (const item of rolledUp(sets, bucket, prefix, delimiter, keyMarker)) {
+  for await (const item of rolledUp(sets, bucket, prefix, delimiter, keyMarker, { all: true })) {
     if ('key' in item) {
       if (!addKey(item.key, item.res)) break;
       continue;

@@ -3,8 +3,9 @@
  *
  * healObject, under the object's write lock: resolves the drives' metadata by quorum, verifies every shard frame of
  * every found version on every drive (deep: each bitrot hash is checked), rebuilds what is missing or corrupt from
- * k good shards, rewrites metadata files that are missing, stale, corrupt or carry crash leftovers, and deletes data
- * directories no found version references. Versions whose fate cannot be decided (drives offline) are left alone.
+ * k good shards, rewrites metadata files that are missing, stale, corrupt or carry crash leftovers (a drive with an
+ * unreadable version page gets that page's versions back from the others), and deletes data directories and version
+ * pages nothing references. Versions whose fate cannot be decided (drives offline) are left alone.
  */
 import { randomUUID } from 'node:crypto';
 import { isStorageError } from './errors';
@@ -21,6 +22,7 @@ import {
   TMP_DIR,
 } from './layout';
 import type { MetaFile } from './meta/meta-file';
+import { PAGE_FILE_PREFIX } from './meta/pages';
 import type { ResolvedVersion } from './meta/quorum';
 import type { FileReader, FileWriter } from './drive/drive';
 import { versionSignature } from './meta/version';
@@ -31,7 +33,7 @@ import { eachDrive, eachDriveQuiet } from './util/each-drive';
 /** Heals one object. */
 export async function healObject(set: ErasureSet, bucket: string, key: string): Promise<HealResult> {
   return set.locks.withWrite(`${bucket}/${key}`, async () => {
-    const state = await set.state(bucket, key);
+    const state = await set.state(bucket, key, { all: true });
     const { dir, metas, res } = state;
     const result: HealResult = {
       bucket,
@@ -102,13 +104,14 @@ export async function healObject(set: ErasureSet, bucket: string, key: string): 
           if (frame) want.inline.set(u.version.dataDir, frame);
         }
         if (!healed.has(p) && sameMeta(metas[p], want)) return;
-        const written = await set.writeMetas(bucket, state, onlyAt(set.n, p), () => want);
+        const written = await set.writeMetas(bucket, state, onlyAt(set.n, p), () => want, { heal: true });
         if (written[p]) healed.add(p);
       }),
     );
     result.danglingRemoved = [...res.gone];
 
-    // Orphaned data dirs: not referenced by any found or undecided version.
+    // Orphaned data dirs (not referenced by any found or undecided version) and version pages (no head lists them:
+    // a write that crashed between a page and its head, or a head heal replaced).
     const keep = new Set(
       [...res.versions, ...res.undecided].filter((r) => !r.version.inline).map((r) => r.version.dataDir),
     );
@@ -121,7 +124,17 @@ export async function healObject(set: ErasureSet, bucket: string, key: string): 
         } catch {
           return;
         }
+        const stored = state.stored[p];
+        const listed = new Set(
+          stored && !(stored instanceof Error) ? (stored.head.pages ?? []).map((r) => r.id) : [],
+        );
         for (const name of names) {
+          if (name.startsWith(PAGE_FILE_PREFIX)) {
+            if (stored instanceof Error || listed.has(name.slice(PAGE_FILE_PREFIX.length))) continue;
+            await d.delete(bucket, `${dir}/${name}`, { prune: true }).catch(() => undefined);
+            result.orphansRemoved++;
+            continue;
+          }
           const bare = name.replace(/\/$/, '');
           if (!bare.startsWith(DATA_DIR_PREFIX) || keep.has(bare.slice(DATA_DIR_PREFIX.length))) continue;
           await set.deleteDataDir(bucket, dir, bare.slice(DATA_DIR_PREFIX.length), onlyAt(set.n, p));

@@ -1,14 +1,17 @@
 /**
  * Listing one erasure set: every drive walks its copy of the bucket in key byte order; the walks are merged and
  * each key's metadata copies resolved by quorum exactly as a read would, so a listing never shows what a GET could
- * not read (crash leftovers, versions without quorum) and stays correct with up to m drives offline.
+ * not read (crash leftovers, versions without quorum) and stays correct with up to m drives offline. The walk
+ * yields heads; an entry resolves its latest version from them, or every version (reading its version pages) when
+ * the walk is for ListObjectVersions.
  */
 import type { WalkEntry, WalkOptions } from './drive/drive';
 import { storageError } from './errors';
 import type { ErasureSet } from './erasure-set';
 import { compareKeys } from './layout';
-import { decodeMeta } from './meta/meta-file';
-import { resolve, type DriveMeta, type Resolution } from './meta/quorum';
+import { decodeMetaSharing, type SharedDecode } from './meta/meta-file';
+import type { DriveMeta, Resolution } from './meta/quorum';
+import { resolveHeads, type MetaWant } from './set-meta';
 
 /** A merged listing entry. */
 export interface SetEntry {
@@ -39,13 +42,14 @@ async function advance(c: Cursor): Promise<void> {
 
 /**
  * Merged walk of a set. `minCopies` is how many drives must report an entry for it to be resolved at all
- * (heal sweeps pass 1 to see every leftover; listings use the read quorum).
+ * (heal sweeps pass 1 to see every leftover; listings use the read quorum); `want` is what each entry resolves.
  */
 export async function* walkSet(
   set: ErasureSet,
   bucket: string,
   opts: WalkOptions,
   minCopies = set.k,
+  want: MetaWant = {},
 ): AsyncGenerator<SetEntry> {
   const cursors: (Cursor | null)[] = set.drives.map((d) =>
     d ? { it: d.walk(bucket, opts)[Symbol.asyncIterator](), head: null, failed: null } : null,
@@ -63,11 +67,12 @@ export async function* walkSet(
       if (!min) break;
       const current = min;
       const holding: boolean[] = cursors.map((c) => !!c?.head && compareEntries(c.head, current) === 0);
-      const metas: DriveMeta[] = cursors.map((c, p) => {
+      const seen: SharedDecode[] = [];
+      const heads: DriveMeta[] = cursors.map((c, p) => {
         if (!c || c.failed) return storageError('DriveOffline', 'drive offline');
         if (!holding[p]) return null;
         try {
-          return c.head!.meta ? decodeMeta(c.head!.meta) : null;
+          return c.head!.meta ? decodeMetaSharing(c.head!.meta, seen) : null;
         } catch (err) {
           return err as Error;
         }
@@ -81,7 +86,8 @@ export async function* walkSet(
         yield { key: current.key, prefix: true };
         continue;
       }
-      yield { key: current.key, res: resolve(metas, set.k, set.writeQuorum), metas };
+      const { res, metas } = await resolveHeads(set, bucket, current.key, heads, want);
+      yield { key: current.key, res, metas };
     }
   } finally {
     await Promise.all(cursors.map(async (c) => c?.it.return?.().catch(() => undefined)));

@@ -307,7 +307,7 @@ export async function completeUpload(
     } catch (err) {
       // A retried Complete whose first attempt committed answers with the object it made.
       if (isStorageError(err, 'NoSuchUpload')) {
-        const { res } = await set.state(bucket, key);
+        const { res } = await set.state(bucket, key, { all: true });
         const done = res.versions.find((r) => r.version.uploadId === uploadId);
         if (done) return toObjectInfo(bucket, key, done.version, done === res.versions[0]);
       }

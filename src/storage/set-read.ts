@@ -13,6 +13,7 @@ import { dataDirName, partFileName } from './layout';
 import type { ResolvedVersion } from './meta/quorum';
 import { toObjectInfo } from './object-info';
 import type { ByteRange, GetObjectResult, ObjectInfo } from './object-layer';
+import type { MetaWant } from './set-meta';
 
 /** Resolves one version for reading. */
 export async function getObjectInfo(
@@ -21,7 +22,9 @@ export async function getObjectInfo(
   key: string,
   versionId?: string,
 ): Promise<ObjectInfo> {
-  const { res } = await set.locks.withRead(`${bucket}/${key}`, () => set.state(bucket, key));
+  const { res } = await set.locks.withRead(`${bucket}/${key}`, () =>
+    set.state(bucket, key, wantVersion(versionId)),
+  );
   if (res.inconsistent) set.config.requestHeal(bucket, key);
   const rv = set.pick(res, versionId);
   return toObjectInfo(bucket, key, rv.version, rv === res.versions[0]);
@@ -40,7 +43,7 @@ export async function getObject(
   let rv: ResolvedVersion;
   let releaseData: () => void = () => undefined;
   try {
-    state = await set.state(bucket, key);
+    state = await set.state(bucket, key, wantVersion(versionId));
     rv = set.pick(state.res, versionId);
     if (rv.version.type === 'delete-marker')
       throw storageError('ObjectNotFound', 'the latest version is a delete marker');
@@ -79,6 +82,11 @@ export async function getObject(
   // A stream destroyed before its first read never runs the generator's finally: unpin on close too (idempotent).
   stream.once('close', releaseData);
   return { info, stream };
+}
+
+/** What a read of one version (the latest when no id) needs resolved. */
+function wantVersion(versionId: string | undefined): MetaWant {
+  return versionId === undefined ? {} : { ids: [versionId] };
 }
 
 /** Yields bytes [start, end] of a version, part by part. */

@@ -16,7 +16,7 @@ export async function deleteVersion(
   versionId: string | undefined,
 ): Promise<DeleteObjectResult> {
   return set.locks.withWrite(`${bucket}/${key}`, async () => {
-    const state = await set.state(bucket, key);
+    const state = await set.state(bucket, key, { ids: versionId === undefined ? [] : [versionId] });
     const { dir, metas, res } = state;
     const target = set.pick(res, versionId);
     const holders = target.holders.map((h, p) => h && set.drives[p] !== null);
@@ -67,7 +67,7 @@ export async function updateVersion(
   update: VersionUpdate,
 ): Promise<ObjectInfo> {
   return set.locks.withWrite(`${bucket}/${key}`, async () => {
-    const state = await set.state(bucket, key);
+    const state = await set.state(bucket, key, { ids: [versionId] });
     const found = set.pick(state.res, versionId);
     const isLatest = found === state.res.versions[0];
     const next = update(structuredClone(found.version));

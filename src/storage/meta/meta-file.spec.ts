@@ -6,7 +6,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { xxh64 } from '@node-rs/xxhash';
 import { objectVersion } from '../../../test/fixtures/object-version';
-import { decodeMeta, emptyMeta, encodeMeta, META_FORMAT_VERSION, type MetaFile } from './meta-file';
+import {
+  decodeMeta,
+  emptyMeta,
+  encodeMeta,
+  META_FORMAT_PAGED,
+  META_FORMAT_VERSION,
+  type MetaFile,
+} from './meta-file';
+import { pageRefFor } from './pages';
 import type { ObjectVersion } from './version';
 
 /** Recomputes the trailing checksum, so a test can reach the checks that come after it. */
@@ -17,11 +25,11 @@ function reseal(buf: Buffer): Buffer {
 }
 
 /** A file with the given JSON text and inline bytes, correctly framed and checksummed. */
-function craft(json: string, inline = Buffer.alloc(0)): Buffer {
+function craft(json: string, inline = Buffer.alloc(0), version = 1): Buffer {
   const body = Buffer.from(json);
   const out = Buffer.alloc(12 + body.length + inline.length + 8);
   out.write('TGMF', 0, 'latin1');
-  out.writeUInt16LE(1, 4);
+  out.writeUInt16LE(version, 4);
   out.writeUInt32LE(body.length, 8);
   body.copy(out, 12);
   inline.copy(out, 12 + body.length);
@@ -193,5 +201,38 @@ describe('decodeMeta rejects damaged files with FileCorrupt', () => {
       decodeMeta(craft('{"versions":[],"inline":{"d":[0,4]}}', Buffer.alloc(4))).inline.get('d')!.length,
       4,
     );
+  });
+});
+
+describe('format 2: heads that list version pages', () => {
+  const ref = pageRefFor('0b9e7f0c-8f4e-4a7c-9d51-3f7c2e9a1b20', sample().versions);
+
+  it('writes format 2 only for a file with pages, and reads the pages back', () => {
+    const head: MetaFile = { ...sample(), pages: [ref] };
+    const buf = encodeMeta(head);
+    assert.equal(buf.readUInt16LE(4), META_FORMAT_PAGED);
+    assert.deepEqual(decodeMeta(buf).pages, [ref]);
+    assert.equal(encodeMeta({ ...sample(), pages: [] }).readUInt16LE(4), META_FORMAT_VERSION);
+    assert.equal(decodeMeta(encodeMeta(sample())).pages, undefined);
+  });
+
+  it('rejects pages in format 1, format 2 without pages, and malformed page references', () => {
+    const pages = JSON.stringify([ref]);
+    assert.doesNotThrow(() =>
+      decodeMeta(craft(`{"versions":[],"inline":{},"pages":${pages}}`, undefined, 2)),
+    );
+    for (const [json, version] of [
+      [`{"versions":[],"inline":{},"pages":${pages}}`, 1],
+      ['{"versions":[],"inline":{}}', 2],
+      [`{"versions":[],"inline":{},"pages":${pages.replace(ref.id, '../../etc')}}`, 2],
+      [`{"versions":[],"inline":{},"pages":${pages.replace('"hasNull":false', '"hasNull":0')}}`, 2],
+      ['{"versions":[],"inline":{},"pages":[null]}', 2],
+    ] as const) {
+      assert.throws(
+        () => decodeMeta(craft(json, undefined, version)),
+        { code: 'FileCorrupt', message: /pages/ },
+        json,
+      );
+    }
   });
 });

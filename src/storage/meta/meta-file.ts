@@ -3,23 +3,30 @@
  *
  *     offset  size  field
  *     0       4     magic "TGMF"
- *     4       2     format version (u16 LE), currently 1
+ *     4       2     format version (u16 LE): 1, or 2 when the file references version pages
  *     6       2     reserved, 0
  *     8       4     JSON length J (u32 LE)
- *     12      J     JSON {"versions":[ObjectVersion...], "inline":{"<dataDir id>":[offset,length]}}
+ *     12      J     JSON {"versions":[ObjectVersion...], "inline":{"<dataDir id>":[offset,length]},
+ *                         "pages":[PageRef...]}       ("pages" only in format 2)
  *     12+J    ...   inline shard bytes (each one a bitrot frame: xxh64 + shard, see erasure/bitrot.ts)
  *     end-8   8     xxh64 of every byte before it (u64 LE)
  *
- * Versions are kept newest first. A reader refuses a wrong magic, an unknown format version or a bad checksum, so a
- * torn or rotten file is treated like a missing one and healed from the other drives.
+ * Versions are kept newest first. A key with many versions keeps most of them in version pages (meta/pages.ts):
+ * files of this same format, without pages of their own, that the `%meta` file (the head) lists. Format 2 exists
+ * so a format-1 reader refuses a head whose versions it could not all see, instead of losing the paged ones; a file
+ * without pages is still written as format 1. A reader refuses a wrong magic, an unknown format version or a bad
+ * checksum, so a torn or rotten file is treated like a missing one and healed from the other drives.
  */
 import { xxh64 } from '@node-rs/xxhash';
 import { storageError } from '../errors';
+import type { PageRef } from './pages';
 import type { ObjectVersion } from './version';
 
 const MAGIC = Buffer.from('TGMF');
-/** Current metadata format version. */
+/** Format version of a metadata file without version pages. */
 export const META_FORMAT_VERSION = 1;
+/** Format version of a head that lists version pages. */
+export const META_FORMAT_PAGED = 2;
 const HEADER = 12;
 const TRAILER = 8;
 
@@ -28,6 +35,8 @@ export interface MetaFile {
   versions: ObjectVersion[];
   /** Inline shard frame of this drive per version data id (ObjectVersion.dataDir). */
   inline: Map<string, Buffer>;
+  /** Version pages holding this drive's older versions (heads only; see meta/pages.ts). */
+  pages?: PageRef[];
 }
 
 /** An empty metadata file. */
@@ -44,6 +53,7 @@ export function encodeMeta(meta: MetaFile): Buffer {
 export interface SharedEncode {
   versions: ObjectVersion[];
   index: string;
+  pages: PageRef[] | undefined;
   json: Buffer;
 }
 
@@ -63,19 +73,21 @@ export function encodeMetaSharing(meta: MetaFile, seen: SharedEncode[]): Buffer 
     offset += blob.length;
   }
   const index = JSON.stringify(inlineIndex);
+  const pages = meta.pages?.length ? meta.pages : undefined;
   let json = seen.find(
     (s) =>
       s.index === index &&
+      samePages(s.pages, pages) &&
       s.versions.length === meta.versions.length &&
       s.versions.every((v, i) => v === meta.versions[i]),
   )?.json;
   if (!json) {
-    json = Buffer.from(JSON.stringify({ versions: meta.versions, inline: inlineIndex }));
-    seen.push({ versions: meta.versions.slice(), index, json });
+    json = Buffer.from(JSON.stringify({ versions: meta.versions, inline: inlineIndex, pages }));
+    seen.push({ versions: meta.versions.slice(), index, pages, json });
   }
   const out = Buffer.allocUnsafe(HEADER + json.length + offset + TRAILER);
   MAGIC.copy(out, 0);
-  out.writeUInt16LE(META_FORMAT_VERSION, 4);
+  out.writeUInt16LE(pages ? META_FORMAT_PAGED : META_FORMAT_VERSION, 4);
   out.writeUInt16LE(0, 6);
   out.writeUInt32LE(json.length, 8);
   json.copy(out, HEADER);
@@ -88,7 +100,29 @@ export function encodeMetaSharing(meta: MetaFile, seen: SharedEncode[]): Buffer 
   return out;
 }
 
-type ParsedJson = { versions: ObjectVersion[]; inline: Record<string, [number, number]> };
+/** Equal page lists (drives list equal pages in distinct arrays, often of the very same reference objects). */
+function samePages(a: PageRef[] | undefined, b: PageRef[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every(
+    (r, i) =>
+      r === b[i] ||
+      (r.id === b[i].id &&
+        r.count === b[i].count &&
+        r.hasNull === b[i].hasNull &&
+        r.dataDirs === b[i].dataDirs &&
+        r.newest[0] === b[i].newest[0] &&
+        r.newest[1] === b[i].newest[1] &&
+        r.ids?.[0] === b[i].ids?.[0] &&
+        r.ids?.[1] === b[i].ids?.[1]),
+  );
+}
+
+type ParsedJson = {
+  versions: ObjectVersion[];
+  inline: Record<string, [number, number]>;
+  pages?: PageRef[];
+};
 
 /**
  * A decoded file whose JSON another drive's file may share: the drives of a set hold the same records and differ
@@ -115,7 +149,7 @@ export function decodeMetaSharing(buf: Buffer, seen: SharedDecode[]): MetaFile {
     throw storageError('FileCorrupt', 'metadata file: bad magic');
   }
   const version = buf.readUInt16LE(4);
-  if (version !== META_FORMAT_VERSION) {
+  if (version !== META_FORMAT_VERSION && version !== META_FORMAT_PAGED) {
     throw storageError('FileCorrupt', `metadata file: unsupported format version ${version}`);
   }
   const end = buf.length - TRAILER;
@@ -135,6 +169,12 @@ export function decodeMetaSharing(buf: Buffer, seen: SharedDecode[]): MetaFile {
       throw storageError('FileCorrupt', 'metadata file: bad JSON');
     }
     if (!Array.isArray(parsed.versions)) throw storageError('FileCorrupt', 'metadata file: no versions');
+    if (
+      (version === META_FORMAT_PAGED) !== Array.isArray(parsed.pages) ||
+      !(parsed.pages ?? []).every(isPageRef)
+    ) {
+      throw storageError('FileCorrupt', 'metadata file: bad version pages');
+    }
     seen.push({ buf, jsonLen, parsed });
   }
   const inline = new Map<string, Buffer>();
@@ -144,5 +184,25 @@ export function decodeMetaSharing(buf: Buffer, seen: SharedDecode[]): MetaFile {
       throw storageError('FileCorrupt', 'metadata file: inline data out of range');
     inline.set(dataDir, buf.subarray(dataStart + off, dataStart + off + len));
   }
-  return { versions: parsed.versions.slice(), inline };
+  const out: MetaFile = { versions: parsed.versions.slice(), inline };
+  if (parsed.pages) out.pages = parsed.pages;
+  return out;
+}
+
+/** Shape check of a page reference read from disk (its fields decide which files are read). */
+function isPageRef(r: unknown): r is PageRef {
+  const p = r as PageRef;
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    typeof p.id === 'string' &&
+    /^[0-9a-f-]{36}$/.test(p.id) &&
+    Number.isInteger(p.count) &&
+    Array.isArray(p.newest) &&
+    typeof p.newest[0] === 'number' &&
+    typeof p.newest[1] === 'string' &&
+    (p.ids === null || (Array.isArray(p.ids) && p.ids.every((x) => typeof x === 'string'))) &&
+    typeof p.hasNull === 'boolean' &&
+    typeof p.dataDirs === 'boolean'
+  );
 }
