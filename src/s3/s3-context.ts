@@ -29,6 +29,11 @@ export interface S3Settings {
   region: string;
   /** Domains for virtual-host style (`bucket.<domain>`); empty means path style only. */
   domains: readonly string[];
+  /**
+   * Whether a lifecycle Transition may name this storage class. The tier registry (tiering issue) will answer;
+   * until it is wired in, absent, and every transition is refused with InvalidStorageClass.
+   */
+  isKnownStorageClass?: (name: string) => boolean;
 }
 
 /** The context of one S3 call. */

@@ -14,6 +14,11 @@ import { walkSet } from './set-listing';
 const BUCKET_CACHE_MS = 2000;
 /** Bucket config document holding `{"status": "Enabled" | "Suspended"}`; absent while the bucket is unversioned. */
 const VERSIONING_CONFIG = 'versioning';
+/**
+ * Bucket config document holding the lifecycle configuration. Opaque bytes here: their format belongs to
+ * `lifecycle/rules/stored-lifecycle.ts` (storage imports nothing from the other folders).
+ */
+const LIFECYCLE_CONFIG = 'lifecycle';
 
 function parseVersioningDoc(doc: Buffer): VersioningStatus {
   try {
@@ -30,6 +35,7 @@ const CONFIG_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export class BucketStore {
   private readonly cache = new Map<string, number>();
   private readonly versioningCache = new Map<string, { status: VersioningStatus; until: number }>();
+  private readonly lifecycleCache = new Map<string, { doc: Buffer | null; until: number }>();
   /** Existence checks in flight: requests that find the cache expired together share one check. */
   private readonly checking = new Map<string, Promise<boolean>>();
   /** Serialises bucket creation and removal within this process. */
@@ -173,6 +179,7 @@ export class BucketStore {
   private async deleteBucketLocked(bucket: string): Promise<void> {
     this.cache.delete(bucket);
     this.versioningCache.delete(bucket);
+    this.lifecycleCache.delete(bucket);
     await this.requireBucket(bucket);
     for (const set of this.sets) {
       for await (const e of walkSet(set, bucket, { recursive: true }, 1)) {
@@ -183,6 +190,7 @@ export class BucketStore {
     }
     this.cache.delete(bucket);
     this.versioningCache.delete(bucket);
+    this.lifecycleCache.delete(bucket);
     await this.removeBucketEverywhere(bucket);
   }
 
@@ -255,6 +263,25 @@ export class BucketStore {
     this.versioningCache.delete(bucket);
     await this.putBucketConfig(bucket, VERSIONING_CONFIG, Buffer.from(JSON.stringify({ status })));
     this.versioningCache.set(bucket, { status, until: Date.now() + BUCKET_CACHE_MS });
+  }
+
+  /**
+   * The bucket's lifecycle document, or null (cached for a moment like versioning, since the lifecycle engine
+   * reads it on every write; this process's own changes are seen at once, other processes' within the TTL).
+   */
+  async lifecycle(bucket: string): Promise<Buffer | null> {
+    const cached = this.lifecycleCache.get(bucket);
+    if (cached && cached.until > Date.now()) return cached.doc;
+    const doc = await this.getBucketConfig(bucket, LIFECYCLE_CONFIG);
+    this.lifecycleCache.set(bucket, { doc, until: Date.now() + BUCKET_CACHE_MS });
+    return doc;
+  }
+
+  /** Stores (or with null removes) the lifecycle document. */
+  async setLifecycle(bucket: string, doc: Buffer | null): Promise<void> {
+    this.lifecycleCache.delete(bucket);
+    await this.putBucketConfig(bucket, LIFECYCLE_CONFIG, doc);
+    this.lifecycleCache.set(bucket, { doc, until: Date.now() + BUCKET_CACHE_MS });
   }
 
   /** Copies bucket records to drives that miss them (replaced drives). */

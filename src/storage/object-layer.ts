@@ -231,6 +231,15 @@ export interface ObjectLayer {
   getBucketVersioning(bucket: string): Promise<VersioningStatus>;
   /** Enables or suspends versioning (there is no way back to Unversioned). */
   putBucketVersioning(bucket: string, status: 'Enabled' | 'Suspended'): Promise<void>;
+  /**
+   * The bucket's lifecycle configuration document, or null when it has none. Opaque to storage: the caller owns the
+   * format (`lifecycle/rules/stored-lifecycle.ts`). Cached for a moment, like versioning.
+   */
+  getBucketLifecycle(bucket: string): Promise<Buffer | null>;
+  /** Stores the lifecycle configuration document on every drive, replacing any previous one. */
+  putBucketLifecycle(bucket: string, doc: Buffer): Promise<void>;
+  /** Removes the lifecycle configuration (no error when there is none); DeleteBucket removes it too. */
+  deleteBucketLifecycle(bucket: string): Promise<void>;
 
   putObject(bucket: string, key: string, body: Readable, opts?: PutObjectOptions): Promise<ObjectInfo>;
   getObjectInfo(bucket: string, key: string, opts?: { versionId?: string }): Promise<ObjectInfo>;

@@ -234,6 +234,19 @@ export class ErasurePool implements ObjectLayer {
     return this.buckets.setVersioning(bucket, status);
   }
 
+  async getBucketLifecycle(bucket: string): Promise<Buffer | null> {
+    await this.requireBucket(bucket);
+    return this.buckets.lifecycle(bucket);
+  }
+
+  async putBucketLifecycle(bucket: string, doc: Buffer): Promise<void> {
+    return this.buckets.setLifecycle(bucket, doc);
+  }
+
+  async deleteBucketLifecycle(bucket: string): Promise<void> {
+    return this.buckets.setLifecycle(bucket, null);
+  }
+
   private requireBucket(bucket: string): Promise<void> {
     return this.buckets.requireBucket(bucket);
   }

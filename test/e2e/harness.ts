@@ -37,6 +37,11 @@ export interface GatewayOptions {
   drives?: number;
   /** Extra TIERGATE_* variables (override the harness's own). */
   env?: Record<string, string>;
+  /**
+   * Boot on the drives under this root, from an earlier gateway closed with `close({ keepFiles: true })`, as a
+   * restart on the same disks. The new gateway owns the root from then on (its `close()` removes it).
+   */
+  root?: string;
 }
 
 /** A request as it goes on the wire: `path` is sent verbatim (already percent-encoded, with any query). */
@@ -88,8 +93,8 @@ export interface TestGateway {
   unsigned(req: RawRequest): Promise<RawResponse>;
   /** A presigned URL path (path + query, for `unsigned`) valid `expiresIn` seconds from `sign.date`. */
   presignPath(method: string, path: string, expiresIn: number, sign?: SignOptions): Promise<string>;
-  /** Stops the app and removes every temp directory. */
-  close(): Promise<void>;
+  /** Stops the app and removes every temp directory (kept with `keepFiles`, for a restart with `root`). */
+  close(opts?: { keepFiles?: boolean }): Promise<void>;
 }
 
 let loggerQuieted = false;
@@ -101,7 +106,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<TestGatew
     Logger.overrideLogger(['error', 'warn']);
     loggerQuieted = true;
   }
-  const root = await mkdtemp(join(tmpdir(), 'tiergate-gw-'));
+  const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'tiergate-gw-')));
   const drivesDir = join(root, 'srv', 'tiergate', 'drives');
   const drives = Array.from({ length: opts.drives ?? 4 }, (_, i) => join(drivesDir, `d${i + 1}`));
   let app: NestExpressApplication | undefined;
@@ -154,13 +159,13 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<TestGatew
     },
     unsigned: (req) => sendRaw(host, port, req),
     presignPath: (method, path, expiresIn, sign) => presign(host, port, method, path, expiresIn, sign),
-    async close() {
+    async close(closeOpts = {}) {
       for (const client of clients) client.destroy();
       try {
         (started.getHttpServer() as { closeAllConnections?: () => void }).closeAllConnections?.();
         await started.close();
       } finally {
-        await rm(root, { recursive: true, force: true });
+        if (!closeOpts.keepFiles) await rm(root, { recursive: true, force: true });
       }
     },
   };

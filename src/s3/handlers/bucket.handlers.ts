@@ -15,6 +15,9 @@ import { putBucketTagging } from './put-bucket-tagging.handler';
 import { getBucketAcl } from './get-bucket-acl.handler';
 import { getBucketVersioning, putBucketVersioning } from './bucket-versioning.handlers';
 import { listObjectVersions } from './list-object-versions.handler';
+import { putBucketLifecycleConfiguration } from './put-bucket-lifecycle-configuration.handler';
+import { getBucketLifecycleConfiguration } from './get-bucket-lifecycle-configuration.handler';
+import { deleteBucketLifecycle } from './delete-bucket-lifecycle.handler';
 
 /** Handlers of the bucket operations, merged into the registry by handlers/index.ts. */
 export const BUCKET_HANDLERS: Partial<Record<S3Operation, S3Handler>> = {
@@ -26,6 +29,9 @@ export const BUCKET_HANDLERS: Partial<Record<S3Operation, S3Handler>> = {
   PutBucketTagging: putBucketTagging,
   GetBucketTagging: getBucketTagging,
   DeleteBucketTagging: deleteBucketTagging,
+  PutBucketLifecycleConfiguration: putBucketLifecycleConfiguration,
+  GetBucketLifecycleConfiguration: getBucketLifecycleConfiguration,
+  DeleteBucketLifecycle: deleteBucketLifecycle,
   ListObjects: listObjects,
   ListObjectsV2: listObjectsV2,
   DeleteObjects: deleteObjects,
