@@ -1,64 +1,30 @@
-# The nodes' instance role: exactly the tier bucket and KMS key actions the gateway uses (tier objects under
-# tier_prefix: put, get, delete, restore, multipart clean-up; listing that prefix; data keys from the one KMS key).
-# No static access keys are needed on EC2.
+# The cloud tier (bucket and KMS key, from ../aws-tier) and the nodes' instance role, which carries exactly the
+# tier's access policy: no static access keys are needed on EC2.
 
-locals {
-  tier_object_arn = "${aws_s3_bucket.tier.arn}/${var.tier_prefix}*"
-}
+module "tier" {
+  source = "../aws-tier"
 
-data "aws_iam_policy_document" "assume_ec2" {
-  statement {
-    sid     = "EC2AssumeRole"
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["ec2.${data.aws_partition.current.dns_suffix}"]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "gateway" {
-  statement {
-    sid       = "ListTierPrefix"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.tier.arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${var.tier_prefix}*"]
-    }
-  }
-
-  statement {
-    sid = "TierObjects"
-    actions = [
-      "s3:PutObject",
-      "s3:GetObject",
-      "s3:DeleteObject",
-      "s3:RestoreObject",
-      "s3:AbortMultipartUpload",
-      "s3:ListMultipartUploadParts",
-    ]
-    resources = [local.tier_object_arn]
-  }
-
-  statement {
-    sid = "TierKey"
-    actions = [
-      "kms:GenerateDataKey",
-      "kms:Decrypt",
-      "kms:DescribeKey",
-    ]
-    resources = [aws_kms_key.tier.arn]
-  }
+  name                     = var.name
+  tags                     = var.tags
+  bucket_name              = var.tier_bucket_name
+  force_destroy            = var.tier_bucket_force_destroy
+  prefix                   = var.tier_prefix
+  storage_class            = var.tier_storage_class
+  kms_deletion_window_days = var.kms_deletion_window_days
 }
 
 resource "aws_iam_role" "gateway" {
-  name_prefix        = "${var.name}-gateway-"
-  description        = "tiergate gateway nodes: tier bucket and KMS key"
-  assume_role_policy = data.aws_iam_policy_document.assume_ec2.json
+  name_prefix = "${var.name}-gateway-"
+  description = "tiergate gateway nodes: tier bucket and KMS key"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EC2AssumeRole"
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "ec2.${data.aws_partition.current.dns_suffix}" }
+    }]
+  })
 
   tags = local.tags
 }
@@ -66,7 +32,7 @@ resource "aws_iam_role" "gateway" {
 resource "aws_iam_role_policy" "gateway" {
   name_prefix = "tier-access-"
   role        = aws_iam_role.gateway.id
-  policy      = data.aws_iam_policy_document.gateway.json
+  policy      = module.tier.access_policy_json
 }
 
 resource "aws_iam_instance_profile" "gateway" {

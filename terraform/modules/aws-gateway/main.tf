@@ -1,5 +1,5 @@
 # aws-gateway: the AWS side of a tiergate site. This file holds the shared locals and the network (a VPC with one
-# subnet per availability zone, or an existing VPC); security.tf, compute.tf, iam.tf and tier.tf hold the rest.
+# subnet per availability zone, or an existing VPC); security.tf, compute.tf and iam.tf (tier and role) hold the rest.
 
 data "aws_region" "current" {}
 

@@ -41,22 +41,22 @@ output "instance_ids" {
 
 output "tier_bucket" {
   description = "Name of the S3 tier bucket."
-  value       = aws_s3_bucket.tier.id
+  value       = module.tier.bucket
 }
 
 output "tier_bucket_arn" {
   description = "ARN of the S3 tier bucket."
-  value       = aws_s3_bucket.tier.arn
+  value       = module.tier.bucket_arn
 }
 
 output "kms_key_arn" {
   description = "ARN of the KMS key that encrypts the tier bucket (and can seal the gateway's data keys)."
-  value       = aws_kms_key.tier.arn
+  value       = module.tier.kms_key_arn
 }
 
 output "kms_alias" {
   description = "Alias of the KMS key."
-  value       = aws_kms_alias.tier.name
+  value       = module.tier.kms_alias
 }
 
 output "iam_role_arn" {
@@ -80,18 +80,8 @@ output "subnet_ids" {
 }
 
 output "tier_definition" {
-  description = "Body for PUT /tiergate/admin/v1/tiers (Ansible tiergate_tiers entry) naming this bucket; empty keys mean the instance role."
-  value = {
-    name         = "${var.name}-aws"
-    type         = "s3"
-    endpoint     = "https://s3.${data.aws_region.current.name}.${data.aws_partition.current.dns_suffix}"
-    region       = data.aws_region.current.name
-    bucket       = aws_s3_bucket.tier.id
-    prefix       = var.tier_prefix
-    storageClass = "STANDARD_IA"
-    accessKey    = ""
-    secretKey    = ""
-  }
+  description = "Body for PUT /tiergate/admin/v1/tiers (an Ansible tiergate_tiers entry); empty keys mean the instance role."
+  value       = merge(module.tier.tier_definition, { accessKey = "", secretKey = "" })
 }
 
 output "ansible_inventory" {
@@ -102,6 +92,6 @@ output "ansible_inventory" {
     ssh_user    = var.ami_os == "debian" ? "admin" : "ec2-user"
     s3_port     = var.s3_port
     region      = data.aws_region.current.name
-    kms_key_arn = aws_kms_key.tier.arn
+    kms_key_arn = module.tier.kms_key_arn
   })
 }

@@ -276,6 +276,12 @@ variable "tier_prefix" {
   }
 }
 
+variable "tier_storage_class" {
+  type        = string
+  description = "S3 storage class of tiered objects (the tier definition's storageClass)."
+  default     = "STANDARD_IA"
+}
+
 variable "kms_deletion_window_days" {
   type        = number
   description = "Waiting period before a deleted KMS key is destroyed (data tiered under it is unreadable after)."

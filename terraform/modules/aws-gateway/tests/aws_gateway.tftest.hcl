@@ -1,6 +1,6 @@
 # terraform test for the aws-gateway module on a mocked AWS provider (no credentials, no network): the plan's
-# shape (nodes, volumes, zones), the security rules, the exact IAM actions, the bucket and key hardening, the
-# inventory, and the validations that must reject bad input.
+# shape (nodes, volumes, zones), the security rules, the instance role and its exact actions, the inventory, and
+# the validations that must reject bad input. The bucket and key themselves are tested in ../aws-tier.
 
 mock_provider "aws" {
   mock_data "aws_region" {
@@ -14,9 +14,6 @@ mock_provider "aws" {
   }
   mock_data "aws_ami" {
     defaults = { id = "ami-0123456789abcdef0" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
   mock_resource "aws_s3_bucket" {
     defaults = { id = "tg-tier-0001", arn = "arn:aws:s3:::tg-tier-0001" }
@@ -84,54 +81,27 @@ run "security_group_rules" {
   }
 }
 
-run "iam_grants_exactly_the_gateway_actions" {
+run "instance_role_carries_exactly_the_tier_policy" {
   command = apply
 
   assert {
-    condition = toset(data.aws_iam_policy_document.gateway.statement[1].actions) == toset([
-      "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:RestoreObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
-    ])
-    error_message = "Object actions differ from what the gateway uses."
+    condition     = aws_iam_role_policy.gateway.policy == module.tier.access_policy_json
+    error_message = "The instance role must carry the tier's access policy."
   }
   assert {
-    condition     = toset(data.aws_iam_policy_document.gateway.statement[1].resources) == toset(["arn:aws:s3:::tg-tier-0001/tiergate/*"])
-    error_message = "Object actions must be scoped to the tier prefix of the tier bucket."
+    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.gateway.policy).Statement : s.Action])) == toset(["s3:ListBucket", "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:RestoreObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"])
+    error_message = "The role must be granted exactly the actions the gateway uses."
   }
   assert {
-    condition     = toset(data.aws_iam_policy_document.gateway.statement[0].actions) == toset(["s3:ListBucket"]) && toset(data.aws_iam_policy_document.gateway.statement[0].resources) == toset(["arn:aws:s3:::tg-tier-0001"])
-    error_message = "Listing must be limited to the tier bucket."
+    condition     = jsondecode(aws_iam_role.gateway.assume_role_policy).Statement[0].Principal.Service == "ec2.amazonaws.com"
+    error_message = "Only EC2 may assume the role."
   }
   assert {
-    condition     = toset(data.aws_iam_policy_document.gateway.statement[2].actions) == toset(["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"]) && toset(data.aws_iam_policy_document.gateway.statement[2].resources) == toset([aws_kms_key.tier.arn])
-    error_message = "KMS actions must be the three the gateway uses, on the tier key only."
+    condition     = aws_iam_instance_profile.gateway.role == aws_iam_role.gateway.name && aws_instance.gateway[0].iam_instance_profile == aws_iam_instance_profile.gateway.name
+    error_message = "Nodes must run with the instance profile."
   }
   assert {
-    condition     = length(data.aws_iam_policy_document.gateway.statement) == 3
-    error_message = "The role policy must have no other statements."
-  }
-}
-
-run "bucket_and_key_are_hardened" {
-  command = apply
-
-  assert {
-    condition     = aws_s3_bucket_public_access_block.tier.block_public_acls && aws_s3_bucket_public_access_block.tier.block_public_policy && aws_s3_bucket_public_access_block.tier.ignore_public_acls && aws_s3_bucket_public_access_block.tier.restrict_public_buckets
-    error_message = "All public access must be blocked."
-  }
-  assert {
-    condition     = one([for r in aws_s3_bucket_server_side_encryption_configuration.tier.rule : one(r.apply_server_side_encryption_by_default).sse_algorithm]) == "aws:kms"
-    error_message = "Default encryption must be SSE-KMS."
-  }
-  assert {
-    condition     = data.aws_iam_policy_document.tier_bucket.statement[0].effect == "Deny" && one(data.aws_iam_policy_document.tier_bucket.statement[0].condition).variable == "aws:SecureTransport"
-    error_message = "The bucket policy must deny requests without TLS."
-  }
-  assert {
-    condition     = aws_kms_key.tier.enable_key_rotation && aws_kms_alias.tier.name == "alias/tg-tier"
-    error_message = "The KMS key must rotate and have its alias."
-  }
-  assert {
-    condition     = aws_s3_bucket.tier.tags["Environment"] == "test" && aws_kms_key.tier.tags["Module"] == "tiergate/aws-gateway" && aws_instance.gateway[0].tags["Name"] == "tg-00"
+    condition     = aws_instance.gateway[0].tags["Environment"] == "test" && aws_instance.gateway[0].tags["Module"] == "tiergate/aws-gateway" && aws_instance.gateway[0].tags["Name"] == "tg-00" && aws_security_group.gateway.tags["Environment"] == "test"
     error_message = "Resources must carry the caller's and the module's tags."
   }
 }
@@ -156,7 +126,7 @@ run "outputs_and_inventory" {
     error_message = "Drive devices must be named by EBS volume id."
   }
   assert {
-    condition     = yamldecode(output.ansible_inventory).all.vars.tiergate_kms_key_id == aws_kms_key.tier.arn
+    condition     = yamldecode(output.ansible_inventory).all.vars.tiergate_kms_key_id == output.kms_key_arn
     error_message = "The inventory must point the gateway's KMS at the tier key."
   }
 }
