@@ -25,7 +25,10 @@ const AWS_DIRS = ['modules/aws-tier', 'modules/aws-gateway', 'examples/aws'];
 
 /** Why the CLI checks cannot run here, or undefined when they can. */
 function skipReason(): string | undefined {
-  const version = spawnSync('terraform', ['version'], { encoding: 'utf8' });
+  const version = spawnSync('terraform', ['version'], {
+    encoding: 'utf8',
+    env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+  });
   if (version.error) return `skipped: terraform is not on PATH (${version.error.message})`;
   if (!existsSync(CLI_CONFIG)) return `skipped: no Terraform CLI config at ${CLI_CONFIG}`;
   const mirror = /filesystem_mirror\s*{[^}]*path\s*=\s*"([^"]+)"/.exec(readFileSync(CLI_CONFIG, 'utf8'))?.[1];

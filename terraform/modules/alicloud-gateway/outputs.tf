@@ -78,11 +78,12 @@ output "tier_definition" {
 output "ansible_inventory" {
   description = "Ansible inventory (YAML) for ansible/site.yml: every node in the tiergate group, the first in redis."
   value = templatefile("${path.module}/templates/inventory.yml.tftpl", {
-    name       = var.name
-    nodes      = local.inventory_nodes
-    ssh_user   = "root"
-    s3_port    = var.s3_port
-    region     = local.region
-    kms_key_id = module.tier.kms_key_id
+    name          = var.name
+    nodes         = local.inventory_nodes
+    redis_address = alicloud_instance.gateway[0].private_ip
+    ssh_user      = "root"
+    s3_port       = var.s3_port
+    region        = local.region
+    kms_key_id    = module.tier.kms_key_id
   })
 }

@@ -87,11 +87,12 @@ output "tier_definition" {
 output "ansible_inventory" {
   description = "Ansible inventory (YAML) for ansible/site.yml: every node in the tiergate group, the first in redis."
   value = templatefile("${path.module}/templates/inventory.yml.tftpl", {
-    name        = var.name
-    nodes       = local.inventory_nodes
-    ssh_user    = var.ami_os == "debian" ? "admin" : "ec2-user"
-    s3_port     = var.s3_port
-    region      = data.aws_region.current.name
-    kms_key_arn = module.tier.kms_key_arn
+    name          = var.name
+    nodes         = local.inventory_nodes
+    redis_address = aws_instance.gateway[0].private_ip
+    ssh_user      = var.ami_os == "debian" ? "admin" : "ec2-user"
+    s3_port       = var.s3_port
+    region        = data.aws_region.current.name
+    kms_key_arn   = module.tier.kms_key_arn
   })
 }

@@ -126,8 +126,8 @@ run "outputs_and_inventory" {
     error_message = "Drive devices must be named by EBS volume id."
   }
   assert {
-    condition     = yamldecode(output.ansible_inventory).all.vars.tiergate_kms_key_id == output.kms_key_arn
-    error_message = "The inventory must point the gateway's KMS at the tier key."
+    condition     = yamldecode(output.ansible_inventory).all.vars.tiergate_kms_key_id == output.kms_key_arn && yamldecode(output.ansible_inventory).all.vars.tiergate_redis_url == "redis://:{{ redis_password }}@10.40.0.10:6379/0"
+    error_message = "The inventory must point the gateway's KMS at the tier key and Redis at the first node."
   }
 }
 
