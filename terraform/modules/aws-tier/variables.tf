@@ -1,0 +1,67 @@
+# Inputs of the aws-tier module: the tier bucket, the key prefix the gateway writes under, and the KMS key.
+
+variable "name" {
+  type        = string
+  description = "Name prefix for the bucket, key alias and tags (lowercase letters, digits and hyphens, 2-24 characters)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,22}[a-z0-9]$", var.name))
+    error_message = "name must be 2-24 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource that takes tags."
+  default     = {}
+}
+
+variable "bucket_name" {
+  type        = string
+  description = "Name of the S3 tier bucket; null lets AWS generate one from the name prefix."
+  default     = null
+
+  validation {
+    condition     = var.bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)."
+  }
+}
+
+variable "force_destroy" {
+  type        = bool
+  description = "Let terraform destroy delete a tier bucket that still holds objects (tiered data is lost)."
+  default     = false
+}
+
+variable "prefix" {
+  type        = string
+  description = "Key prefix the gateway writes tiered objects under; the access policy covers only these keys."
+  default     = "tiergate/"
+
+  validation {
+    condition     = var.prefix == "" || can(regex("^[A-Za-z0-9!_.*'()/-]+/$", var.prefix))
+    error_message = "prefix must be empty or end with a slash and use safe S3 key characters."
+  }
+}
+
+variable "storage_class" {
+  type        = string
+  description = "Storage class the gateway writes tiered objects with (the tier definition's storageClass)."
+  default     = "STANDARD_IA"
+
+  validation {
+    condition     = contains(["STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"], var.storage_class)
+    error_message = "storage_class must be an S3 storage class the gateway can tier to."
+  }
+}
+
+variable "kms_deletion_window_days" {
+  type        = number
+  description = "Waiting period before a deleted KMS key is destroyed (data tiered under it is unreadable after)."
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be from 7 to 30."
+  }
+}

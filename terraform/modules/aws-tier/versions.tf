@@ -1,0 +1,11 @@
+# Provider and Terraform version ranges for this module.
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.40.0, < 6.0.0"
+    }
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * ansible/ checked offline on this machine: syntax check, ansible-lint (production profile, offline), then
+ * site.yml run twice against localhost into a temp root with service management off (the second run must change
+ * nothing), the rendered systemd unit through `systemd-analyze verify`, the gateway started by hand from the
+ * rendered root answering /tiergate/health/ready, and the tiergate_admin module signing against that gateway.
+ * Drive devices are image files: a blank one gets a filesystem, a formatted one is kept, one with another
+ * signature stops the run untouched. Needs ansible-playbook and ansible-lint (bash .ci/run installs Debian's);
+ * without them these tests fail, saying so.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..', '..');
+const ANSIBLE_DIR = join(ROOT, 'ansible');
+const TOOLS = [
+  'ansible-playbook',
+  'ansible-lint',
+  'ansible',
+  'systemd-analyze',
+  'blkid',
+  'mkfs.ext4',
+  'mkswap',
+];
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function exec(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd = ANSIBLE_DIR,
+): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run(cmd, args, {
+      cwd,
+      env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', ...env },
+      maxBuffer: 32 << 20,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** The localhost line of PLAY RECAP as numbers (ok, changed, failed, ...). */
+function recap(stdout: string): Record<string, number> {
+  const line = /^localhost\s+:\s+(.*)$/m.exec(stdout);
+  assert.ok(line, `no PLAY RECAP in:\n${stdout}`);
+  return Object.fromEntries([...line[1].matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Parses the rendered EnvironmentFile (NAME="json string" lines). */
+function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(TIERGATE_[A-Z_]+)=(".*")$/.exec(line);
+    if (m) env[m[1]] = JSON.parse(m[2]) as string;
+  }
+  return env;
+}
+
+describe('ansible site.yml, offline on localhost', () => {
+  let dir: string;
+  let root: string;
+  let port: number;
+  let inventory: string;
+  let vars: string;
+  let gateway: ChildProcess | undefined;
+  const drives = [1, 2, 3, 4].map((i) => `srv/tiergate/drive${i}`);
+  const playbook = (...extra: string[]): Promise<Result> =>
+    exec('ansible-playbook', ['-i', inventory, '-e', `@${vars}`, ...extra, 'site.yml']);
+  const blkid = (image: string): string =>
+    spawnSync('blkid', ['-p', '-o', 'export', join(dir, 'images', image)], { encoding: 'utf8' }).stdout;
+
+  before(async () => {
+    const missing = TOOLS.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+    assert.deepEqual(missing, [], `missing ${missing.join(', ')}: run bash .ci/run, which installs them`);
+    dir = await mkdtemp(join(tmpdir(), 'tiergate-ansible-'));
+    root = join(dir, 'root');
+    port = await freePort();
+    // The gateway package, as `npm run package` makes it (dist/ is already built by npm test).
+    const packed = await exec('npm', ['pack', '--silent', '--pack-destination', dir], {}, ROOT);
+    assert.equal(packed.code, 0, packed.stderr);
+    const pkg = (await readdir(dir)).find((f) => /^tiergate-.+\.tgz$/.test(f));
+    assert.ok(pkg, 'npm pack made no tiergate-<version>.tgz');
+    await mkdir(join(dir, 'images'));
+    for (const image of ['blank.img', 'keep.img', 'swap.img']) {
+      await writeFile(join(dir, 'images', image), '');
+      await truncate(join(dir, 'images', image), 32 << 20);
+    }
+    assert.equal(spawnSync('mkfs.ext4', ['-q', '-L', 'keepme', join(dir, 'images', 'keep.img')]).status, 0);
+    assert.equal(spawnSync('mkswap', [join(dir, 'images', 'swap.img')]).status, 0);
+    inventory = join(dir, 'inventory.yml');
+    await writeFile(
+      inventory,
+      [
+        'all:',
+        '  hosts:',
+        '    localhost: {ansible_connection: local, ansible_python_interpreter: /usr/bin/python3}',
+        '  children:',
+        '    tiergate: {hosts: {localhost: {}}}',
+        '    redis: {hosts: {localhost: {}}}',
+        '',
+      ].join('\n'),
+    );
+    vars = join(dir, 'vars.json');
+    await writeFile(
+      vars,
+      JSON.stringify({
+        ansible_become: false,
+        redis_package_install: false,
+        redis_service_manage: false,
+        redis_config_path: join(root, 'etc/redis/redis.conf'),
+        redis_config_group: 'root',
+        redis_dir: join(root, 'var/lib/redis'),
+        redis_logfile: '',
+        tiergate_nodejs_install: false,
+        tiergate_nodejs_bin: process.execPath,
+        tiergate_package: join(dir, pkg),
+        tiergate_install_dir: join(root, 'opt/tiergate'),
+        tiergate_user_manage: false,
+        tiergate_user: 'root',
+        tiergate_group: 'root',
+        tiergate_drives: drives.map((d) => join(root, d)),
+        tiergate_drive_devices: [
+          { device: join(dir, 'images/blank.img'), path: join(root, drives[0]) },
+          { device: join(dir, 'images/keep.img'), path: join(root, drives[1]) },
+        ],
+        tiergate_drive_fstype: 'ext4',
+        tiergate_drive_mkfs_options: ['-q'],
+        tiergate_drive_mount_state: 'present',
+        tiergate_fstab: join(root, 'etc/fstab'),
+        tiergate_config_dir: join(root, 'etc/tiergate'),
+        tiergate_systemd_dir: join(root, 'etc/systemd/system'),
+        tiergate_service_manage: false,
+        tiergate_address: `127.0.0.1:${port}`,
+        tiergate_root_user: 'ansible-test',
+        tiergate_root_password: 'ansible-test-secret',
+      }),
+    );
+  });
+
+  after(async () => {
+    if (gateway && gateway.exitCode === null) {
+      gateway.kill('SIGTERM');
+      await new Promise((resolve) => gateway?.once('exit', resolve));
+    }
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('passes ansible-playbook --syntax-check', async () => {
+    const result = await exec('ansible-playbook', [
+      '-i',
+      'inventory/example.yml',
+      '--syntax-check',
+      'site.yml',
+    ]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+  });
+
+  it('passes ansible-lint --offline with the production profile', async () => {
+    const result = await exec('ansible-lint', ['--offline', '--profile', 'production', '--nocolor']);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout + result.stderr, /Passed with production profile: 0 failure/);
+  });
+
+  it('renders the site into a temp root, and a second run changes nothing', async () => {
+    const first = await playbook();
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.ok(recap(first.stdout).changed > 0, first.stdout);
+    const second = await playbook();
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.equal(recap(second.stdout).changed, 0, second.stdout);
+    assert.equal(recap(second.stdout).failed, 0);
+
+    const env = parseEnvFile(await readFile(join(root, 'etc/tiergate/tiergate.env'), 'utf8'));
+    assert.deepEqual(env, {
+      TIERGATE_ADDRESS: `127.0.0.1:${port}`,
+      TIERGATE_REGION: 'us-east-1',
+      TIERGATE_DRIVES: drives.map((d) => join(root, d)).join(','),
+      TIERGATE_ROOT_USER: 'ansible-test',
+      TIERGATE_ROOT_PASSWORD: 'ansible-test-secret',
+      TIERGATE_KMS: 'local',
+    });
+    assert.equal((await stat(join(root, 'etc/tiergate/tiergate.env'))).mode & 0o777, 0o640);
+    assert.match(
+      await readFile(join(root, 'etc/redis/redis.conf'), 'utf8'),
+      /^maxmemory-policy noeviction$/m,
+    );
+  });
+
+  it('formats only the blank drive device and records both in fstab', async () => {
+    assert.match(blkid('blank.img'), /^TYPE=ext4$/m);
+    assert.match(blkid('keep.img'), /^LABEL=keepme$/m);
+    const fstab = await readFile(join(root, 'etc/fstab'), 'utf8');
+    assert.match(fstab, new RegExp(`images/blank.img ${join(root, drives[0])} ext4 defaults,noatime`));
+    assert.match(fstab, new RegExp(`images/keep.img ${join(root, drives[1])} ext4 defaults,noatime`));
+  });
+
+  it('stops before touching a device that holds another signature', async () => {
+    const before = blkid('swap.img');
+    const config = JSON.parse(await readFile(vars, 'utf8')) as Record<string, unknown>;
+    const devices = [{ device: join(dir, 'images/swap.img'), path: join(root, drives[2]) }];
+    const result = await playbook('-e', JSON.stringify({ ...config, tiergate_drive_devices: devices }));
+    assert.notEqual(result.code, 0, result.stdout);
+    assert.match(result.stdout, /swap\.img is not blank \(.*TYPE=swap/);
+    assert.equal(blkid('swap.img'), before);
+    assert.doesNotMatch(await readFile(join(root, 'etc/fstab'), 'utf8'), /swap\.img/);
+  });
+
+  it('renders a systemd unit that passes systemd-analyze verify, hardened', async () => {
+    const unit = join(root, 'etc/systemd/system/tiergate.service');
+    const result = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stderr.trim(), '', 'systemd-analyze printed warnings');
+    const text = await readFile(unit, 'utf8');
+    for (const option of [
+      'NoNewPrivileges=true',
+      'ProtectSystem=strict',
+      'PrivateTmp=true',
+      'ProtectHome=true',
+    ])
+      assert.ok(text.includes(`\n${option}\n`), `${option} missing`);
+    assert.ok(text.includes(`\nReadWritePaths=${drives.map((d) => join(root, d)).join(' ')}\n`));
+    assert.ok(text.includes(`\nEnvironmentFile=${join(root, 'etc/tiergate/tiergate.env')}\n`));
+  });
+
+  it('starts the rendered gateway by hand and it answers /tiergate/health/ready', async () => {
+    const unit = await readFile(join(root, 'etc/systemd/system/tiergate.service'), 'utf8');
+    const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1].split(' ') ?? [];
+    const workdir = /^WorkingDirectory=(.*)$/m.exec(unit)?.[1] ?? '';
+    const env = parseEnvFile(await readFile(join(root, 'etc/tiergate/tiergate.env'), 'utf8'));
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TIERGATE_')));
+    const child = spawn(execStart[0], execStart.slice(1), {
+      cwd: workdir,
+      env: { ...clean, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    gateway = child;
+    let log = '';
+    child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    let status = 0;
+    let body = '';
+    for (let attempt = 0; attempt < 100 && status !== 200 && child.exitCode === null; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const res = await fetch(`http://127.0.0.1:${port}/tiergate/health/ready`).catch(() => undefined);
+      status = res?.status ?? 0;
+      body = res ? await res.text() : '';
+    }
+    assert.equal(status, 200, `gateway did not become ready:\n${log}`);
+    assert.equal((JSON.parse(body) as { status: string }).status, 'ready');
+    assert.match(log, new RegExp(`drives \\(4\\): ${join(root, drives[0])}`));
+  });
+
+  it('signs admin calls the gateway accepts, and reports what it cannot apply yet', async () => {
+    const args = (secret: string): string =>
+      JSON.stringify({
+        url: `http://127.0.0.1:${port}`,
+        access_key: 'ansible-test',
+        secret_key: secret,
+        lifecycle: [{ bucket: 'photos', rules: [{ ID: 'cold', Status: 'Enabled', Filter: { Prefix: '' } }] }],
+      });
+    const module = (secret: string): Promise<Result> =>
+      exec('ansible', ['localhost', '-c', 'local', '-m', 'tiergate_admin', '-a', args(secret)], {
+        ANSIBLE_LIBRARY: join(ANSIBLE_DIR, 'roles/tiergate/library'),
+      });
+    // Right credentials: the signed ListBuckets passes, and the lifecycle call reaches the S3 router, which does
+    // not implement lifecycle configuration yet (a later issue) and says so.
+    const good = await module('ansible-test-secret');
+    assert.notEqual(good.code, 0);
+    assert.match(good.stdout, /lifecycle of bucket photos: HTTP 501 NotImplemented/);
+    // A wrong secret is refused at the credential check, before anything is applied.
+    const bad = await module('not-the-secret');
+    assert.notEqual(bad.code, 0);
+    assert.match(
+      bad.stdout,
+      /ListBuckets \(checks the URL and root credentials\): HTTP 403 SignatureDoesNotMatch/,
+    );
+  });
+});
