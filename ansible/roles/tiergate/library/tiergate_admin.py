@@ -103,6 +103,9 @@ def call(params, method, path, body=b"", content_type=None):
                    datetime.datetime.utcnow())
     if content_type:
         headers["content-type"] = content_type
+    if body:
+        # S3 requires an integrity header on PutBucketLifecycleConfiguration; it is harmless elsewhere.
+        headers["content-md5"] = base64.b64encode(hashlib.md5(body).digest()).decode("ascii")
     request = Request(url, data=body if method in ("PUT", "POST") else None, headers=headers)
     request.get_method = lambda: method
     try:
@@ -147,9 +150,11 @@ def from_xml(element):
     if not children:
         return (element.text or "").strip()
     out = {}
+    parent = element.tag.split("}")[-1]
     for child in children:
         name = child.tag.split("}")[-1]
-        if name in ELEMENT_LISTS:
+        # Tag elements form a Tags list only inside And; a Filter's single Tag stays an object.
+        if name in ELEMENT_LISTS and (name != "Tag" or parent == "And"):
             out.setdefault(ELEMENT_LISTS[name], []).append(from_xml(child))
         else:
             out[name] = from_xml(child)
