@@ -24,7 +24,9 @@ const OPTIONS_WITH_VALUE = new Set([
   '--test-shard',
   '--test-timeout',
 ]);
-const DEFAULTS = { '--test-concurrency': '2', '--test-reporter': 'spec', '--test-timeout': '120000' };
+// The timeout catches a hung file, not a slow one: the heaviest files (10,000 versions of one key through the SDK,
+// the SIGKILL suites) take one to two minutes on a loaded 2-core machine while another file runs beside them.
+const DEFAULTS = { '--test-concurrency': '2', '--test-reporter': 'spec', '--test-timeout': '300000' };
 
 function findSpecs(dir) {
   if (!existsSync(dir)) return [];

@@ -108,7 +108,7 @@ describe('versioning at scale', { timeout: 300_000 }, () => {
   });
   after(() => gw?.close());
 
-  it(`pages ${MANY_VERSIONS} versions of one key without skipping or repeating`, async () => {
+  it(`pages ${MANY_VERSIONS} versions of one key without skipping or repeating`, async (t) => {
     const bucket = 'many-versions';
     await versionedBucket(s3, bucket);
     // Neighbours on both sides, so pages cross key boundaries into and out of the big key.
@@ -117,6 +117,7 @@ describe('versioning at scale', { timeout: 300_000 }, () => {
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${key} ${i}` }));
       }
     }
+    const started = performance.now();
     const written: { id: string; body: string }[] = [];
     let next = 0;
     await Promise.all(
@@ -128,10 +129,13 @@ describe('versioning at scale', { timeout: 300_000 }, () => {
         }
       }),
     );
+    t.diagnostic(`${MANY_VERSIONS} PUTs in ${Math.round(performance.now() - started)} ms`);
     const ids = new Set(written.map((w) => w.id));
     assert.equal(ids.size, MANY_VERSIONS, 'every PUT made its own version');
 
+    const listed = performance.now();
     const whole = await listAll(s3, bucket, 1000);
+    t.diagnostic(`listed in ${whole.pages} pages in ${Math.round(performance.now() - listed)} ms`);
     assert.equal(whole.pages, Math.ceil((MANY_VERSIONS + 6) / 1000));
     assert.equal(whole.entries.length, MANY_VERSIONS + 6);
     assert.equal(new Set(whole.entries).size, whole.entries.length, 'no version listed twice');
