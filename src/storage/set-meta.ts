@@ -24,6 +24,7 @@ import {
   headHorizon,
   inScope,
   isNewer,
+  isNewerPosition,
   mayHold,
   pageFileName,
   relayout,
@@ -67,7 +68,7 @@ export async function resolveHeads(
   let horizon: Position | undefined;
   for (const h of heads) {
     const hh = isMeta(h) ? headHorizon(h) : undefined;
-    if (hh && (!horizon || isNewer({ modTime: hh[0], versionId: hh[1] }, horizon))) horizon = hh;
+    if (hh && (!horizon || isNewerPosition(hh, horizon))) horizon = hh;
   }
   const base = { key, dir, components, heads, horizon };
   let loaded: Awaited<ReturnType<typeof loadScope>> | undefined;
@@ -103,10 +104,9 @@ function nextBound(heads: DriveMeta[], bound: Position): Position | undefined {
   for (const h of heads) {
     if (!isMeta(h)) continue;
     for (const ref of h.pages ?? []) {
-      const pos = { modTime: ref.newest[0], versionId: ref.newest[1] };
-      if (isNewer(pos, bound)) continue;
-      if (pos.modTime === bound[0] && pos.versionId === bound[1]) continue;
-      if (!next || isNewer(pos, next)) next = ref.newest;
+      // Strictly older than the bound: not newer, and not the bound itself.
+      if (!isNewerPosition(bound, ref.newest)) continue;
+      if (!next || isNewerPosition(ref.newest, next)) next = ref.newest;
     }
   }
   return next;
@@ -147,7 +147,7 @@ async function loadScope(
 /** True when a page may hold an in-scope version. */
 function wanted(scope: MetaScope, ref: PageRef): boolean {
   if (scope.all) return true;
-  if (scope.above && isNewer({ modTime: ref.newest[0], versionId: ref.newest[1] }, scope.above)) return true;
+  if (scope.above && isNewerPosition(ref.newest, scope.above)) return true;
   for (const id of scope.ids) if (mayHold(ref, id)) return true;
   return false;
 }
@@ -272,9 +272,7 @@ async function loadMergeTarget(
   let size = desired.versions.length;
   for (const v of base.head.versions) if (!inScope(scope, v)) size++;
   if (size <= HEAD_MAX) return;
-  const newest = refs.reduce((a, r) =>
-    isNewer({ modTime: r.newest[0], versionId: r.newest[1] }, a.newest) ? r : a,
-  );
+  const newest = refs.reduce((a, r) => (isNewerPosition(r.newest, a.newest) ? r : a));
   if (base.pages.has(newest.id)) return;
   const page = await readPage(d, bucket, dir, newest, seen);
   // An unreadable merge target is simply not merged into; it must not count as a page this operation read.

@@ -7,25 +7,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  CreateBucketCommand,
   GetObjectCommand,
   ListObjectVersionsCommand,
-  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { startGateway, type TestGateway } from './harness';
+import { startGateway, versionedBucket, type TestGateway } from './harness';
 
 const MANY_VERSIONS = 10_000;
 /** PUTs in flight while writing them (they still commit one at a time under the key's lock). */
 const WRITERS = 4;
-
-async function versionedBucket(s3: S3Client, bucket: string): Promise<void> {
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(
-    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
-  );
-}
 
 /** `key@versionId` of every version and marker, page by page with `maxKeys`, and how many pages it took. */
 async function listAll(

@@ -4,36 +4,15 @@
  * refuses with MalformedXML: a single-valued element given twice, an element the schema does not know, text where
  * elements belong, elements where text belongs. Whitespace between elements is allowed (pretty-printed bodies).
  *
- * This mirrors the parser settings of `s3/xml/xml.ts`; it is separate because `lifecycle/` may not import `s3/`.
+ * The parser itself (settings, DTD refusal, entity decoding) is the one `s3/xml/xml.ts` uses, in `common/`.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { parseXmlDocument } from '../../common/xml-document';
 import { LifecycleError } from './lifecycle-config';
 
 /** An element with child elements: children by name (an array when the name repeats). */
 export type XmlElement = Record<string, unknown>;
 
 const TEXT = '#text';
-const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/** XML's five named entities and numeric references, decoded in one pass (`&amp;#34;` stays `&#34;`). */
-function decodeEntities(text: string): string {
-  return text.replace(/&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);/g, (whole, ref: string) => {
-    if (ref[0] !== '#') return NAMED[ref];
-    const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-  });
-}
-
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: false,
-  ignoreDeclaration: true,
-  tagValueProcessor: (_name, value) => decodeEntities(value),
-});
-
 /** MalformedXML with AWS's message. */
 export function malformed(): LifecycleError {
   return new LifecycleError('MalformedXML');
@@ -41,16 +20,8 @@ export function malformed(): LifecycleError {
 
 /** Parses `body` and returns the root element `root` (AWS also accepts the older `BucketLifecycleConfiguration`). */
 export function parseDocument(body: Buffer | string, roots: readonly string[]): XmlElement {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
-  if (text.trim() === '' || /<!DOCTYPE|<!ENTITY/i.test(text) || XMLValidator.validate(text) !== true) {
-    throw malformed();
-  }
-  let doc: Record<string, unknown>;
-  try {
-    doc = parser.parse(text) as Record<string, unknown>;
-  } catch {
-    throw malformed(); // names the parser refuses (`__proto__`, `constructor`...)
-  }
+  const doc = parseXmlDocument(body);
+  if (!doc) throw malformed();
   const names = Object.keys(doc);
   if (names.length !== 1 || !roots.includes(names[0])) throw malformed();
   return asElement(doc[names[0]]);

@@ -1,7 +1,8 @@
 /**
  * Every way PutBucketLifecycleConfiguration refuses a well-formed document after its schema (validate-rule.ts),
- * with the code AWS answers, and the boundary on the accepted side next to each limit (255-character ID, 1024-character prefix, 100 NewerNoncurrentVersions...), so a
- * check that is too strict fails here as well as one that is missing.
+ * with the code AWS answers, and the boundary on the accepted side next to each limit (255-character ID,
+ * 1024-character prefix, 100 NewerNoncurrentVersions...), so a check that is too strict fails here as well as one
+ * that is missing.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

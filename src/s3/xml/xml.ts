@@ -3,7 +3,7 @@
  * repeated elements, undefined is omitted) and a strict parser for request bodies (anything malformed is
  * MalformedXML; no DTDs or entities are processed).
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { decodeXmlEntities, parseXmlDocument } from '../../common/xml-document';
 import { S3Error } from '../errors/s3-error';
 
 /** The S3 namespace every response root carries. */
@@ -77,37 +77,12 @@ export function xmlDocument(root: string, body: XmlNode, namespace: string | nul
   return out.join('');
 }
 
-const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/**
- * Decodes XML's five named entities and numeric character references in one pass (so `&amp;#34;` stays `&#34;`).
- * Go's encoder (rclone, minio-go, aws-sdk-go) writes quotes in ETags as `&#34;`.
- */
-export function decodeXmlEntities(text: string): string {
-  return text.replace(/&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);/g, (whole, ref: string) => {
-    if (ref[0] !== '#') return NAMED[ref];
-    const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-  });
-}
-
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: false,
-  ignoreDeclaration: true,
-  tagValueProcessor: (_name, value) => decodeXmlEntities(value),
-});
+export { decodeXmlEntities };
 
 /** Parses a request body and returns the children of its root element, which must be `root`. */
 export function parseXml(body: Buffer | string, root: string): Record<string, unknown> {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
-  if (text.trim() === '' || /<!DOCTYPE|<!ENTITY/i.test(text) || XMLValidator.validate(text) !== true) {
-    throw new S3Error('MalformedXML');
-  }
-  const doc = parser.parse(text) as Record<string, unknown>;
+  const doc = parseXmlDocument(body);
+  if (!doc) throw new S3Error('MalformedXML');
   const top = doc[root];
   if (top === undefined) throw new S3Error('MalformedXML');
   return typeof top === 'object' && top !== null ? (top as Record<string, unknown>) : {};

@@ -72,9 +72,14 @@ export function isNewer(v: { modTime: number; versionId: string }, pos: Position
   return v.versionId > pos[1];
 }
 
+/** True when position a is newer than position b. */
+export function isNewerPosition(a: Position, b: Position): boolean {
+  return a[0] !== b[0] ? a[0] > b[0] : a[1] > b[1];
+}
+
 /** True when page a's newest version is newer than page b's. */
 function newerRef(a: PageRef, b: PageRef): boolean {
-  return isNewer({ modTime: a.newest[0], versionId: a.newest[1] }, b.newest);
+  return isNewerPosition(a.newest, b.newest);
 }
 
 /** A drive's horizon: the newest version in any of its pages, or undefined for a head without pages. */
