@@ -2,7 +2,10 @@
  * Crash safety of version pages (storage/meta/pages.ts): a child process (test/fixtures/version-writer.ts) keeps
  * adding versions to one key on six real drive directories (4+2, fsync on) and is SIGKILLed just after it starts
  * writing a version page, that is while pages are written, while heads listing them are written, or while the
- * pages they replace are deleted. After every kill the drives are reopened in-process and must show:
+ * pages they replace are deleted. Half the trials kill at a timed delay after a page write starts; the other half
+ * have the child freeze just before or just after a chosen page write, so a kill inside a spilling write happens
+ * on every run however loaded the machine is (a timed kill on a busy CI machine can land after the write). After
+ * every kill the drives are reopened in-process and must show:
  *
  * - every head lists only page files that exist and decode (a page is durable before any head lists it, and is
  *   deleted only after no head does);
@@ -61,12 +64,21 @@ describe('crash safety of version pages under SIGKILL', { timeout: 300_000 }, ()
     tmp.cleanup();
   });
 
-  /** Runs the writer until it has started `pageWrites` page writes, then kills it `delayMs` later. */
+  /**
+   * Runs the writer and kills it: when it says `frozen` if the job has `freezeAt`, else `delayMs` after it has
+   * started `pageWrites` page writes.
+   */
   async function runWriter(
     job: VersionJob,
     pageWrites: number,
     delayMs: number,
-  ): Promise<{ acked: Map<string, number>; lastSeed: number; inSpill: boolean }> {
+  ): Promise<{
+    acked: Map<string, number>;
+    lastSeed: number;
+    /** No write was acknowledged after the last page write started: the kill hit the write that spilled. */
+    inSpill: boolean;
+    frozen: boolean;
+  }> {
     const child = spawn(process.execPath, [WRITER, JSON.stringify(job)], {
       env: process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -77,6 +89,7 @@ describe('crash safety of version pages under SIGKILL', { timeout: 300_000 }, ()
     let pages = 0;
     let ackedSincePage = false;
     let killed = false;
+    let frozen = false;
     let stderr = '';
     let pending = '';
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
@@ -88,10 +101,16 @@ describe('crash safety of version pages under SIGKILL', { timeout: 300_000 }, ()
         if (word === 'acked') {
           acked.set(id, Number(seedText));
           lastSeed = Math.max(lastSeed, Number(seedText));
-          if (pages > 0) ackedSincePage = true;
-        } else if (word === 'page' && ++pages === pageWrites && !killed) {
-          killed = true;
-          setTimeout(() => child.kill('SIGKILL'), delayMs);
+          ackedSincePage = true;
+        } else if (word === 'page') {
+          ackedSincePage = false;
+          if (++pages === pageWrites && !killed && !job.freezeAt) {
+            killed = true;
+            setTimeout(() => child.kill('SIGKILL'), delayMs);
+          }
+        } else if (word === 'frozen' && !killed) {
+          killed = frozen = true;
+          child.kill('SIGKILL');
         }
       }
     });
@@ -103,7 +122,7 @@ describe('crash safety of version pages under SIGKILL', { timeout: 300_000 }, ()
       killed && signal === 'SIGKILL',
       `writer ended (code ${code}, ${signal}) before its kill:\n${stderr}`,
     );
-    return { acked, lastSeed, inSpill: !ackedSincePage };
+    return { acked, lastSeed, inSpill: !ackedSincePage, frozen };
   }
 
   /** Every head on every drive lists only page files that exist and decode; returns the page files nobody lists. */
@@ -174,11 +193,17 @@ describe('crash safety of version pages under SIGKILL', { timeout: 300_000 }, ()
     for (let trial = 0; trial < TRIALS; trial++) {
       const pageWrites = randomInt(rand, 1, 18); // six drives write a page each per spill: up to the third spill
       const delayMs = randomInt(rand, 0, 6);
+      const freezeAt =
+        trial % 2 === 0
+          ? { page: pageWrites, when: randomInt(rand, 0, 1) === 0 ? ('before' as const) : ('after' as const) }
+          : undefined;
       const run = await runWriter(
-        { drives: tmp.paths, bucket: BUCKET, key: KEY, firstSeed: nextSeed },
+        { drives: tmp.paths, bucket: BUCKET, key: KEY, firstSeed: nextSeed, freezeAt },
         pageWrites,
         delayMs,
       );
+      assert.equal(run.frozen, freezeAt !== undefined, 'the writer froze where told to, and only then');
+      if (freezeAt) assert.ok(run.inSpill, 'a frozen writer acknowledged a write after its spill started');
       for (const [id, s] of run.acked) acked.set(id, s);
       nextSeed = run.lastSeed + 2; // the seed after the last acknowledged one may be committed, unacknowledged
       if (run.inSpill) inSpill++;
@@ -193,11 +218,9 @@ describe('crash safety of version pages under SIGKILL', { timeout: 300_000 }, ()
         await pool.shutdown();
       }
       assert.deepEqual(await checkHeads(), [], 'heal left page files no head lists');
-      t.diagnostic(
-        `trial ${trial}: kill ${delayMs} ms after page write ${pageWrites}, ${run.acked.size} acked`,
-      );
+      const where = freezeAt ? `frozen ${freezeAt.when}` : `${delayMs} ms after`;
+      t.diagnostic(`trial ${trial}: killed ${where} page write ${pageWrites}, ${run.acked.size} acked`);
     }
     t.diagnostic(`${inSpill} of ${TRIALS} kills landed inside the write that spilled`);
-    assert.ok(inSpill > 0, 'no kill landed inside a spilling write');
   });
 });
