@@ -93,6 +93,8 @@ export class EmbeddedRedis {
     stopTimeoutMs: number,
   ): Promise<EmbeddedRedis> {
     const appendOnly = opts.appendOnly ?? true;
+    // One option and its value per line.
+    // prettier-ignore
     const args = [
       '--port', String(port),
       '--bind', '127.0.0.1',
@@ -104,7 +106,7 @@ export class EmbeddedRedis {
       '--appendonly', appendOnly ? 'yes' : 'no',
       '--appendfsync', 'everysec',
       '--logfile', '',
-    ]; // prettier-ignore
+    ];
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (s: string) => (output = (output + s).slice(-OUTPUT_KEPT));
@@ -187,22 +189,22 @@ async function stopStale(dir: string, timeoutMs: number): Promise<void> {
   // The pid may have been reused by an unrelated process since: only a redis-server is stopped.
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   if (!cmdline.includes('redis-server')) return;
-  const alive = () => {
+  // Gone, or a zombie: an orphan whose new parent does not reap it (no init in a container) holds no files.
+  const alive = async () => {
     try {
       process.kill(pid, 0);
-      return true;
     } catch {
       return false;
     }
+    return !(await isZombie(pid));
   };
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
-  while (alive() && Date.now() < deadline) await delay(25);
-  if (!alive()) return;
+  while ((await alive()) && Date.now() < deadline) await delay(25);
+  if (!(await alive())) return;
   process.kill(pid, 'SIGKILL');
-  // A killed orphan whose parent never reaps it stays a zombie (still "alive" to kill 0) but holds no files.
   const killDeadline = Date.now() + timeoutMs;
-  while (alive() && !(await isZombie(pid)) && Date.now() < killDeadline) await delay(25);
+  while ((await alive()) && Date.now() < killDeadline) await delay(25);
 }
 
 async function isZombie(pid: number): Promise<boolean> {

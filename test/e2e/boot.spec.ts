@@ -1,10 +1,12 @@
 /**
  * End to end: the built gateway (`node dist/src/main.js`) boots on four temporary drives, formats each of them,
- * answers liveness, and exits 0 on SIGTERM.
+ * starts its own redis-server under the data root (no TIERGATE_REDIS_URL), answers liveness, and exits 0 on
+ * SIGTERM after stopping that redis-server.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,11 +81,22 @@ describe('gateway boot', { timeout: 90_000 }, () => {
     }
   });
 
+  const redisPidfile = () => join(base, 'redis', 'redis-server.pid');
+
   after(async () => {
     if (child && !exited()) {
       const gone = once(child, 'exit');
       child.kill('SIGKILL');
       await gone;
+    }
+    // A failed test may leave the gateway's redis-server behind: end it too.
+    const pid = existsSync(redisPidfile()) ? Number(readFileSync(redisPidfile(), 'utf8')) : 0;
+    if (pid > 1) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
     if (base) await rm(base, { recursive: true, force: true });
   });
@@ -97,6 +110,12 @@ describe('gateway boot', { timeout: 90_000 }, () => {
   it('logs where it listens and its drives', () => {
     assert.ok(output.includes(`listening on ${url}`), output);
     for (const drive of drives) assert.ok(output.includes(drive), `${drive} not logged:\n${output}`);
+  });
+
+  it('starts its own redis-server with AOF under the data root', () => {
+    assert.match(output, /started redis-server \(pid \d+\) on redis:\/\/127\.0\.0\.1:\d+/, output);
+    assert.ok(existsSync(redisPidfile()), 'no redis-server pidfile');
+    assert.ok(existsSync(join(base, 'redis', 'appendonlydir')), 'no AOF directory');
   });
 
   it('formats every drive at first boot', async () => {
@@ -113,5 +132,8 @@ describe('gateway boot', { timeout: 90_000 }, () => {
     child.kill('SIGTERM');
     const [code, signal] = await within(gone, STOP_TIMEOUT_MS, 'shutdown');
     assert.deepEqual({ code, signal }, { code: 0, signal: null }, output);
+    // redis-server removes its pidfile when it shuts down cleanly.
+    assert.ok(output.includes('stopped redis-server'), output);
+    assert.equal(existsSync(redisPidfile()), false, 'redis-server still running');
   });
 });
