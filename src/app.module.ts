@@ -3,6 +3,7 @@
  * Built from a config object (not from the environment) so tests can boot it with any config.
  */
 import { DynamicModule, Module } from '@nestjs/common';
+import { AdminApiModule } from './admin/admin-api.module';
 import { AdminModule } from './admin/admin.module';
 import { S3Module } from './s3/s3.module';
 import { ConfigModule } from './config/config.module';
@@ -23,7 +24,7 @@ export function storageOptionsFrom(config: TiergateConfig): StorageOptions {
 export class AppModule {
   /**
    * The app for one config: config (global), storage engine (global OBJECT_LAYER), Redis (global; the embedded
-   * redis-server when no URL is set) and the job queues, admin endpoints, S3.
+   * redis-server when no URL is set) and the job queues, health and metrics, the admin API, S3.
    */
   static forRoot(config: TiergateConfig): DynamicModule {
     return {
@@ -34,6 +35,7 @@ export class AppModule {
         RedisModule,
         QueuesModule,
         AdminModule,
+        AdminApiModule,
         S3Module,
       ],
     };

@@ -137,3 +137,37 @@ describe('gateway boot', { timeout: 90_000 }, () => {
     assert.equal(existsSync(redisPidfile()), false, 'redis-server still running');
   });
 });
+
+describe('gateway boot without redis-server', { timeout: 60_000 }, () => {
+  let base: string;
+  after(async () => {
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('exits 1 saying how to install redis-server or set TIERGATE_REDIS_URL', async () => {
+    base = await mkdtemp(join(tmpdir(), 'tiergate-e2e-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: base,
+      // Node is started by absolute path; PATH holds no redis-server.
+      env: {
+        ...cleanEnv({ TIERGATE_DRIVES: join(base, 'drive{1...4}'), TIERGATE_ADDRESS: `127.0.0.1:${port}` }),
+        PATH: join(base, 'no-bin'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => (output += s));
+    const gone = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      const [code] = await within(gone, BOOT_TIMEOUT_MS, 'the failed boot');
+      assert.equal(code, 1, output);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    assert.match(output, /redis-server was not found on PATH/, output);
+    assert.match(output, /apt-get install redis-server/, output);
+    assert.match(output, /TIERGATE_REDIS_URL/, output);
+  });
+});
