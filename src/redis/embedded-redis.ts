@@ -198,18 +198,28 @@ async function stopStale(dir: string, timeoutMs: number): Promise<void> {
     }
     return !(await isZombie(pid));
   };
-  process.kill(pid, 'SIGTERM');
+  signal(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
   while ((await alive()) && Date.now() < deadline) await delay(25);
   if (!(await alive())) return;
-  process.kill(pid, 'SIGKILL');
+  signal(pid, 'SIGKILL');
   const killDeadline = Date.now() + timeoutMs;
   while ((await alive()) && Date.now() < killDeadline) await delay(25);
 }
 
+/** True for a zombie, and for a process that vanished meanwhile (its stat is gone): neither holds files. */
 async function isZombie(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return / Z /.test(stat.slice(stat.lastIndexOf(')')));
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat === undefined || / Z /.test(stat.slice(stat.lastIndexOf(')')));
+}
+
+/** Sends `sig` to `pid`; a process that has exited meanwhile (ESRCH) is what was wanted. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 /** A port free on 127.0.0.1 at the time of the call. */
