@@ -1,11 +1,14 @@
 /**
- * The root module: wires the validated config into the storage engine and mounts the HTTP modules.
+ * The root module: wires the validated config into the storage engine and Redis, and mounts the HTTP modules.
  * Built from a config object (not from the environment) so tests can boot it with any config.
  */
 import { DynamicModule, Module } from '@nestjs/common';
+import { AdminApiModule } from './admin/admin-api.module';
 import { AdminModule } from './admin/admin.module';
 import { S3Module } from './s3/s3.module';
 import { ConfigModule } from './config/config.module';
+import { QueuesModule } from './lifecycle/queues/queues.module';
+import { RedisModule } from './redis/redis.module';
 import { TiergateConfig } from './config/tiergate-config';
 import { StorageModule } from './storage/storage.module';
 import type { StorageOptions } from './storage/storage-options';
@@ -19,14 +22,20 @@ export function storageOptionsFrom(config: TiergateConfig): StorageOptions {
 /** Root module of the gateway process. */
 @Module({})
 export class AppModule {
-  /** The app for one config: config (global), storage engine (global OBJECT_LAYER), admin endpoints. */
+  /**
+   * The app for one config: config (global), storage engine (global OBJECT_LAYER), Redis (global; the embedded
+   * redis-server when no URL is set) and the job queues, health and metrics, the admin API, S3.
+   */
   static forRoot(config: TiergateConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         StorageModule.forRootAsync({ inject: [TiergateConfig], useFactory: storageOptionsFrom }),
+        RedisModule,
+        QueuesModule,
         AdminModule,
+        AdminApiModule,
         S3Module,
       ],
     };

@@ -1,6 +1,7 @@
 /**
  * Process entry (`npm start`, `tiergate server`): loads the config from the environment, boots the NestJS app on
- * the express adapter, listens on TIERGATE_ADDRESS, and shuts down gracefully on SIGINT/SIGTERM.
+ * the express adapter (Redis first: TIERGATE_REDIS_URL, or a redis-server child it starts), listens on
+ * TIERGATE_ADDRESS, and shuts down gracefully on SIGINT/SIGTERM.
  */
 import 'reflect-metadata';
 import { ConsoleLogger, Logger, type INestApplication } from '@nestjs/common';
@@ -79,8 +80,8 @@ function mountS3(app: NestExpressApplication): void {
 export const IDLE_TIMEOUT_MS = 120_000;
 
 /**
- * The first SIGINT/SIGTERM runs Nest's shutdown hooks (the HTTP server drains, the storage engine closes its
- * drives) and exits 0; a second signal, or a shutdown slower than SHUTDOWN_GRACE_MS, exits 1 at once.
+ * The first SIGINT/SIGTERM runs Nest's shutdown hooks (the HTTP server drains, the queues close, the storage engine
+ * closes its drives, the Redis connection closes and an embedded redis-server is stopped) and exits 0; a second signal, or a shutdown slower than SHUTDOWN_GRACE_MS, exits 1 at once.
  */
 function exitGracefullyOnSignals(app: INestApplication): void {
   let received: string | undefined;
@@ -91,7 +92,7 @@ function exitGracefullyOnSignals(app: INestApplication): void {
         process.exit(1);
       }
       received = signal;
-      logger.log(`${signal}: draining requests and closing the drives`);
+      logger.log(`${signal}: draining requests, closing the queues, the drives and Redis`);
       process.once('exit', (code) => logger.log(`stopped (exit code ${code})`));
       setTimeout(() => {
         logger.error(`shutdown took longer than ${SHUTDOWN_GRACE_MS / 1000}s; exiting`);

@@ -45,6 +45,14 @@ export const secretAccessKey: EnvParser<Secret> = (raw) => {
   return new Secret(raw);
 };
 
+/** A Redis key prefix for the queues: letters, digits, `_ . -`, 1-64 characters (no `:`, BullMQ's separator). */
+export const keyPrefix: EnvParser<string> = (raw) => {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(raw)) {
+    throw new Error(`"${raw}" is not 1-64 letters, digits, '_', '.' or '-'`);
+  }
+  return raw;
+};
+
 /** A `redis://` or `rediss://` URL; kept secret because it may carry a password. */
 export const redisUrl: EnvParser<Secret> = (raw) => {
   let url: URL;

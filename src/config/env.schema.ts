@@ -11,6 +11,7 @@ import {
   masterKey,
   oneOf,
   redisUrl,
+  keyPrefix,
   regionName,
   secretAccessKey,
   domainList,
@@ -76,8 +77,15 @@ export const ENV_SCHEMA = {
   },
   TIERGATE_REDIS_URL: {
     description: 'redis:// or rediss:// URL of the shared Redis',
+    defaultNote: 'a redis-server child started from PATH, data in <data root>/redis',
     secret: true,
     parse: redisUrl,
+  },
+  TIERGATE_QUEUE_PREFIX: {
+    description:
+      'prefix of every Redis key of the job queues; gateways sharing a Redis and a namespace use the same one',
+    default: 'tiergate',
+    parse: keyPrefix,
   },
   TIERGATE_KMS: {
     description: 'KMS that seals data keys: local, aws or alibaba',

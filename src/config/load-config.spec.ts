@@ -35,6 +35,8 @@ describe('loadConfig', () => {
     assert.equal(config.root.secretAccessKey.reveal(), DEV_ROOT_CREDENTIALS.password);
     assert.equal(config.root.isDevDefault, true);
     assert.equal(config.redis.url, undefined);
+    assert.equal(config.redis.embeddedDir, `${CWD}/data/redis`);
+    assert.equal(config.redis.queuePrefix, 'tiergate');
     assert.deepEqual({ ...config.kms }, { provider: 'local', keyId: undefined, masterKey: undefined });
     assert.deepEqual(config.lifecycle, { daySeconds: 86400, scannerIntervalSeconds: 3600 });
   });
@@ -95,6 +97,15 @@ describe('loadConfig', () => {
         { TIERGATE_REDIS_URL: 'redis://127.0.0.1:6379/2' },
         (c) => c.redis.url?.reveal(),
         'redis://127.0.0.1:6379/2',
+      ],
+      [{ TIERGATE_QUEUE_PREFIX: 'tg-test.1' }, (c) => c.redis.queuePrefix, 'tg-test.1'],
+      [{ TIERGATE_DRIVES: '/srv/tg/drives/d{1...4}' }, (c) => c.redis.embeddedDir, '/srv/tg/drives/redis'],
+      [{ TIERGATE_DRIVES: '/mnt/disk{1...4}/tg' }, (c) => c.redis.embeddedDir, '/mnt/redis'],
+      [{ TIERGATE_DRIVES: '/a/x,/b/y' }, (c) => c.redis.embeddedDir, '/a/redis'],
+      [
+        { TIERGATE_DRIVES: '/data/redis,/data/x', TIERGATE_REDIS_URL: 'redis://h:1' },
+        (c) => c.redis.url?.reveal(),
+        'redis://h:1',
       ],
       [
         { TIERGATE_REDIS_URL: 'rediss://u:p@r.example:6380' },
@@ -188,6 +199,9 @@ describe('loadConfig', () => {
       [{ TIERGATE_REDIS_URL: 'localhost:6379' }, 'TIERGATE_REDIS_URL', /expected redis:\/\/host:port/],
       [{ TIERGATE_REDIS_URL: 'http://localhost:6379' }, 'TIERGATE_REDIS_URL', /got a http: URL/],
       [{ TIERGATE_REDIS_URL: 'not a url' }, 'TIERGATE_REDIS_URL', /is not a URL/],
+      [{ TIERGATE_QUEUE_PREFIX: 'a:b' }, 'TIERGATE_QUEUE_PREFIX', /1-64 letters/],
+      [{ TIERGATE_DRIVES: '/data/redis,/data/x' }, 'TIERGATE_DRIVES', /overlaps \/data\/redis/],
+      [{ TIERGATE_DRIVES: '/data/redis/x,/data/y' }, 'TIERGATE_DRIVES', /overlaps/],
       [{ TIERGATE_KMS: 'vault' }, 'TIERGATE_KMS', /"vault" is not one of local, aws, alibaba/],
       [{ TIERGATE_KMS: 'AWS' }, 'TIERGATE_KMS', /not one of/],
       [

@@ -3,6 +3,7 @@
  * working directory (main.ts passes process.env; nothing else in src/ reads it). Every invalid variable is
  * collected into one ConfigError naming the variable and the reason; the result is deeply frozen.
  */
+import { dirname, join, sep } from 'node:path';
 import { ConfigError, type ConfigIssue } from './config-error';
 import { ENV_SCHEMA, type EnvName, type EnvValues, type EnvVariable } from './env.schema';
 import { Secret } from './secret';
@@ -45,6 +46,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): TiergateConfi
   )
     ? undefined
     : kmsConfig(values, issue, warnings);
+  if (storage && values.TIERGATE_REDIS_URL === undefined) checkEmbeddedRedisDir(storage.drives, issue);
   const lifecycle = lifecycleConfig(values);
   if (issues.length > 0) throw new ConfigError(issues);
   // Each part above is undefined only when it recorded an issue, so past this point all are set.
@@ -53,7 +55,11 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): TiergateConfi
     s3: { region: values.TIERGATE_REGION!, domains: values.TIERGATE_DOMAIN ?? [] },
     storage: storage!,
     root: root!,
-    redis: values.TIERGATE_REDIS_URL ? { url: values.TIERGATE_REDIS_URL } : {},
+    redis: {
+      ...(values.TIERGATE_REDIS_URL ? { url: values.TIERGATE_REDIS_URL } : {}),
+      embeddedDir: join(dataRoot(storage!.drives), 'redis'),
+      queuePrefix: values.TIERGATE_QUEUE_PREFIX!,
+    },
     kms: kms!,
     lifecycle: lifecycle!,
     warnings,
@@ -177,6 +183,35 @@ function lifecycleConfig(values: EnvValues): LifecycleConfig | undefined {
   const scannerIntervalSeconds =
     values.TIERGATE_SCANNER_INTERVAL_SECONDS ?? Math.max(1, Math.round(daySeconds / 24));
   return { daySeconds, scannerIntervalSeconds };
+}
+
+/**
+ * The data root: the deepest directory holding every drive (`./data` for `./data/drive{1...4}`), where the gateway
+ * keeps what is not erasure coded (the embedded Redis). When the drives share only `/` (one disk each, mounted
+ * apart), the parent of the first drive is used instead, so nothing is written at the filesystem root.
+ */
+export function dataRoot(drives: readonly string[]): string {
+  let common = dirname(drives[0]);
+  for (const drive of drives.slice(1)) {
+    while (common !== dirname(common) && !drive.startsWith(common.endsWith(sep) ? common : common + sep)) {
+      common = dirname(common);
+    }
+  }
+  return common === dirname(common) ? dirname(drives[0]) : common;
+}
+
+/** The embedded Redis keeps its files apart from the drives: its directory may not be, hold or sit in a drive. */
+function checkEmbeddedRedisDir(drives: readonly string[], issue: (v: EnvName, m: string) => void): void {
+  const dir = join(dataRoot(drives), 'redis');
+  const inside = (a: string, b: string) => a === b || a.startsWith(b + sep);
+  const clash = drives.find((d) => inside(d, dir) || inside(dir, d));
+  if (clash !== undefined) {
+    issue(
+      'TIERGATE_DRIVES',
+      `drive ${clash} overlaps ${dir}, where the embedded redis-server keeps its data; rename the drive or set ` +
+        `TIERGATE_REDIS_URL`,
+    );
+  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -31,6 +31,10 @@ export interface RootCredentials {
 export interface RedisConfig {
   /** Secret because a Redis URL may carry a password. */
   readonly url?: Secret;
+  /** Data directory of the embedded redis-server (used only without `url`): `<data root>/redis`. */
+  readonly embeddedDir: string;
+  /** Prefix of the queues' Redis keys (BullMQ `prefix`). */
+  readonly queuePrefix: string;
 }
 
 /** The local KMS: a master key from the environment, or a key file the provider creates. */

@@ -1,10 +1,12 @@
 /**
  * End to end: the built gateway (`node dist/src/main.js`) boots on four temporary drives, formats each of them,
- * answers liveness, and exits 0 on SIGTERM.
+ * starts its own redis-server under the data root (no TIERGATE_REDIS_URL), answers liveness, and exits 0 on
+ * SIGTERM after stopping that redis-server.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,11 +81,22 @@ describe('gateway boot', { timeout: 90_000 }, () => {
     }
   });
 
+  const redisPidfile = () => join(base, 'redis', 'redis-server.pid');
+
   after(async () => {
     if (child && !exited()) {
       const gone = once(child, 'exit');
       child.kill('SIGKILL');
       await gone;
+    }
+    // A failed test may leave the gateway's redis-server behind: end it too.
+    const pid = existsSync(redisPidfile()) ? Number(readFileSync(redisPidfile(), 'utf8')) : 0;
+    if (pid > 1) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
     if (base) await rm(base, { recursive: true, force: true });
   });
@@ -97,6 +110,12 @@ describe('gateway boot', { timeout: 90_000 }, () => {
   it('logs where it listens and its drives', () => {
     assert.ok(output.includes(`listening on ${url}`), output);
     for (const drive of drives) assert.ok(output.includes(drive), `${drive} not logged:\n${output}`);
+  });
+
+  it('starts its own redis-server with AOF under the data root', () => {
+    assert.match(output, /started redis-server \(pid \d+\) on redis:\/\/127\.0\.0\.1:\d+/, output);
+    assert.ok(existsSync(redisPidfile()), 'no redis-server pidfile');
+    assert.ok(existsSync(join(base, 'redis', 'appendonlydir')), 'no AOF directory');
   });
 
   it('formats every drive at first boot', async () => {
@@ -113,5 +132,42 @@ describe('gateway boot', { timeout: 90_000 }, () => {
     child.kill('SIGTERM');
     const [code, signal] = await within(gone, STOP_TIMEOUT_MS, 'shutdown');
     assert.deepEqual({ code, signal }, { code: 0, signal: null }, output);
+    // redis-server removes its pidfile when it shuts down cleanly.
+    assert.ok(output.includes('stopped redis-server'), output);
+    assert.equal(existsSync(redisPidfile()), false, 'redis-server still running');
+  });
+});
+
+describe('gateway boot without redis-server', { timeout: 60_000 }, () => {
+  let base: string;
+  after(async () => {
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('exits 1 saying how to install redis-server or set TIERGATE_REDIS_URL', async () => {
+    base = await mkdtemp(join(tmpdir(), 'tiergate-e2e-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: base,
+      // Node is started by absolute path; PATH holds no redis-server.
+      env: {
+        ...cleanEnv({ TIERGATE_DRIVES: join(base, 'drive{1...4}'), TIERGATE_ADDRESS: `127.0.0.1:${port}` }),
+        PATH: join(base, 'no-bin'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => (output += s));
+    const gone = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      const [code] = await within(gone, BOOT_TIMEOUT_MS, 'the failed boot');
+      assert.equal(code, 1, output);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    assert.match(output, /redis-server was not found on PATH/, output);
+    assert.match(output, /apt-get install redis-server/, output);
+    assert.match(output, /TIERGATE_REDIS_URL/, output);
   });
 });

@@ -2,6 +2,12 @@
  * The built gateway (`node dist/src/main.js`) as a child process on temp drives, for the end-to-end suites that
  * drive it from outside (real S3 clients, SIGKILL mid-upload). Started with known root credentials on a free port;
  * live once GET /tiergate/health/live answers 200. Its stdout and stderr are kept for assertion messages.
+ *
+ * Redis: the child runs as `npm start` does, with no TIERGATE_REDIS_URL, so it starts its own redis-server under
+ * the data root. `kill()` is a crash: only the gateway gets SIGKILL and its redis-server lives on, as it would in
+ * production, until the next gateway on the same data stops it (embedded-redis.ts, pidfile). So that nothing
+ * outlives the suite, each child is the leader of its own process group: `stop()` ends the group once the gateway
+ * has exited, and the test process kills every group still alive when it exits.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,6 +19,21 @@ import { S3Client } from '@aws-sdk/client-s3';
 const MAIN = resolve(__dirname, '../../src/main.js');
 const BOOT_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
+
+/** Process groups of the children started by this test process (gateway and its redis-server). */
+const groups = new Set<number>();
+process.once('exit', () => {
+  for (const pgid of groups) killGroup(pgid);
+});
+
+/** SIGKILL to every process of group `pgid`; a group already gone is fine. */
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing left in the group
+  }
+}
 
 /** Root credentials every suite starts the gateway with (not the dev default, so a default is not relied on). */
 export const ROOT_USER = 'e2erootuser';
@@ -66,7 +87,10 @@ export interface GatewayProcess {
   exited(): boolean;
   /** SIGKILL and wait for the exit (no-op when already gone). */
   kill(): Promise<void>;
-  /** SIGTERM, then SIGKILL after STOP_TIMEOUT_MS; resolves when the child is gone. Never throws. */
+  /**
+   * SIGTERM (the gateway stops its redis-server), then SIGKILL after STOP_TIMEOUT_MS; then ends whatever is left
+   * in its process group (a redis-server of an earlier crash). Resolves when the child is gone. Never throws.
+   */
   stop(): Promise<void>;
 }
 
@@ -94,7 +118,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
       TIERGATE_REGION: REGION,
     }),
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const pgid = child.pid;
+  if (pgid !== undefined) groups.add(pgid);
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (output += s));
@@ -107,11 +134,16 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
     await exit;
   };
   const stop = async () => {
-    if (exited()) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await exit;
-    clearTimeout(timer);
+    if (!exited()) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exit;
+      clearTimeout(timer);
+    }
+    if (pgid !== undefined) {
+      killGroup(pgid);
+      groups.delete(pgid);
+    }
   };
   const gateway: GatewayProcess = { url, port, output: () => output, exited, kill, stop };
 

@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
  * runs) on fresh temp drives and port 0, and gives tests an SDK client, raw requests with exactly the bytes a test
  * wants (signed with SigV4 by @smithy/signature-v4, or unsigned), and presigned URLs.
  *
+ * Redis: every gateway of a test process uses the process's one throwaway redis-server (test/fixtures/redis-server)
+ * through TIERGATE_REDIS_URL, with its own TIERGATE_QUEUE_PREFIX, so gateways never see each other's jobs and no
+ * test pays for starting a server. (The embedded-server path is covered by boot.spec and the child-process suites.)
+ *
  * Drives live at `<root>/srv/tiergate/drives/d<i>`: a path that escaped a drive by up to three levels still lands
  * inside `root`, where `walkFiles(root)` sees it.
  */
@@ -26,6 +30,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/load-config';
 import { bootstrap } from '../../src/main';
+import { sharedRedis, uniquePrefix } from '../fixtures/redis-server';
 
 /** Root credentials every harness gateway is booted with (not the dev defaults, so config is really applied). */
 export const E2E_CREDENTIALS = Object.freeze({
@@ -118,8 +123,11 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<TestGatew
   const clients: S3Client[] = [];
   try {
     await Promise.all(drives.map((d) => mkdir(d, { recursive: true })));
+    const redis = await sharedRedis();
     const config = loadConfig(
       {
+        TIERGATE_REDIS_URL: redis.url,
+        TIERGATE_QUEUE_PREFIX: uniquePrefix('e2e'),
         TIERGATE_DRIVES: drives.join(','),
         TIERGATE_ADDRESS: '127.0.0.1:0',
         TIERGATE_REGION: E2E_REGION,

@@ -1,0 +1,91 @@
+/**
+ * The producer side: one BullMQ Queue per job kind on the shared connection, typed adds with deterministic ids,
+ * and counts per state for the admin API and metrics.
+ *
+ * Invariants:
+ * - Every job is added with its identity's jobId (job-id.ts): adding an existing id is a no-op in BullMQ, so
+ *   duplicates collapse whatever their origin.
+ * - Retries are bounded (JOB_DEFAULTS.attempts) with exponential backoff; a handler throws UnrecoverableError for a
+ *   failure no retry can fix. Failed jobs are kept (removeOnFail: false) so they stay visible; completed ones are
+ *   trimmed by count and age.
+ */
+import { Queue, type DefaultJobOptions, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { jobId } from './job-id';
+import { JOB_KINDS, type JobKind, type JobPayloads } from './job-types';
+
+/** Options every job gets unless an add overrides them. */
+export const JOB_DEFAULTS: Readonly<DefaultJobOptions> = Object.freeze({
+  attempts: 8,
+  // 1 s, 2 s, 4 s ... about 2 minutes over the 8 attempts.
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { count: 10_000, age: 24 * 3600 },
+  removeOnFail: false,
+});
+
+/** The job states counted for the admin API. */
+export const JOB_STATES = ['waiting', 'delayed', 'active', 'prioritized', 'completed', 'failed'] as const;
+
+/** A state a job can be counted in. */
+export type JobState = (typeof JOB_STATES)[number];
+
+/** Counts of one queue's jobs per state. */
+export type QueueCounts = Record<JobState, number>;
+
+/** Where the queues live: the shared connection and the key prefix (TIERGATE_QUEUE_PREFIX). */
+export interface QueueSettings {
+  readonly connection: Redis;
+  readonly prefix: string;
+  /** Overrides of JOB_DEFAULTS (tests shorten the backoff). */
+  readonly jobDefaults?: Partial<DefaultJobOptions>;
+}
+
+/** Per-add options: how long to wait before the job may run (ms). */
+export interface AddOptions {
+  delay?: number;
+}
+
+/** One queue per job kind, opened together and closed together. */
+export class JobQueues {
+  private readonly queues: ReadonlyMap<JobKind, Queue>;
+
+  constructor(settings: QueueSettings) {
+    const defaultJobOptions = { ...JOB_DEFAULTS, ...settings.jobDefaults };
+    this.queues = new Map(
+      JOB_KINDS.map((kind) => [
+        kind,
+        new Queue(kind, { connection: settings.connection, prefix: settings.prefix, defaultJobOptions }),
+      ]),
+    );
+  }
+
+  /** Schedules `payload` as a job of `kind` with its deterministic id; returns the id (existing or new). */
+  async add<K extends JobKind>(kind: K, payload: JobPayloads[K], opts: AddOptions = {}): Promise<string> {
+    const id = jobId(kind, payload);
+    const jobOpts: JobsOptions = { jobId: id, ...(opts.delay ? { delay: Math.max(0, opts.delay) } : {}) };
+    await this.queue(kind).add(kind, payload, jobOpts);
+    return id;
+  }
+
+  /** The BullMQ queue of `kind` (for getters such as getJob and getJobState). */
+  queue(kind: JobKind): Queue {
+    return this.queues.get(kind)!;
+  }
+
+  /** Counts per state of every queue, keyed by kind. */
+  async counts(): Promise<Record<JobKind, QueueCounts>> {
+    const entries = await Promise.all(
+      JOB_KINDS.map(async (kind) => {
+        const raw = await this.queue(kind).getJobCounts(...JOB_STATES);
+        const counts = Object.fromEntries(JOB_STATES.map((s) => [s, raw[s] ?? 0])) as QueueCounts;
+        return [kind, counts] as const;
+      }),
+    );
+    return Object.fromEntries(entries) as Record<JobKind, QueueCounts>;
+  }
+
+  /** Closes every queue (the shared connection stays open; its owner closes it). */
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

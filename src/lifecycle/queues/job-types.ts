@@ -1,0 +1,56 @@
+/**
+ * The job catalogue: every kind of queued work, its payload, and the tuple that identifies one job. One BullMQ
+ * queue per kind (DESIGN.md section 3), named after it; a job's name is its kind. Later kinds (transition, restore,
+ * remote-delete, heal) are added here, and the compiler then asks for their handlers (JobHandlers is total).
+ */
+import type { LifecycleAction } from '../rules/evaluate';
+
+/** Every kind of job, in the order their queues are opened. */
+export const JOB_KINDS = ['expire', 'abort-multipart', 'scan'] as const;
+
+/** A kind of job; also the name of its queue and of its jobs. */
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** An expiration action on one exact version, due at `dueAt`. */
+export interface ExpireJob {
+  bucket: string;
+  key: string;
+  versionId: string;
+  action: Extract<LifecycleAction, 'expire-current' | 'expire-noncurrent' | 'remove-delete-marker'>;
+  /** Epoch ms the action became due; part of the identity, so a rescheduled action is a new job. */
+  dueAt: number;
+}
+
+/** AbortIncompleteMultipartUpload of one upload. */
+export interface AbortMultipartJob {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  dueAt: number;
+}
+
+/** One pass of the lifecycle scanner over the namespace (or one bucket). */
+export interface ScanJob {
+  /** Why it runs: the periodic backstop, or an admin's POST /lifecycle/scan. */
+  reason: 'interval' | 'admin';
+  bucket?: string;
+  /** Epoch ms identifying the pass (the interval slot, or the admin request time), so one pass runs once. */
+  slot: number;
+}
+
+/** The payload of each kind. */
+export interface JobPayloads {
+  expire: ExpireJob;
+  'abort-multipart': AbortMultipartJob;
+  scan: ScanJob;
+}
+
+/**
+ * What identifies a job of each kind: two adds with the same identity are one job (BullMQ keeps the first), so
+ * writes, rule changes, the scanner and several gateways may all schedule the same action safely.
+ */
+export const JOB_IDENTITY: { [K in JobKind]: (p: JobPayloads[K]) => readonly (string | number)[] } = {
+  expire: (p) => [p.bucket, p.key, p.versionId, p.action, p.dueAt],
+  'abort-multipart': (p) => [p.bucket, p.key, p.uploadId, p.dueAt],
+  scan: (p) => [p.reason, p.bucket ?? '', p.slot],
+};

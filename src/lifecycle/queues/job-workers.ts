@@ -1,0 +1,72 @@
+/**
+ * The consumer side: one BullMQ Worker per job kind, each running that kind's handler. Handlers are given as a
+ * total map (JobHandlers), so a kind without a handler is a compile error; the same check runs again at start for
+ * handlers found at run time (decorated processors), so boot fails rather than leaving a queue unserved.
+ *
+ * Invariants:
+ * - A handler that throws is retried with backoff up to the job's attempts; one that throws UnrecoverableError
+ *   fails at once. Either way the failed job is kept.
+ * - `close()` lets every worker finish the jobs it is running (BullMQ 6 `worker.close()` waits for them) and takes
+ *   no new one; a job cut short by a crash is found stalled by another worker and run again, so handlers must be
+ *   idempotent (they re-check that their action is still due).
+ */
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JOB_KINDS, type JobKind, type JobPayloads } from './job-types';
+
+/** Runs one job; its resolution completes the job, its rejection fails this attempt. */
+export type JobHandler<K extends JobKind> = (
+  payload: JobPayloads[K],
+  job: Job<JobPayloads[K]>,
+) => Promise<void>;
+
+/** A handler for every kind. */
+export type JobHandlers = { [K in JobKind]: JobHandler<K> };
+
+/** Boot failure: a kind of job has no handler, so its queue would fill and never drain. */
+export class MissingJobHandlerError extends Error {
+  constructor(kinds: readonly string[]) {
+    super(`no handler for job kind(s) ${kinds.join(', ')}: every queue must have a processor before boot`);
+    this.name = 'MissingJobHandlerError';
+  }
+}
+
+/** How the workers run. */
+export interface WorkerSettings {
+  readonly connection: Redis;
+  readonly prefix: string;
+  /** Jobs run at once per kind (default 8). */
+  readonly concurrency?: number;
+}
+
+/** The workers of every kind, started together and closed together. */
+export class JobWorkers {
+  private readonly workers: readonly Worker[];
+
+  /** Starts a worker per kind; throws MissingJobHandlerError (starting none) if any kind lacks a handler. */
+  constructor(handlers: Partial<Record<JobKind, JobHandler<never>>>, settings: WorkerSettings) {
+    const missing = JOB_KINDS.filter((kind) => typeof handlers[kind] !== 'function');
+    if (missing.length > 0) throw new MissingJobHandlerError(missing);
+    this.workers = JOB_KINDS.map((kind) => {
+      const handler = handlers[kind] as unknown as JobHandler<typeof kind>;
+      const worker = new Worker<JobPayloads[typeof kind]>(kind, (job) => handler(job.data, job), {
+        connection: settings.connection,
+        prefix: settings.prefix,
+        concurrency: settings.concurrency ?? 8,
+      });
+      // BullMQ reports connection trouble here; the connection owner logs it, so only keep it from throwing.
+      worker.on('error', () => undefined);
+      return worker;
+    });
+  }
+
+  /** The worker of `kind` (tests listen to its events). */
+  worker(kind: JobKind): Worker {
+    return this.workers[JOB_KINDS.indexOf(kind)];
+  }
+
+  /** Stops taking jobs and resolves once every running job has finished. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
