@@ -24,6 +24,22 @@ export const DRIVE_STATES: readonly DriveStatus['state'][] = [
   'faulty',
 ];
 
+/** Jobs per state per queue, as JobQueues.counts() reports them. */
+export type QueueSnapshot = Record<string, Record<string, number>>;
+
+/** How long a scrape waits for the queue counts before reporting tiergate_queue_up 0. */
+export const QUEUE_SCRAPE_TIMEOUT_MS = 2_000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** The metric families of one gateway process, rendered as Prometheus text. */
 export class GatewayMetrics {
   private readonly registry = new Registry();
@@ -78,6 +94,20 @@ export class GatewayMetrics {
     'Drives of the erasure set that are ok or healing.',
     ['set'],
   );
+  private readonly lifecycleJobs = this.registry.counter(
+    'tiergate_lifecycle_jobs_total',
+    'Lifecycle jobs run by this process, by queue, action and outcome (done: acted; skipped: no longer due; failed: an attempt threw).',
+    ['queue', 'action', 'outcome'],
+  );
+  private readonly queueJobs = this.registry.gauge(
+    'tiergate_queue_jobs',
+    'Jobs in each queue by state, read from Redis at scrape time.',
+    ['queue', 'state'],
+  );
+  private readonly queueUp = this.registry.gauge(
+    'tiergate_queue_up',
+    '1 when the queue counts could be read from Redis for this scrape, else 0.',
+  );
   private readonly statusUp = this.registry.gauge(
     'tiergate_storage_status_up',
     '1 when the storage status could be read for this scrape, else 0 (drive and set series are then absent).',
@@ -92,11 +122,22 @@ export class GatewayMetrics {
     if (outcome.bytesOut > 0) this.sent.inc({ op }, outcome.bytesOut);
   }
 
+  /** Records one lifecycle job's outcome. */
+  lifecycleJob(queue: string, action: string, outcome: string): void {
+    this.lifecycleJobs.inc({ queue, action, outcome });
+  }
+
   /**
    * The text exposition for one scrape, with drive and set series from `status` (undefined when reading it
-   * failed). Synchronous from the reset to the render, so concurrent scrapes never see half-filled gauges.
+   * failed) and queue series from `queues` (undefined when the queues are not attached or could not be read).
+   * Synchronous from the reset to the render, so concurrent scrapes never see half-filled gauges.
    */
-  render(status: StorageStatus | undefined): string {
+  render(status: StorageStatus | undefined, queues?: QueueSnapshot | null): string {
+    this.queueJobs.reset();
+    this.queueUp.reset();
+    if (queues !== undefined) this.queueUp.set({}, queues === null ? 0 : 1);
+    for (const [queue, counts] of Object.entries(queues ?? {}))
+      for (const [state, n] of Object.entries(counts)) this.queueJobs.set({ queue, state }, n);
     for (const g of [this.driveState, this.driveTotal, this.driveFree]) g.reset();
     for (const g of [this.readQuorum, this.writeQuorum, this.drivesOnline]) g.reset();
     this.statusUp.set({}, status === undefined ? 0 : 1);
@@ -127,9 +168,19 @@ export class MetricsService extends GatewayMetrics {
     super();
   }
 
-  /** Renders the metrics with a fresh storage status. */
+  private queues: (() => Promise<QueueSnapshot>) | undefined;
+
+  /** Reports the queues' counts at every scrape from now on (the lifecycle module attaches them). */
+  attachQueues(counts: () => Promise<QueueSnapshot>): void {
+    this.queues = counts;
+  }
+
+  /** Renders the metrics with a fresh storage status and queue counts (null if Redis does not answer in time). */
   async scrape(): Promise<string> {
-    const status = await this.layer.status().catch(() => undefined);
-    return this.render(status);
+    const [status, queues] = await Promise.all([
+      this.layer.status().catch(() => undefined),
+      this.queues ? withDeadline(this.queues(), QUEUE_SCRAPE_TIMEOUT_MS).catch(() => null) : undefined,
+    ]);
+    return this.render(status, queues);
   }
 }

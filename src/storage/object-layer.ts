@@ -74,7 +74,34 @@ export interface GetObjectResult {
 
 export interface DeleteObjectOptions {
   versionId?: string;
+  /**
+   * Runs under the object's write lock before anything changes; false fails the delete with PreconditionFailed
+   * and changes nothing. The lifecycle engine re-checks here that an action is still due for that exact version.
+   */
+  guard?: (view: DeleteGuardView) => boolean;
 }
+
+/** What a delete's guard sees, read under the object's write lock. */
+export interface DeleteGuardView {
+  /** The version the delete acts on: the one named by id, else the latest; undefined when the key has none. */
+  target: ObjectInfo | undefined;
+  /** Every version of the key, newest first: read only when the delete names a version id, else undefined. */
+  versions?: readonly ObjectInfo[];
+}
+
+/**
+ * A durable change, reported to ObjectLayer.onChange listeners after the write that made it returned from storage:
+ * - `object`: a key's versions changed (a new version or delete marker, a version removed, a version's tags);
+ * - `upload`: a multipart upload was started (the key's versions did not change);
+ * - `lifecycle`: a bucket's lifecycle configuration was stored or removed.
+ */
+export type ObjectChange =
+  | { kind: 'object'; bucket: string; key: string }
+  | { kind: 'upload'; bucket: string; key: string; uploadId: string; initiated: Date }
+  | { kind: 'lifecycle'; bucket: string };
+
+/** Hears about changes; the write that made one waits for its listeners (which must not throw). */
+export type ChangeListener = (change: ObjectChange) => Promise<void>;
 
 export interface DeleteObjectResult {
   /** The version removed (by id), or the delete marker added (without one). */
@@ -270,7 +297,16 @@ export interface ObjectLayer {
     uploadId: string,
     opts?: { partNumberMarker?: number; maxParts?: number },
   ): Promise<ListPartsResult>;
-  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  /**
+   * Aborts an upload and removes its parts. A guard sees when the upload was initiated, under the upload's lock;
+   * false fails the abort with PreconditionFailed (the lifecycle engine re-checks the rule there).
+   */
+  abortMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts?: { guard?: (initiated: Date) => boolean },
+  ): Promise<void>;
   completeMultipartUpload(
     bucket: string,
     key: string,
@@ -278,6 +314,12 @@ export interface ObjectLayer {
     parts: CompletePart[],
   ): Promise<ObjectInfo>;
   listMultipartUploads(bucket: string, opts?: ListUploadsOptions): Promise<ListUploadsResult>;
+
+  /**
+   * Registers a listener for durable changes (see ObjectChange); returns its removal. Each write waits for the
+   * listeners before it returns, so a listener sees every acknowledged change (unless the process dies between).
+   */
+  onChange(listener: ChangeListener): () => void;
 
   healObject(bucket: string, key: string): Promise<HealResult>;
   /** Sweep every object of every set (or of one set) and heal what is missing or corrupt. */

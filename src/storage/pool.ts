@@ -20,6 +20,7 @@ import { HEALING_FILE, loadLayout, type Layout } from './format';
 import { BUCKETS_DIR, checkBucketName, objectPathComponents, SYS_VOLUME, TMP_DIR } from './layout';
 import type {
   BucketInfo,
+  ChangeListener,
   CompletePart,
   DeleteObjectOptions,
   DeleteObjectResult,
@@ -34,6 +35,7 @@ import type {
   ListUploadsResult,
   ListVersionsOptions,
   ListVersionsResult,
+  ObjectChange,
   ObjectInfo,
   ObjectLayer,
   PartInfo,
@@ -108,6 +110,7 @@ export class ErasurePool implements ObjectLayer {
   private closed = false;
   private readonly md5 = new Md5Hasher();
   private readonly buckets: BucketStore;
+  private readonly listeners = new Set<ChangeListener>();
 
   constructor(
     private readonly layout: Layout,
@@ -240,11 +243,13 @@ export class ErasurePool implements ObjectLayer {
   }
 
   async putBucketLifecycle(bucket: string, doc: Buffer): Promise<void> {
-    return this.buckets.setLifecycle(bucket, doc);
+    await this.buckets.setLifecycle(bucket, doc);
+    await this.changed({ kind: 'lifecycle', bucket });
   }
 
   async deleteBucketLifecycle(bucket: string): Promise<void> {
-    return this.buckets.setLifecycle(bucket, null);
+    await this.buckets.setLifecycle(bucket, null);
+    await this.changed({ kind: 'lifecycle', bucket });
   }
 
   private requireBucket(bucket: string): Promise<void> {
@@ -265,7 +270,10 @@ export class ErasurePool implements ObjectLayer {
     opts: PutObjectOptions = {},
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
-    return this.setFor(bucket, key).putObject(bucket, key, body, opts, await this.newVersionId(bucket));
+    const set = this.setFor(bucket, key);
+    const info = await set.putObject(bucket, key, body, opts, await this.newVersionId(bucket));
+    await this.changed({ kind: 'object', bucket, key });
+    return info;
   }
 
   async getObjectInfo(bucket: string, key: string, opts: { versionId?: string } = {}): Promise<ObjectInfo> {
@@ -285,15 +293,24 @@ export class ErasurePool implements ObjectLayer {
   ): Promise<DeleteObjectResult> {
     await this.requireBucket(bucket);
     const set = this.setFor(bucket, key);
-    if (opts.versionId !== undefined) return deleteVersion(set, bucket, key, opts.versionId);
-    switch (await this.buckets.versioning(bucket)) {
-      case 'Enabled':
-        return addDeleteMarker(set, bucket, key, uuid7());
-      case 'Suspended':
-        return addDeleteMarker(set, bucket, key, 'null');
-      case 'Unversioned':
-        return deleteVersion(set, bucket, key, 'null');
+    const { versionId, guard } = opts;
+    let result: DeleteObjectResult;
+    if (versionId !== undefined) result = await deleteVersion(set, bucket, key, versionId, guard);
+    else {
+      switch (await this.buckets.versioning(bucket)) {
+        case 'Enabled':
+          result = await addDeleteMarker(set, bucket, key, uuid7(), guard);
+          break;
+        case 'Suspended':
+          result = await addDeleteMarker(set, bucket, key, 'null', guard);
+          break;
+        case 'Unversioned':
+          result = await deleteVersion(set, bucket, key, 'null', guard);
+          break;
+      }
     }
+    await this.changed({ kind: 'object', bucket, key });
+    return result;
   }
 
   async listObjectVersions(bucket: string, opts: ListVersionsOptions = {}): Promise<ListVersionsResult> {
@@ -308,7 +325,9 @@ export class ErasurePool implements ObjectLayer {
     update: VersionUpdate,
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
-    return updateVersion(this.setFor(bucket, key), bucket, key, versionId, update);
+    const info = await updateVersion(this.setFor(bucket, key), bucket, key, versionId, update);
+    await this.changed({ kind: 'object', bucket, key });
+    return info;
   }
 
   async listObjects(bucket: string, opts: ListObjectsOptions = {}): Promise<ListObjectsResult> {
@@ -320,7 +339,9 @@ export class ErasurePool implements ObjectLayer {
 
   async newMultipartUpload(bucket: string, key: string, opts: PutObjectOptions = {}): Promise<string> {
     await this.requireBucket(bucket);
-    return newUpload(this.setFor(bucket, key), bucket, key, opts);
+    const { uploadId, initiated } = await newUpload(this.setFor(bucket, key), bucket, key, opts);
+    await this.changed({ kind: 'upload', bucket, key, uploadId, initiated: new Date(initiated) });
+    return uploadId;
   }
 
   async putObjectPart(
@@ -346,9 +367,14 @@ export class ErasurePool implements ObjectLayer {
     return listParts(this.setFor(bucket, key), bucket, key, uploadId, opts);
   }
 
-  async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+  async abortMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    opts: { guard?: (initiated: Date) => boolean } = {},
+  ): Promise<void> {
     await this.requireBucket(bucket);
-    await abortUpload(this.setFor(bucket, key), bucket, key, uploadId);
+    await abortUpload(this.setFor(bucket, key), bucket, key, uploadId, opts.guard);
   }
 
   async completeMultipartUpload(
@@ -359,12 +385,33 @@ export class ErasurePool implements ObjectLayer {
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
     const versionId = await this.newVersionId(bucket);
-    return completeUpload(this.setFor(bucket, key), bucket, key, uploadId, parts, versionId);
+    const info = await completeUpload(this.setFor(bucket, key), bucket, key, uploadId, parts, versionId);
+    await this.changed({ kind: 'object', bucket, key });
+    return info;
   }
 
   async listMultipartUploads(bucket: string, opts: ListUploadsOptions = {}): Promise<ListUploadsResult> {
     await this.requireBucket(bucket);
     return listPoolUploads(this.sets, bucket, opts);
+  }
+
+  // ----- change listeners --------------------------------------------------------------------------------------
+
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Tells the listeners about a durable change and waits for them; a listener's failure is logged, not thrown. */
+  private async changed(change: ObjectChange): Promise<void> {
+    if (this.listeners.size === 0) return;
+    await Promise.all(
+      [...this.listeners].map((l) =>
+        l(change).catch((err: unknown) =>
+          this.log('warn', `change listener on bucket ${change.bucket}: ${(err as Error).message}`),
+        ),
+      ),
+    );
   }
 
   // ----- healing -----------------------------------------------------------------------------------------------

@@ -67,13 +67,13 @@ function removeUploadDir(set: ErasureSet, dir: string): Promise<void> {
   return eachDriveQuiet(set.drives, (d) => d.delete(SYS_VOLUME, dir, { recursive: true, prune: true }));
 }
 
-/** Starts an upload. */
+/** Starts an upload; returns its id and when it was initiated (epoch ms). */
 export async function newUpload(
   set: ErasureSet,
   bucket: string,
   key: string,
   opts: PutObjectOptions,
-): Promise<string> {
+): Promise<{ uploadId: string; initiated: number }> {
   objectPathComponents(key);
   const uploadId = uuid7();
   const options: PutObjectOptions = { ...opts };
@@ -96,7 +96,7 @@ export async function newUpload(
     await removeUploadDir(set, dir);
     throw storageError('WriteQuorum', 'could not record the upload on enough drives');
   }
-  return uploadId;
+  return { uploadId, initiated: record.initiated };
 }
 
 /** Reads the upload record by quorum; NoSuchUpload when it is provably gone. */
@@ -277,15 +277,22 @@ export async function listParts(
   };
 }
 
-/** Aborts an upload and removes its parts from every drive. */
+/**
+ * Aborts an upload and removes its parts from every drive. A guard sees when the upload was initiated (epoch ms),
+ * under the upload's lock; false fails the abort with PreconditionFailed.
+ */
 export async function abortUpload(
   set: ErasureSet,
   bucket: string,
   key: string,
   uploadId: string,
+  guard?: (initiated: Date) => boolean,
 ): Promise<void> {
   await set.locks.withWrite(`${bucket}/${key}#${uploadId}`, async () => {
-    await readUpload(set, bucket, key, uploadId);
+    const record = await readUpload(set, bucket, key, uploadId);
+    if (guard && !guard(new Date(record.initiated))) {
+      throw storageError('PreconditionFailed', 'the guarded abort no longer applies to this upload');
+    }
     const dir = uploadDir(bucket, key, uploadId);
     await removeUploadDir(set, dir);
   });

@@ -4,21 +4,37 @@
  * dropped, with its data, once the mark has write quorum.
  */
 import { storageError } from './errors';
+import type { ObjectVersion } from './meta/version';
 import type { ErasureSet } from './erasure-set';
 import { toObjectInfo } from './object-info';
-import type { DeleteObjectResult, ObjectInfo, VersionUpdate } from './object-layer';
+import type { DeleteGuardView, DeleteObjectResult, ObjectInfo, VersionUpdate } from './object-layer';
 
-/** Deletes one version (by id; the latest when no id is given). */
+/** A delete's guard (DeleteObjectOptions.guard). */
+export type DeleteGuard = (view: DeleteGuardView) => boolean;
+
+function guardFailed(): Error {
+  return storageError('PreconditionFailed', 'the version changed: the guarded delete no longer applies');
+}
+
+/**
+ * Deletes one version by id. With a guard, every version of the key is read (pages included: the guard may need a
+ * version's successor) and the guard decides under the lock.
+ */
 export async function deleteVersion(
   set: ErasureSet,
   bucket: string,
   key: string,
-  versionId: string | undefined,
+  versionId: string,
+  guard?: DeleteGuard,
 ): Promise<DeleteObjectResult> {
   return set.locks.withWrite(`${bucket}/${key}`, async () => {
-    const state = await set.state(bucket, key, { ids: versionId === undefined ? [] : [versionId] });
+    const state = await set.state(bucket, key, guard ? { all: true } : { ids: [versionId] });
     const { dir, metas, res } = state;
     const target = set.pick(res, versionId);
+    if (guard) {
+      const versions = res.versions.map((r, i) => toObjectInfo(bucket, key, r.version, i === 0));
+      if (!guard({ target: versions[res.versions.indexOf(target)], versions })) throw guardFailed();
+    }
     const holders = target.holders.map((h, p) => h && set.drives[p] !== null);
     const marked = await set.writeMetas(bucket, state, holders, (p) =>
       set.metaFor(res, metas, p, { pending: { signature: target.signature } }),
@@ -47,11 +63,17 @@ export async function addDeleteMarker(
   bucket: string,
   key: string,
   versionId: string,
+  guard?: DeleteGuard,
 ): Promise<DeleteObjectResult> {
   const marker = set.newVersion({}, versionId, set.distribution(key), 0, '', true);
   marker.type = 'delete-marker';
   marker.parts = [];
-  await set.commit(bucket, key, marker, {});
+  const check =
+    guard &&
+    ((latest: ObjectVersion | undefined): void => {
+      if (!guard({ target: latest && toObjectInfo(bucket, key, latest, true) })) throw guardFailed();
+    });
+  await set.commit(bucket, key, marker, {}, check);
   return { versionId, deleteMarker: true };
 }
 

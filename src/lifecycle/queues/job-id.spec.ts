@@ -30,7 +30,7 @@ describe('jobId', () => {
   });
 
   it('names the kind, so equal tuples of different kinds never collide', () => {
-    const scan = jobId('scan', { reason: 'admin', slot: 5 });
+    const scan = jobId('scan', { reason: 'rules', slot: 5 });
     assert.match(scan, /^scan-/);
     assert.notEqual(
       jobId('abort-multipart', { bucket: 'b', key: 'k', uploadId: 'u', dueAt: 1 }),

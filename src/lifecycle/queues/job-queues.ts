@@ -67,6 +67,21 @@ export class JobQueues {
     return id;
   }
 
+  /** Schedules many jobs of one kind in one round trip (BullMQ addBulk); existing ids stay as they are. */
+  async addMany<K extends JobKind>(
+    kind: K,
+    jobs: readonly { payload: JobPayloads[K]; delay?: number }[],
+  ): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    const bulk = jobs.map(({ payload, delay }) => ({
+      name: kind,
+      data: payload,
+      opts: { jobId: jobId(kind, payload), ...(delay && delay > 0 ? { delay } : {}) } satisfies JobsOptions,
+    }));
+    await this.queue(kind).addBulk(bulk);
+    return bulk.map((b) => b.opts.jobId);
+  }
+
   /** The BullMQ queue of `kind` (for getters such as getJob and getJobState). */
   queue(kind: JobKind): Queue {
     return this.queues.get(kind)!;

@@ -31,10 +31,10 @@ export interface AbortMultipartJob {
 
 /** One pass of the lifecycle scanner over the namespace (or one bucket). */
 export interface ScanJob {
-  /** Why it runs: the periodic backstop, or an admin's POST /lifecycle/scan. */
-  reason: 'interval' | 'admin';
+  /** Why it runs: the periodic backstop, or a bucket's lifecycle configuration changed. */
+  reason: 'interval' | 'rules';
   bucket?: string;
-  /** Epoch ms identifying the pass (the interval slot, or the admin request time), so one pass runs once. */
+  /** Epoch ms identifying the pass (the interval slot, or the time of the change), so one pass runs once. */
   slot: number;
 }
 

@@ -1,20 +1,20 @@
 /**
  * Provides JobQueues (the producer side of every queue) on the gateway's Redis, with TIERGATE_QUEUE_PREFIX.
- * The queues close in onModuleDestroy, before the Redis connection closes in onApplicationShutdown.
- * Workers are not started here yet: JobWorkers is started once the lifecycle processors exist, and its start
- * check fails the boot if any kind of job is left without one.
+ * The queues close in beforeApplicationShutdown: after the lifecycle engine's workers have finished their jobs
+ * (onModuleDestroy; a job may still queue follow-up work), before the Redis connection closes
+ * (onApplicationShutdown).
  */
-import { Inject, Injectable, Module, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Module, type BeforeApplicationShutdown } from '@nestjs/common';
 import { TiergateConfig } from '../../config/tiergate-config';
 import { RedisConnection } from '../../redis/redis-connection';
 import { JobQueues } from './job-queues';
 
 /** Closes the queues on shutdown. */
 @Injectable()
-class QueuesCloser implements OnModuleDestroy {
+class QueuesCloser implements BeforeApplicationShutdown {
   constructor(@Inject(JobQueues) private readonly queues: JobQueues) {}
 
-  async onModuleDestroy(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.queues.close();
   }
 }

@@ -1,0 +1,98 @@
+/**
+ * The lifecycle actions: the handlers of `expire` and `abort-multipart` jobs.
+ *
+ * Every action runs under two locks and one re-check:
+ * - the Redis lock of the object (`<bucket>/<key>`), so gateways sharing the Redis never act on one key at once;
+ * - the storage layer's write lock of the object, under which a delete guard evaluates the bucket's current rules
+ *   against the version's current facts, and the action happens only if it is still due for that exact version.
+ *   A job queued under older rules or facts (a rule removed, an object overwritten, a newer version deleted) thus
+ *   does nothing: it is counted `skipped` and completes.
+ *
+ * What each action does, as AWS documents it:
+ * - expire-current: a DELETE without version id of the current version: in a versioned bucket a delete marker is
+ *   added (Suspended: the `null` marker), otherwise the object is removed;
+ * - expire-noncurrent: that noncurrent version is removed for good;
+ * - remove-delete-marker: the expired delete marker (the key's only version) is removed;
+ * - abort-multipart: the upload and its parts are removed from every drive.
+ */
+import { isStorageError } from '../../storage/errors';
+import type { DeleteGuardView, ObjectLayer } from '../../storage/object-layer';
+import type { RedisLocks } from '../../redis/redis-lock';
+import type { AbortMultipartJob, ExpireJob } from '../queues/job-types';
+import { abortDue, nextAction } from '../rules/evaluate';
+import type { BucketRules } from './bucket-rules';
+import { factsAt, latestFacts } from './version-facts';
+
+/** What became of one job. */
+export type ActionOutcome = 'done' | 'skipped';
+
+/** Storage errors meaning "the thing the job was about is gone or changed": the job is stale, not failed. */
+const STALE = [
+  'PreconditionFailed',
+  'ObjectNotFound',
+  'VersionNotFound',
+  'NoSuchUpload',
+  'BucketNotFound',
+] as const;
+
+function isStale(err: unknown): boolean {
+  return STALE.some((code) => isStorageError(err, code));
+}
+
+/** Runs lifecycle actions against the ObjectLayer. */
+export class LifecycleActions {
+  constructor(
+    private readonly layer: ObjectLayer,
+    private readonly rules: BucketRules,
+    private readonly locks: RedisLocks,
+    private readonly daySeconds: number,
+  ) {}
+
+  /** Runs an `expire` job: acts when its action is still due for its version, else skips. */
+  async expire(job: ExpireJob): Promise<ActionOutcome> {
+    return this.locks.withLock(`${job.bucket}/${job.key}`, async () => {
+      const config = await this.rules.of(job.bucket);
+      if (!config) return 'skipped';
+      const stillDue = (view: DeleteGuardView): boolean => {
+        const { target, versions } = view;
+        if (!target || target.versionId !== job.versionId) return false;
+        const facts = versions ? factsAt(versions, versions.indexOf(target)) : latestFacts(target);
+        const now = Date.now();
+        const next = nextAction(config, facts, { daySeconds: this.daySeconds, now });
+        return next !== null && next.action === job.action && next.dueAt <= now;
+      };
+      try {
+        await this.layer.deleteObject(job.bucket, job.key, {
+          ...(job.action === 'expire-current' ? {} : { versionId: job.versionId }),
+          guard: stillDue,
+        });
+        return 'done';
+      } catch (err) {
+        if (isStale(err)) return 'skipped';
+        throw err;
+      }
+    });
+  }
+
+  /** Runs an `abort-multipart` job: aborts the upload when a rule still asks for it now, else skips. */
+  async abortMultipart(job: AbortMultipartJob): Promise<ActionOutcome> {
+    const config = await this.rules.of(job.bucket);
+    if (!config) return 'skipped';
+    try {
+      await this.layer.abortMultipartUpload(job.bucket, job.key, job.uploadId, {
+        guard: (initiated) => {
+          const due = abortDue(
+            config,
+            { key: job.key, initiated: initiated.getTime() },
+            { daySeconds: this.daySeconds },
+          );
+          return due !== null && due.dueAt <= Date.now();
+        },
+      });
+      return 'done';
+    } catch (err) {
+      if (isStale(err)) return 'skipped';
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * The lifecycle engine of one gateway process: hears every change the ObjectLayer makes durable and schedules the
+ * key's next actions, runs the workers of every queue (expire, abort-multipart, scan), and queues a scan every
+ * scanner interval. Plain TypeScript; lifecycle.module.ts starts and stops it with the app.
+ *
+ * Invariants:
+ * - Scheduling after a write is awaited by the write (the ObjectLayer waits for its listeners), bounded by
+ *   SCHEDULE_TIMEOUT_MS and skipped at once while Redis is unreachable: a write is never held hostage by Redis.
+ *   What was not scheduled then is found by the scanner.
+ * - One scan per interval slot across every gateway sharing the Redis: the scan job's id is the slot's start.
+ *   The first periodic scan comes one interval after start (the queue, not a boot scan, carries scheduled work
+ *   across restarts).
+ * - `close()` stops hearing changes and queuing scans, then waits for running jobs to finish.
+ */
+import { Logger } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ObjectChange, ObjectLayer } from '../../storage/object-layer';
+import { RedisLocks } from '../../redis/redis-lock';
+import { jobId } from '../queues/job-id';
+import type { JobQueues } from '../queues/job-queues';
+import type { JobKind } from '../queues/job-types';
+import { JobWorkers, type JobHandlers } from '../queues/job-workers';
+import { abortDue, nextAction } from '../rules/evaluate';
+import { LifecycleActions, type ActionOutcome } from './actions';
+import { BucketRules } from './bucket-rules';
+import { LifecycleScanner } from './scanner';
+import { LifecycleScheduler, versionsOfKey } from './scheduler';
+import { factsAt } from './version-facts';
+
+/** Longest a write waits for its scheduling before leaving it to the scanner. */
+export const SCHEDULE_TIMEOUT_MS = 2_000;
+
+const logger = new Logger('Lifecycle');
+
+/** How the engine runs. */
+export interface LifecycleSettings {
+  readonly daySeconds: number;
+  readonly scannerIntervalSeconds: number;
+  /** BullMQ key prefix (TIERGATE_QUEUE_PREFIX); the object locks live under `<prefix>:lock:`. */
+  readonly prefix: string;
+  /** Jobs run at once per queue (default 8). */
+  readonly concurrency?: number;
+}
+
+/** Told about every job outcome (metrics). */
+export type ActionObserver = (kind: JobKind, action: string, outcome: ActionOutcome | 'failed') => void;
+
+/** Where a job stands, as BullMQ has it. */
+export interface JobReport {
+  id: string;
+  state: string;
+  attemptsMade: number;
+  failedReason?: string;
+  finishedOn?: string;
+}
+
+/** One version's lifecycle as the engine sees it now. */
+export interface VersionExplanation {
+  versionId: string;
+  isLatest: boolean;
+  deleteMarker: boolean;
+  lastModified: string;
+  /** The next action and the rule asking for it, or null when no Enabled rule will act on this version. */
+  next: { action: string; ruleId: string; dueAt: string; due: boolean; storageClass?: string } | null;
+  /** The job of that action, or null when none is queued (yet, or any more). */
+  job: JobReport | null;
+}
+
+/** An incomplete multipart upload's lifecycle. */
+export interface UploadExplanation {
+  uploadId: string;
+  initiated: string;
+  abort: { ruleId: string; dueAt: string; due: boolean } | null;
+  job: JobReport | null;
+}
+
+/** Body of GET /tiergate/admin/v1/lifecycle/explain. */
+export interface Explanation {
+  bucket: string;
+  key: string;
+  /** False when the bucket has no lifecycle configuration. */
+  hasRules: boolean;
+  versions: VersionExplanation[];
+  uploads: UploadExplanation[];
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Scheduling, actions, scanner and workers of one process. */
+export class LifecycleEngine {
+  readonly rules: BucketRules;
+  readonly scheduler: LifecycleScheduler;
+  readonly scanner: LifecycleScanner;
+  readonly actions: LifecycleActions;
+  private workers: JobWorkers | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private redisDownSince = 0;
+
+  constructor(
+    private readonly layer: ObjectLayer,
+    private readonly queues: JobQueues,
+    private readonly redis: Redis,
+    private readonly settings: LifecycleSettings,
+    private readonly observe: ActionObserver = () => undefined,
+  ) {
+    this.rules = new BucketRules(layer);
+    this.scheduler = new LifecycleScheduler(layer, queues, this.rules, settings.daySeconds);
+    this.scanner = new LifecycleScanner(layer, this.rules, this.scheduler);
+    this.actions = new LifecycleActions(
+      layer,
+      this.rules,
+      new RedisLocks(redis, `${settings.prefix}:lock:`),
+      settings.daySeconds,
+    );
+  }
+
+  /** Starts hearing changes, the workers and the periodic scan. */
+  start(): void {
+    this.unsubscribe = this.layer.onChange((change) => this.onChange(change));
+    const handlers: JobHandlers = {
+      expire: (payload) => this.run('expire', payload.action, () => this.actions.expire(payload)),
+      'abort-multipart': (payload) =>
+        this.run('abort-multipart', 'abort', () => this.actions.abortMultipart(payload)),
+      scan: async (payload) => {
+        const report = await this.scanner.scan(payload.bucket);
+        logger.log(
+          `scan (${payload.reason}): ${report.buckets} buckets, ${report.versions} versions, ${report.uploads} uploads, ${report.scheduled} jobs asked for`,
+        );
+        this.observe('scan', 'scan', 'done');
+      },
+    };
+    this.workers = new JobWorkers(handlers, {
+      connection: this.redis,
+      prefix: this.settings.prefix,
+      concurrency: this.settings.concurrency,
+    });
+    for (const kind of ['expire', 'abort-multipart'] as const) {
+      this.workers.worker(kind).on('failed', (job: Job | undefined, err: Error) => {
+        const action = (job?.data as { action?: string } | undefined)?.action ?? 'abort';
+        this.observe(kind, action, 'failed');
+        logger.warn(
+          `${kind} job ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${err.message}`,
+        );
+      });
+    }
+    const intervalMs = this.settings.scannerIntervalSeconds * 1000;
+    this.timer = setInterval(() => void this.queuePeriodicScan(intervalMs), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops hearing changes and queuing scans; resolves when running jobs have finished. */
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    clearInterval(this.timer);
+    await this.workers?.close();
+    this.workers = undefined;
+  }
+
+  /** The workers (tests listen to their events). */
+  get jobWorkers(): JobWorkers | undefined {
+    return this.workers;
+  }
+
+  /** Throws the storage layer's BucketNotFound (or InvalidBucketName) unless `bucket` exists. */
+  async requireBucket(bucket: string): Promise<void> {
+    await this.layer.headBucket(bucket);
+  }
+
+  /** What the engine will do with a key's versions and uploads, and where their jobs stand. */
+  async explain(bucket: string, key: string): Promise<Explanation> {
+    const config = await this.rules.of(bucket);
+    const versions = await versionsOfKey(this.layer, bucket, key);
+    const now = Date.now();
+    const out: Explanation = { bucket, key, hasRules: config !== null, versions: [], uploads: [] };
+    for (let i = 0; i < versions.length; i++) {
+      const v = versions[i];
+      const next =
+        config && nextAction(config, factsAt(versions, i), { daySeconds: this.settings.daySeconds, now });
+      let job: JobReport | null = null;
+      if (
+        next &&
+        (next.action === 'expire-current' ||
+          next.action === 'expire-noncurrent' ||
+          next.action === 'remove-delete-marker')
+      ) {
+        job = await this.jobReport(
+          'expire',
+          jobId('expire', { bucket, key, versionId: v.versionId, action: next.action, dueAt: next.dueAt }),
+        );
+      }
+      out.versions.push({
+        versionId: v.versionId,
+        isLatest: i === 0,
+        deleteMarker: v.deleteMarker,
+        lastModified: v.modTime.toISOString(),
+        next: next
+          ? {
+              action: next.action,
+              ruleId: next.ruleId,
+              dueAt: iso(next.dueAt),
+              due: next.dueAt <= now,
+              ...(next.storageClass ? { storageClass: next.storageClass } : {}),
+            }
+          : null,
+        job,
+      });
+    }
+    const uploads = await this.layer.listMultipartUploads(bucket, { prefix: key, maxUploads: 1000 });
+    for (const u of uploads.uploads.filter((x) => x.key === key)) {
+      const due =
+        config &&
+        abortDue(config, { key, initiated: u.initiated.getTime() }, { daySeconds: this.settings.daySeconds });
+      out.uploads.push({
+        uploadId: u.uploadId,
+        initiated: u.initiated.toISOString(),
+        abort: due ? { ruleId: due.ruleId, dueAt: iso(due.dueAt), due: due.dueAt <= now } : null,
+        job: due
+          ? await this.jobReport(
+              'abort-multipart',
+              jobId('abort-multipart', { bucket, key, uploadId: u.uploadId, dueAt: due.dueAt }),
+            )
+          : null,
+      });
+    }
+    return out;
+  }
+
+  private async jobReport(kind: JobKind, id: string): Promise<JobReport | null> {
+    const job = await this.queues.queue(kind).getJob(id);
+    if (!job) return null;
+    return {
+      id,
+      state: await job.getState(),
+      attemptsMade: job.attemptsMade,
+      ...(job.failedReason ? { failedReason: job.failedReason } : {}),
+      ...(job.finishedOn ? { finishedOn: iso(job.finishedOn) } : {}),
+    };
+  }
+
+  private async run(kind: JobKind, action: string, fn: () => Promise<ActionOutcome>): Promise<void> {
+    const outcome = await fn();
+    this.observe(kind, action, outcome);
+  }
+
+  private async queuePeriodicScan(intervalMs: number): Promise<void> {
+    const slot = Math.floor(Date.now() / intervalMs) * intervalMs;
+    try {
+      await this.queues.add('scan', { reason: 'interval', slot });
+    } catch (err) {
+      logger.warn(`could not queue the periodic scan: ${(err as Error).message}`);
+    }
+  }
+
+  /** Schedules after a durable change (see the header for the bounds). */
+  private async onChange(change: ObjectChange): Promise<void> {
+    if (this.redis.status !== 'ready') {
+      if (this.redisDownSince === 0) {
+        this.redisDownSince = Date.now();
+        logger.warn('Redis is unreachable: changes are left to the scanner until it is back');
+      }
+      return;
+    }
+    this.redisDownSince = 0;
+    const work =
+      change.kind === 'upload'
+        ? this.scheduler.scheduleUpload(change.bucket, change.key, change.uploadId, change.initiated)
+        : change.kind === 'object'
+          ? this.scheduler.scheduleKey(change.bucket, change.key)
+          : this.queues.add('scan', { reason: 'rules', bucket: change.bucket, slot: Date.now() });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), SCHEDULE_TIMEOUT_MS);
+    });
+    try {
+      if ((await Promise.race([work, timeout])) === 'timeout') {
+        logger.warn(
+          `scheduling after a ${change.kind} change in ${change.bucket} took over ${SCHEDULE_TIMEOUT_MS} ms; left to the scanner`,
+        );
+        work.catch(() => undefined);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

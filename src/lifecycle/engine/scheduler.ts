@@ -1,0 +1,144 @@
+/**
+ * Scheduling without full scans (DESIGN.md section 3): after every change to a key (a write, a delete, a tag
+ * update) and for every version the scanner walks, the next due action is computed and queued as a delayed job
+ * whose id is its identity (bucket, key, version, action, due time). Scheduling the same action twice, from two
+ * writes, the scanner or two gateways, adds one job.
+ *
+ * Invariants:
+ * - Only what the rules say now is queued; a job queued under older rules or facts is harmless, because its handler
+ *   re-checks under the object lock that its action is still due for that exact version (actions.ts).
+ * - Transitions are not queued yet: no storage class can name a tier until tiers exist (the tiering issue plugs
+ *   them in here), so no stored rule holds one.
+ */
+import { isStorageError } from '../../storage/errors';
+import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
+import type { ExpireJob } from '../queues/job-types';
+import type { JobQueues } from '../queues/job-queues';
+import { abortDue, type DueAction, nextAction } from '../rules/evaluate';
+import type { LifecycleConfiguration } from '../rules/lifecycle-config';
+import type { BucketRules } from './bucket-rules';
+import { factsAt } from './version-facts';
+
+/** Versions listed per request when reading one key's versions. */
+const KEY_PAGE = 64;
+
+/** An action planned for one version. */
+export interface PlannedAction extends DueAction {
+  versionId: string;
+}
+
+/** The expiration actions (the ones an `expire` job carries). */
+const EXPIRE_ACTIONS: ReadonlySet<string> = new Set<ExpireJob['action']>([
+  'expire-current',
+  'expire-noncurrent',
+  'remove-delete-marker',
+]);
+
+/** Every version of one key, newest first. */
+export async function versionsOfKey(layer: ObjectLayer, bucket: string, key: string): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await layer.listObjectVersions(bucket, {
+      prefix: key,
+      keyMarker,
+      versionIdMarker,
+      maxKeys: KEY_PAGE,
+    });
+    for (const v of page.versions) {
+      if (v.key !== key) return out;
+      out.push(v);
+    }
+    if (!page.isTruncated || page.nextKeyMarker !== key) return out;
+    ({ nextKeyMarker: keyMarker, nextVersionIdMarker: versionIdMarker } = page);
+  }
+}
+
+/** Computes and queues lifecycle actions. */
+export class LifecycleScheduler {
+  constructor(
+    private readonly layer: ObjectLayer,
+    private readonly queues: JobQueues,
+    private readonly rules: BucketRules,
+    private readonly daySeconds: number,
+  ) {}
+
+  /** The next action of each version of one key (newest first), by the rules of `config`, evaluated at `now`. */
+  plan(config: LifecycleConfiguration, versions: readonly ObjectInfo[], now: number): PlannedAction[] {
+    const out: PlannedAction[] = [];
+    for (let i = 0; i < versions.length; i++) {
+      const next = nextAction(config, factsAt(versions, i), { daySeconds: this.daySeconds, now });
+      if (next && EXPIRE_ACTIONS.has(next.action)) out.push({ ...next, versionId: versions[i].versionId });
+    }
+    return out;
+  }
+
+  /** Queues the planned actions of one key; returns how many jobs were asked for. */
+  async enqueue(
+    bucket: string,
+    key: string,
+    planned: readonly PlannedAction[],
+    now: number,
+  ): Promise<number> {
+    await this.queues.addMany(
+      'expire',
+      planned.map((p) => ({
+        payload: {
+          bucket,
+          key,
+          versionId: p.versionId,
+          action: p.action as ExpireJob['action'],
+          dueAt: p.dueAt,
+        },
+        delay: p.dueAt - now,
+      })),
+    );
+    return planned.length;
+  }
+
+  /** Re-plans one key after a change to it; returns the number of jobs asked for (0 when the bucket has no rules). */
+  async scheduleKey(bucket: string, key: string): Promise<number> {
+    const config = await this.rules.of(bucket);
+    if (!config) return 0;
+    let versions: ObjectInfo[];
+    if ((await this.layer.getBucketVersioning(bucket)) === 'Unversioned') {
+      try {
+        versions = [await this.layer.getObjectInfo(bucket, key)];
+      } catch (err) {
+        if (isStorageError(err, 'ObjectNotFound')) return 0;
+        throw err;
+      }
+    } else {
+      versions = await versionsOfKey(this.layer, bucket, key);
+    }
+    const now = Date.now();
+    return this.enqueue(bucket, key, this.plan(config, versions, now), now);
+  }
+
+  /** Queues the abort of a new multipart upload when a rule will ask for it; returns the jobs asked for. */
+  async scheduleUpload(bucket: string, key: string, uploadId: string, initiated: Date): Promise<number> {
+    const config = await this.rules.of(bucket);
+    if (!config) return 0;
+    return this.enqueueAbort(config, bucket, key, uploadId, initiated, Date.now());
+  }
+
+  /** Queues one upload's abort if a rule asks for it. */
+  async enqueueAbort(
+    config: LifecycleConfiguration,
+    bucket: string,
+    key: string,
+    uploadId: string,
+    initiated: Date,
+    now: number,
+  ): Promise<number> {
+    const due = abortDue(config, { key, initiated: initiated.getTime() }, { daySeconds: this.daySeconds });
+    if (!due) return 0;
+    await this.queues.add(
+      'abort-multipart',
+      { bucket, key, uploadId, dueAt: due.dueAt },
+      { delay: due.dueAt - now },
+    );
+    return 1;
+  }
+}
