@@ -25,9 +25,21 @@ export class BucketRules {
     if (doc === null) return null;
     let config = this.decoded.get(doc);
     if (!config) {
-      config = decodeLifecycle(doc);
+      try {
+        config = decodeLifecycle(doc);
+      } catch (err) {
+        throw new DamagedRulesError(bucket, (err as Error).message);
+      }
       this.decoded.set(doc, config);
     }
     return config;
+  }
+}
+
+/** The stored configuration cannot be read by this release: no retry will help until an operator acts. */
+export class DamagedRulesError extends Error {
+  constructor(bucket: string, reason: string) {
+    super(`lifecycle configuration of bucket ${bucket} is unreadable: ${reason}`);
+    this.name = 'DamagedRulesError';
   }
 }

@@ -13,8 +13,9 @@
  * - `close()` stops hearing changes and queuing scans, then waits for running jobs to finish.
  */
 import { Logger } from '@nestjs/common';
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { isStorageError } from '../../storage/errors';
 import type { ObjectChange, ObjectLayer } from '../../storage/object-layer';
 import { RedisLocks } from '../../redis/redis-lock';
 import { jobId } from '../queues/job-id';
@@ -23,7 +24,7 @@ import type { JobKind } from '../queues/job-types';
 import { JobWorkers, type JobHandlers } from '../queues/job-workers';
 import { abortDue, nextAction } from '../rules/evaluate';
 import { LifecycleActions, type ActionOutcome } from './actions';
-import { BucketRules } from './bucket-rules';
+import { BucketRules, DamagedRulesError } from './bucket-rules';
 import { LifecycleScanner } from './scanner';
 import { LifecycleScheduler, versionsOfKey } from './scheduler';
 import { factsAt } from './version-facts';
@@ -83,6 +84,16 @@ export interface Explanation {
   hasRules: boolean;
   versions: VersionExplanation[];
   uploads: UploadExplanation[];
+}
+
+/** Errors a retry cannot fix. */
+function isPermanent(err: unknown): boolean {
+  return (
+    err instanceof DamagedRulesError ||
+    isStorageError(err, 'InvalidBucketName') ||
+    isStorageError(err, 'InvalidArgument') ||
+    isStorageError(err, 'InvalidObjectName')
+  );
 }
 
 function iso(ms: number): string {
@@ -242,8 +253,19 @@ export class LifecycleEngine {
     };
   }
 
+  /**
+   * Runs an action and records its outcome. Failures no retry can fix (an unreadable stored configuration, a
+   * payload naming an invalid bucket or key) fail the job at once with UnrecoverableError; anything else (drives
+   * or Redis unavailable, a lock held too long) is retried with backoff.
+   */
   private async run(kind: JobKind, action: string, fn: () => Promise<ActionOutcome>): Promise<void> {
-    const outcome = await fn();
+    let outcome: ActionOutcome;
+    try {
+      outcome = await fn();
+    } catch (err) {
+      if (isPermanent(err)) throw new UnrecoverableError((err as Error).message);
+      throw err;
+    }
     this.observe(kind, action, outcome);
   }
 

@@ -1,0 +1,108 @@
+/**
+ * The lifecycle engine over a real pool and a real redis-server, without HTTP: the change listener schedules and
+ * the worker expires; a job whose bucket configuration cannot be read fails at once (UnrecoverableError: no retry
+ * can fix it) and stays failed with its reason, leaving the object alone. (Retries with backoff of failures a
+ * retry may fix are shown in queues.spec.ts.)
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { LifecycleEngine } from '../../src/lifecycle/engine/lifecycle-engine';
+import { JobQueues } from '../../src/lifecycle/queues/job-queues';
+import { encodeLifecycle } from '../../src/lifecycle/rules/stored-lifecycle';
+import { openObjectLayer, type ErasurePool } from '../../src/storage/pool';
+import { parse, doc, rule } from '../fixtures/lifecycle-docs';
+import { redisClient, sharedRedis, uniquePrefix } from '../fixtures/redis-server';
+import { streamOf, tempDrives } from '../fixtures/temp-drives';
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await delay(50);
+  }
+}
+
+describe('lifecycle engine on a pool and redis-server', () => {
+  const tmp = tempDrives(4, 'lifecycle-engine');
+  let pool: ErasurePool;
+  let redis: Redis;
+  let queues: JobQueues;
+  let engine: LifecycleEngine;
+  const outcomes: string[] = [];
+
+  before(async () => {
+    pool = await openObjectLayer({ drives: tmp.paths, setDriveCount: 4, parity: 2, fsync: false });
+    redis = redisClient((await sharedRedis()).port);
+    const prefix = uniquePrefix('engine');
+    queues = new JobQueues({
+      connection: redis,
+      prefix,
+      jobDefaults: { backoff: { type: 'fixed', delay: 50 } },
+    });
+    engine = new LifecycleEngine(
+      pool,
+      queues,
+      redis,
+      { daySeconds: 1, scannerIntervalSeconds: 3600, prefix },
+      (kind, action, outcome) => outcomes.push(`${kind}/${action}/${outcome}`),
+    );
+    engine.start();
+    await pool.makeBucket('bkt');
+  });
+  after(async () => {
+    await engine?.close();
+    await queues?.close();
+    redis?.disconnect();
+    await pool?.shutdown();
+    tmp.cleanup();
+  });
+
+  it('expires through the engine alone (the change listener schedules, the worker acts)', async () => {
+    await pool.putBucketLifecycle(
+      'bkt',
+      encodeLifecycle(
+        parse(
+          doc(
+            rule(
+              '<ID>e</ID><Filter></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>',
+            ),
+          ),
+        ),
+      ),
+    );
+    await pool.putObject('bkt', 'short', streamOf(Buffer.from('x')), { size: 1 });
+    await until('the object to expire', async () =>
+      (await pool.listObjects('bkt')).objects.length === 0 ? true : undefined,
+    );
+    assert.ok(outcomes.includes('expire/expire-current/done'), outcomes.join());
+  });
+
+  it('fails a job at once when the stored configuration is unreadable, and explains why', async () => {
+    await pool.putObject('bkt', 'victim', streamOf(Buffer.from('x')), { size: 1 });
+    const explained = await engine.explain('bkt', 'victim');
+    const dueAt = Date.parse(explained.versions[0].next!.dueAt);
+    // The configuration rots on the drives before the job runs.
+    await pool.putBucketLifecycle('bkt', Buffer.from('{"format":"tiergate.bucket-lifecycle","version":99}'));
+    const versionId = explained.versions[0].versionId;
+    const id = await queues.add('expire', {
+      bucket: 'bkt',
+      key: 'victim',
+      versionId,
+      action: 'expire-current',
+      dueAt,
+    });
+    const job = await until('the job to fail', async () => {
+      const j = await queues.queue('expire').getJob(id);
+      return j && (await j.getState()) === 'failed' ? j : undefined;
+    });
+    assert.equal(job.attemptsMade, 1, 'an unrecoverable failure is not retried');
+    assert.match(job.failedReason, /lifecycle configuration of bucket bkt is unreadable/);
+    assert.ok(outcomes.includes('expire/expire-current/failed'));
+    await pool.getObjectInfo('bkt', 'victim'); // untouched
+    await pool.deleteBucketLifecycle('bkt');
+  });
+});
