@@ -101,7 +101,7 @@ describe('guarded deletes, guarded aborts and change events on a 4+2 pool', () =
       view?.versions?.map((v) => v.versionId),
       [...ids].reverse(),
     );
-    assert.equal(view?.versions?.indexOf(view.target!), ids.length - 1, 'the target is one of the versions');
+    assert.equal(view?.versions?.indexOf(view.target), ids.length - 1, 'the target is one of the versions');
     assert.equal(view?.versions?.[0].isLatest, true);
     await assert.rejects(pool.getObjectInfo('ver', 'deep', { versionId: oldest }), {
       code: 'VersionNotFound',
