@@ -96,7 +96,16 @@ export interface DeleteGuardView {
  * - `lifecycle`: a bucket's lifecycle configuration was stored or removed.
  */
 export type ObjectChange =
-  | { kind: 'object'; bucket: string; key: string }
+  | {
+      kind: 'object';
+      bucket: string;
+      key: string;
+      /**
+       * The key's latest version after the change, when the write knows it without a read: the version a PUT,
+       * copy or complete wrote; null when a delete in an unversioned bucket left no version. Undefined otherwise.
+       */
+      latest?: ObjectInfo | null;
+    }
   | { kind: 'upload'; bucket: string; key: string; uploadId: string; initiated: Date }
   | { kind: 'lifecycle'; bucket: string };
 
@@ -271,6 +280,11 @@ export interface ObjectLayer {
   putObject(bucket: string, key: string, body: Readable, opts?: PutObjectOptions): Promise<ObjectInfo>;
   getObjectInfo(bucket: string, key: string, opts?: { versionId?: string }): Promise<ObjectInfo>;
   getObject(bucket: string, key: string, opts?: GetObjectOptions): Promise<GetObjectResult>;
+  /**
+   * Every version and delete marker of one key, newest first, from the key's own metadata (its version pages
+   * included); [] when it has none. Cheaper than ListObjectVersions for one key: no directory walk.
+   */
+  getObjectVersions(bucket: string, key: string): Promise<ObjectInfo[]>;
   deleteObject(bucket: string, key: string, opts?: DeleteObjectOptions): Promise<DeleteObjectResult>;
   /** Compare-and-swap on one version's metadata (tags, lifecycle and tier state). */
   updateObjectVersion(

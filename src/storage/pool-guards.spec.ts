@@ -142,8 +142,23 @@ describe('guarded deletes, guarded aborts and change events on a 4+2 pool', () =
       code: 'PreconditionFailed',
     });
     const object = { kind: 'object', bucket: 'ver', key: 'events' };
+    const first = changes[0];
+    assert.equal(
+      first.kind === 'object' && first.latest?.versionId,
+      info.versionId,
+      'a PUT names its version',
+    );
+    assert.equal(first.kind === 'object' && first.latest?.isLatest, true);
     assert.deepEqual(
-      changes.map((c) => (c.kind === 'upload' ? { ...c, initiated: 'date' } : c)),
+      changes
+        .map((c) =>
+          c.kind === 'upload'
+            ? { ...c, initiated: 'date' }
+            : c.kind === 'object'
+              ? { ...c, latest: undefined }
+              : c,
+        )
+        .map((c) => JSON.parse(JSON.stringify(c)) as unknown),
       [
         object,
         object,
@@ -153,6 +168,30 @@ describe('guarded deletes, guarded aborts and change events on a 4+2 pool', () =
         { kind: 'lifecycle', bucket: 'ver' },
       ],
     );
+  });
+
+  it('a delete in an unversioned bucket reports that no version is left', async () => {
+    await put('plain', 'last');
+    changes.length = 0;
+    await pool.deleteObject('plain', 'last');
+    assert.deepEqual(changes, [{ kind: 'object', bucket: 'plain', key: 'last', latest: null }]);
+  });
+
+  it("getObjectVersions reads one key's versions, pages included, as ListObjectVersions lists them", async () => {
+    const listed = [];
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      const page = await pool.listObjectVersions('ver', { prefix: 'deep', keyMarker, versionIdMarker });
+      listed.push(...page.versions.filter((v) => v.key === 'deep'));
+      if (!page.isTruncated) break;
+      ({ nextKeyMarker: keyMarker, nextVersionIdMarker: versionIdMarker } = page);
+    }
+    const read = await pool.getObjectVersions('ver', 'deep');
+    assert.equal(read.length, 79);
+    assert.deepEqual(read, listed);
+    assert.deepEqual(await pool.getObjectVersions('ver', 'no-such-key'), []);
+    await assert.rejects(pool.getObjectVersions('no-such-bucket', 'k'), { code: 'BucketNotFound' });
   });
 
   it('waits for its listeners before a write returns, and survives a listener that fails', async () => {

@@ -45,7 +45,7 @@ import type {
   VersionUpdate,
 } from './object-layer';
 import { healObject, healSet } from './set-heal';
-import { getObject, getObjectInfo } from './set-read';
+import { getObject, getObjectInfo, getObjectVersions } from './set-read';
 import { BucketStore } from './bucket-store';
 import { listPoolObjects, listPoolUploads, listPoolVersions } from './pool-listing';
 import { abortUpload, completeUpload, listParts, newUpload, putPart } from './set-multipart';
@@ -272,13 +272,18 @@ export class ErasurePool implements ObjectLayer {
     await this.requireBucket(bucket);
     const set = this.setFor(bucket, key);
     const info = await set.putObject(bucket, key, body, opts, await this.newVersionId(bucket));
-    await this.changed({ kind: 'object', bucket, key });
+    await this.changed({ kind: 'object', bucket, key, latest: info });
     return info;
   }
 
   async getObjectInfo(bucket: string, key: string, opts: { versionId?: string } = {}): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
     return getObjectInfo(this.setFor(bucket, key), bucket, key, opts.versionId);
+  }
+
+  async getObjectVersions(bucket: string, key: string): Promise<ObjectInfo[]> {
+    await this.requireBucket(bucket);
+    return getObjectVersions(this.setFor(bucket, key), bucket, key);
   }
 
   async getObject(bucket: string, key: string, opts: GetObjectOptions = {}): Promise<GetObjectResult> {
@@ -295,6 +300,7 @@ export class ErasurePool implements ObjectLayer {
     const set = this.setFor(bucket, key);
     const { versionId, guard } = opts;
     let result: DeleteObjectResult;
+    let latest: null | undefined;
     if (versionId !== undefined) result = await deleteVersion(set, bucket, key, versionId, guard);
     else {
       switch (await this.buckets.versioning(bucket)) {
@@ -306,10 +312,11 @@ export class ErasurePool implements ObjectLayer {
           break;
         case 'Unversioned':
           result = await deleteVersion(set, bucket, key, 'null', guard);
+          latest = null; // the null version was the key's only one
           break;
       }
     }
-    await this.changed({ kind: 'object', bucket, key });
+    await this.changed({ kind: 'object', bucket, key, ...(latest === undefined ? {} : { latest }) });
     return result;
   }
 
@@ -386,7 +393,7 @@ export class ErasurePool implements ObjectLayer {
     await this.requireBucket(bucket);
     const versionId = await this.newVersionId(bucket);
     const info = await completeUpload(this.setFor(bucket, key), bucket, key, uploadId, parts, versionId);
-    await this.changed({ kind: 'object', bucket, key });
+    await this.changed({ kind: 'object', bucket, key, latest: info });
     return info;
   }
 

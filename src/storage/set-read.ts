@@ -4,7 +4,7 @@
  * lock, block by block, verified and reconstructed as needed (erasure/decoder.ts).
  */
 import { Readable } from 'node:stream';
-import { storageError } from './errors';
+import { isStorageError, storageError } from './errors';
 import { Geometry } from './erasure/codec';
 import { decodeRange, type ShardSource } from './erasure/decoder';
 import { BufferSource, LazyFileSource } from './erasure/sources';
@@ -28,6 +28,19 @@ export async function getObjectInfo(
   if (res.inconsistent) set.config.requestHeal(bucket, key);
   const rv = set.pick(res, versionId);
   return toObjectInfo(bucket, key, rv.version, rv === res.versions[0]);
+}
+
+/** Every version of one key, newest first (version pages included); [] when the key has none. */
+export async function getObjectVersions(set: ErasureSet, bucket: string, key: string): Promise<ObjectInfo[]> {
+  const { res } = await set.locks.withRead(`${bucket}/${key}`, () => set.state(bucket, key, { all: true }));
+  if (res.inconsistent) set.config.requestHeal(bucket, key);
+  try {
+    set.pick(res); // ReadQuorum when drives disagree on what is newest
+  } catch (err) {
+    if (isStorageError(err, 'ObjectNotFound')) return [];
+    throw err;
+  }
+  return res.versions.map((r, i) => toObjectInfo(bucket, key, r.version, i === 0));
 }
 
 /** Opens a version for reading; the stream verifies and, where needed, reconstructs every block. */

@@ -26,8 +26,15 @@ import { abortDue, nextAction } from '../rules/evaluate';
 import { LifecycleActions, type ActionOutcome } from './actions';
 import { BucketRules, DamagedRulesError } from './bucket-rules';
 import { LifecycleScanner } from './scanner';
-import { LifecycleScheduler, versionsOfKey } from './scheduler';
+import { LifecycleScheduler } from './scheduler';
 import { factsAt } from './version-facts';
+
+/**
+ * Jobs run at once by each of this process's workers: expirations are short metadata writes that wait on drives
+ * and Redis, so many overlap well (the storage engine group-commits their metadata); a scan walks a whole bucket,
+ * so one at a time.
+ */
+export const ENGINE_CONCURRENCY: Readonly<Record<JobKind, number>> = { expire: 32, 'abort-multipart': 8, scan: 1 };
 
 /** Longest a write waits for its scheduling before leaving it to the scanner. */
 export const SCHEDULE_TIMEOUT_MS = 2_000;
@@ -40,8 +47,8 @@ export interface LifecycleSettings {
   readonly scannerIntervalSeconds: number;
   /** BullMQ key prefix (TIERGATE_QUEUE_PREFIX); the object locks live under `<prefix>:lock:`. */
   readonly prefix: string;
-  /** Jobs run at once per queue (default 8). */
-  readonly concurrency?: number;
+  /** Jobs run at once per queue (default ENGINE_CONCURRENCY). */
+  readonly concurrency?: Partial<Record<JobKind, number>>;
 }
 
 /** Told about every job outcome (metrics). */
@@ -147,7 +154,7 @@ export class LifecycleEngine {
     this.workers = new JobWorkers(handlers, {
       connection: this.redis,
       prefix: this.settings.prefix,
-      concurrency: this.settings.concurrency,
+      concurrency: { ...ENGINE_CONCURRENCY, ...this.settings.concurrency },
     });
     for (const kind of ['expire', 'abort-multipart'] as const) {
       this.workers.worker(kind).on('failed', (job: Job | undefined, err: Error) => {
@@ -185,7 +192,7 @@ export class LifecycleEngine {
   /** What the engine will do with a key's versions and uploads, and where their jobs stand. */
   async explain(bucket: string, key: string): Promise<Explanation> {
     const config = await this.rules.of(bucket);
-    const versions = await versionsOfKey(this.layer, bucket, key);
+    const versions = await this.layer.getObjectVersions(bucket, key);
     const now = Date.now();
     const out: Explanation = { bucket, key, hasRules: config !== null, versions: [], uploads: [] };
     for (let i = 0; i < versions.length; i++) {
@@ -292,7 +299,7 @@ export class LifecycleEngine {
       change.kind === 'upload'
         ? this.scheduler.scheduleUpload(change.bucket, change.key, change.uploadId, change.initiated)
         : change.kind === 'object'
-          ? this.scheduler.scheduleKey(change.bucket, change.key)
+          ? this.scheduler.scheduleKey(change.bucket, change.key, change.latest)
           : this.queues.add('scan', { reason: 'rules', bucket: change.bucket, slot: Date.now() });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {

@@ -19,9 +19,6 @@ import type { LifecycleConfiguration } from '../rules/lifecycle-config';
 import type { BucketRules } from './bucket-rules';
 import { factsAt } from './version-facts';
 
-/** Versions listed per request when reading one key's versions. */
-const KEY_PAGE = 64;
-
 /** An action planned for one version. */
 export interface PlannedAction extends DueAction {
   versionId: string;
@@ -34,25 +31,13 @@ const EXPIRE_ACTIONS: ReadonlySet<string> = new Set<ExpireJob['action']>([
   'remove-delete-marker',
 ]);
 
-/** Every version of one key, newest first. */
-export async function versionsOfKey(layer: ObjectLayer, bucket: string, key: string): Promise<ObjectInfo[]> {
-  const out: ObjectInfo[] = [];
-  let keyMarker: string | undefined;
-  let versionIdMarker: string | undefined;
-  for (;;) {
-    const page = await layer.listObjectVersions(bucket, {
-      prefix: key,
-      keyMarker,
-      versionIdMarker,
-      maxKeys: KEY_PAGE,
-    });
-    for (const v of page.versions) {
-      if (v.key !== key) return out;
-      out.push(v);
-    }
-    if (!page.isTruncated || page.nextKeyMarker !== key) return out;
-    ({ nextKeyMarker: keyMarker, nextVersionIdMarker: versionIdMarker } = page);
-  }
+/** True when an Enabled rule acts on noncurrent versions (their schedule changes when a new version arrives). */
+export function actsOnNoncurrent(config: LifecycleConfiguration): boolean {
+  return config.rules.some(
+    (r) =>
+      r.status === 'Enabled' &&
+      (r.noncurrentVersionExpiration !== undefined || r.noncurrentVersionTransitions.length > 0),
+  );
 }
 
 /** Computes and queues lifecycle actions. */
@@ -97,12 +82,19 @@ export class LifecycleScheduler {
     return planned.length;
   }
 
-  /** Re-plans one key after a change to it; returns the number of jobs asked for (0 when the bucket has no rules). */
-  async scheduleKey(bucket: string, key: string): Promise<number> {
+  /**
+   * Re-plans one key after a change to it; returns the number of jobs asked for (0 when the bucket has no rules).
+   * `latest` is the key's latest version when the write knows it (ObjectChange.latest): then only a versioned
+   * bucket whose rules act on noncurrent versions needs the key's other versions read.
+   */
+  async scheduleKey(bucket: string, key: string, latest?: ObjectInfo | null): Promise<number> {
     const config = await this.rules.of(bucket);
-    if (!config) return 0;
+    if (!config || latest === null) return 0;
     let versions: ObjectInfo[];
-    if ((await this.layer.getBucketVersioning(bucket)) === 'Unversioned') {
+    const versioned = (await this.layer.getBucketVersioning(bucket)) !== 'Unversioned';
+    if (latest && !latest.deleteMarker && (!versioned || !actsOnNoncurrent(config))) {
+      versions = [latest];
+    } else if (!versioned) {
       try {
         versions = [await this.layer.getObjectInfo(bucket, key)];
       } catch (err) {
@@ -110,7 +102,7 @@ export class LifecycleScheduler {
         throw err;
       }
     } else {
-      versions = await versionsOfKey(this.layer, bucket, key);
+      versions = await this.layer.getObjectVersions(bucket, key);
     }
     const now = Date.now();
     return this.enqueue(bucket, key, this.plan(config, versions, now), now);

@@ -45,9 +45,16 @@ export interface AddOptions {
   delay?: number;
 }
 
+/** Jobs waiting for the next turn of the event loop to be added together. */
+interface Batch {
+  jobs: { name: string; data: unknown; opts: JobsOptions }[];
+  waiters: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+
 /** One queue per job kind, opened together and closed together. */
 export class JobQueues {
   private readonly queues: ReadonlyMap<JobKind, Queue>;
+  private readonly batches = new Map<JobKind, Batch>();
 
   constructor(settings: QueueSettings) {
     const defaultJobOptions = { ...JOB_DEFAULTS, ...settings.jobDefaults };
@@ -67,19 +74,42 @@ export class JobQueues {
     return id;
   }
 
-  /** Schedules many jobs of one kind in one round trip (BullMQ addBulk); existing ids stay as they are. */
-  async addMany<K extends JobKind>(
+  /**
+   * Schedules many jobs of one kind; existing ids stay as they are. Adds made in the same turn of the event loop
+   * (concurrent writes scheduling their keys) go to Redis together, as one BullMQ addBulk: one round trip instead
+   * of one per job, and no added latency (the batch leaves on the next turn).
+   */
+  addMany<K extends JobKind>(
     kind: K,
     jobs: readonly { payload: JobPayloads[K]; delay?: number }[],
   ): Promise<string[]> {
-    if (jobs.length === 0) return [];
+    if (jobs.length === 0) return Promise.resolve([]);
     const bulk = jobs.map(({ payload, delay }) => ({
       name: kind,
       data: payload,
       opts: { jobId: jobId(kind, payload), ...(delay && delay > 0 ? { delay } : {}) } satisfies JobsOptions,
     }));
-    await this.queue(kind).addBulk(bulk);
-    return bulk.map((b) => b.opts.jobId);
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.batches.get(kind);
+      if (!batch) {
+        const fresh: Batch = { jobs: [], waiters: [] };
+        this.batches.set(kind, fresh);
+        setImmediate(() => this.flush(kind, fresh));
+        batch = fresh;
+      }
+      batch.jobs.push(...bulk);
+      batch.waiters.push({ resolve, reject });
+    }).then(() => bulk.map((b) => b.opts.jobId));
+  }
+
+  private flush(kind: JobKind, batch: Batch): void {
+    this.batches.delete(kind);
+    this.queue(kind)
+      .addBulk(batch.jobs)
+      .then(
+        () => batch.waiters.forEach((w) => w.resolve()),
+        (err: unknown) => batch.waiters.forEach((w) => w.reject(err)),
+      );
   }
 
   /** The BullMQ queue of `kind` (for getters such as getJob and getJobState). */

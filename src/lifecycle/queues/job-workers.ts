@@ -31,12 +31,15 @@ export class MissingJobHandlerError extends Error {
   }
 }
 
+/** Jobs a worker runs at once unless told otherwise. */
+export const DEFAULT_CONCURRENCY = 8;
+
 /** How the workers run. */
 export interface WorkerSettings {
   readonly connection: Redis;
   readonly prefix: string;
-  /** Jobs run at once per kind (default 8). */
-  readonly concurrency?: number;
+  /** Jobs run at once, per kind (DEFAULT_CONCURRENCY for a kind not named). */
+  readonly concurrency?: Partial<Record<JobKind, number>>;
 }
 
 /** The workers of every kind, started together and closed together. */
@@ -52,7 +55,7 @@ export class JobWorkers {
       const worker = new Worker<JobPayloads[typeof kind]>(kind, (job) => handler(job.data, job), {
         connection: settings.connection,
         prefix: settings.prefix,
-        concurrency: settings.concurrency ?? 8,
+        concurrency: settings.concurrency?.[kind] ?? DEFAULT_CONCURRENCY,
       });
       // BullMQ reports connection trouble here; the connection owner logs it, so only keep it from throwing.
       worker.on('error', () => undefined);
