@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Drive } from './drive/drive';
 import { isStorageError, storageError } from './errors';
 import type { ErasureSet } from './erasure-set';
-import { BUCKETS_DIR, checkBucketName, MULTIPART_DIR, SYS_VOLUME } from './layout';
+import { BUCKETS_DIR, checkBucketName, MULTIPART_DIR, SYS_VOLUME, SYSTEM_CONFIG_DIR } from './layout';
 import { NsLock } from './ns-lock';
 import type { BucketInfo, VersioningStatus } from './object-layer';
 import { walkSet } from './set-listing';
@@ -208,12 +208,36 @@ export class BucketStore {
   async getBucketConfig(bucket: string, name: string): Promise<Buffer | null> {
     await this.requireBucket(bucket);
     if (!CONFIG_NAME_RE.test(name)) throw storageError('InvalidArgument', 'bad config name');
+    return this.readMajority(`${BUCKETS_DIR}/${bucket}/config/${name}`, 'bucket config');
+  }
+
+  /** Stores (or with null removes) a configuration document on every drive. */
+  async putBucketConfig(bucket: string, name: string, data: Buffer | null): Promise<void> {
+    await this.requireBucket(bucket);
+    if (!CONFIG_NAME_RE.test(name)) throw storageError('InvalidArgument', 'bad config name');
+    await this.writeAll(`${BUCKETS_DIR}/${bucket}/config/${name}`, data, 'bucket config');
+  }
+
+  /** A deployment-wide configuration document (e.g. the tier registry) by majority of the drives; null if unset. */
+  async getSystemConfig(name: string): Promise<Buffer | null> {
+    if (!CONFIG_NAME_RE.test(name)) throw storageError('InvalidArgument', 'bad config name');
+    return this.readMajority(`${SYSTEM_CONFIG_DIR}/${name}`, 'system config');
+  }
+
+  /** Stores (or with null removes) a deployment-wide configuration document on every drive. */
+  async putSystemConfig(name: string, data: Buffer | null): Promise<void> {
+    if (!CONFIG_NAME_RE.test(name)) throw storageError('InvalidArgument', 'bad config name');
+    await this.writeAll(`${SYSTEM_CONFIG_DIR}/${name}`, data, 'system config');
+  }
+
+  /** The file at `path` of the system volume as most drives have it (null: most have none). */
+  private async readMajority(path: string, what: string): Promise<Buffer | null> {
     const tally = new Map<string, { data: Buffer | null; count: number }>();
     await Promise.all(
       this.drives().map(async (d) => {
         let data: Buffer | null;
         try {
-          data = await d.readFile(SYS_VOLUME, `${BUCKETS_DIR}/${bucket}/config/${name}`);
+          data = await d.readFile(SYS_VOLUME, path);
         } catch (err) {
           if (!isStorageError(err, 'FileNotFound')) return;
           data = null;
@@ -226,15 +250,12 @@ export class BucketStore {
     );
     const best = [...tally.values()].sort((a, b) => b.count - a.count)[0];
     if (!best || best.count < Math.ceil(this.totalDrives / 2))
-      throw storageError('ReadQuorum', 'bucket config undecidable');
+      throw storageError('ReadQuorum', `${what} undecidable`);
     return best.data;
   }
 
-  /** Stores (or with null removes) a configuration document on every drive. */
-  async putBucketConfig(bucket: string, name: string, data: Buffer | null): Promise<void> {
-    await this.requireBucket(bucket);
-    if (!CONFIG_NAME_RE.test(name)) throw storageError('InvalidArgument', 'bad config name');
-    const path = `${BUCKETS_DIR}/${bucket}/config/${name}`;
+  /** Writes (or removes) the file at `path` of the system volume on every drive; a strict majority must succeed. */
+  private async writeAll(path: string, data: Buffer | null, what: string): Promise<void> {
     const ok = await Promise.all(
       this.drives().map((d) =>
         (data ? d.writeFileAtomic(SYS_VOLUME, path, data) : d.delete(SYS_VOLUME, path)).then(
@@ -244,7 +265,7 @@ export class BucketStore {
       ),
     );
     if (ok.filter(Boolean).length < Math.ceil(this.totalDrives / 2) + (this.totalDrives % 2 === 0 ? 1 : 0)) {
-      throw storageError('WriteQuorum', 'could not store the bucket config on enough drives');
+      throw storageError('WriteQuorum', `could not store the ${what} on enough drives`);
     }
   }
 

@@ -28,6 +28,8 @@ export const TMP_DIR = 'tmp';
 export const MULTIPART_DIR = 'multipart';
 /** Per-bucket records and configuration documents. */
 export const BUCKETS_DIR = 'buckets';
+/** Directory of the system volume holding deployment-wide configuration documents (the tier registry). */
+export const SYSTEM_CONFIG_DIR = 'config';
 /** The drive's identity file. */
 export const FORMAT_FILE = 'format.json';
 

@@ -264,6 +264,12 @@ export interface ObjectLayer {
   /** Opaque per-bucket configuration documents (tagging, versioning, lifecycle), stored on every drive. */
   getBucketConfig(bucket: string, name: string): Promise<Buffer | null>;
   putBucketConfig(bucket: string, name: string, data: Buffer | null): Promise<void>;
+  /**
+   * Opaque deployment-wide configuration documents (the tier registry), stored on every drive and read by
+   * majority, like bucket configuration. Names are 1-63 of [a-z0-9-].
+   */
+  getSystemConfig(name: string): Promise<Buffer | null>;
+  putSystemConfig(name: string, data: Buffer | null): Promise<void>;
   getBucketVersioning(bucket: string): Promise<VersioningStatus>;
   /** Enables or suspends versioning (there is no way back to Unversioned). */
   putBucketVersioning(bucket: string, status: 'Enabled' | 'Suspended'): Promise<void>;

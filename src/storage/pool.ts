@@ -228,6 +228,14 @@ export class ErasurePool implements ObjectLayer {
     return this.buckets.putBucketConfig(bucket, name, data);
   }
 
+  async getSystemConfig(name: string): Promise<Buffer | null> {
+    return this.buckets.getSystemConfig(name);
+  }
+
+  async putSystemConfig(name: string, data: Buffer | null): Promise<void> {
+    return this.buckets.putSystemConfig(name, data);
+  }
+
   async getBucketVersioning(bucket: string): Promise<VersioningStatus> {
     await this.requireBucket(bucket);
     return this.buckets.versioning(bucket);
