@@ -238,7 +238,7 @@ export class AlibabaOssTier implements TierBackend {
         : {};
       out = (await oss.getStream(this.prefix + key, { headers, timeout: this.timeoutMs } as never)) as never;
     } catch (err) {
-      throw this.error('get', key, err);
+      throw await this.getError(key, err);
     }
     const { stream, res } = out;
     if (range) {
@@ -263,6 +263,23 @@ export class AlibabaOssTier implements TierBackend {
       (err) => this.error('get', key, err),
       `get ${key}`,
     );
+  }
+
+  /**
+   * ali-oss cannot read the error body of a streamed GET, so a 403 arrives without its code. Archived objects answer
+   * 403 InvalidObjectState; tell that from a refused credential by asking HEAD (only on this failure path).
+   */
+  private async getError(key: string, err: unknown): Promise<TierError> {
+    const e = this.error('get', key, err);
+    if (e.details.status !== 403 || (e.details.cloudCode !== undefined && e.details.cloudCode !== 'UnknownError'))
+      return e;
+    const info = await this.head(key).catch(() => null);
+    if (info && this.isArchiveClass(info.storageClass) && !(info.restore && !info.restore.ongoing))
+      return new TierError('ObjectArchived', `get ${key}: a ${info.storageClass} object must be restored first`, {
+        ...e.details,
+        cloudCode: 'InvalidObjectState',
+      });
+    return e;
   }
 
   async head(key: string): Promise<TierObjectInfo | null> {
