@@ -271,14 +271,21 @@ export class AlibabaOssTier implements TierBackend {
    */
   private async getError(key: string, err: unknown): Promise<TierError> {
     const e = this.error('get', key, err);
-    if (e.details.status !== 403 || (e.details.cloudCode !== undefined && e.details.cloudCode !== 'UnknownError'))
+    if (
+      e.details.status !== 403 ||
+      (e.details.cloudCode !== undefined && e.details.cloudCode !== 'UnknownError')
+    )
       return e;
     const info = await this.head(key).catch(() => null);
     if (info && this.isArchiveClass(info.storageClass) && !(info.restore && !info.restore.ongoing))
-      return new TierError('ObjectArchived', `get ${key}: a ${info.storageClass} object must be restored first`, {
-        ...e.details,
-        cloudCode: 'InvalidObjectState',
-      });
+      return new TierError(
+        'ObjectArchived',
+        `get ${key}: a ${info.storageClass} object must be restored first`,
+        {
+          ...e.details,
+          cloudCode: 'InvalidObjectState',
+        },
+      );
     return e;
   }
 

@@ -93,7 +93,11 @@ export function tierContract(
         assert.equal(out.size, size);
         assert.ok(out.etag.length > 0);
         const parts = since(mark).filter((r) => r.method === 'PUT' && r.query.partNumber !== undefined);
-        assert.equal(parts.length, size > t.partSize ? Math.ceil(size / t.partSize) : 0, 'multipart iff over a part');
+        assert.equal(
+          parts.length,
+          size > t.partSize ? Math.ceil(size / t.partSize) : 0,
+          'multipart iff over a part',
+        );
         assert.equal(t.openUploads?.() ?? 0, 0);
         assert.equal(await streamSha256(await tier.get(key)), await patternSha256(size + 1, size));
       });
@@ -110,7 +114,10 @@ export function tierContract(
       ]) {
         const mark = t.tap.log.length;
         if (start === 0 && end === 0 && t.quirks?.wholeObjectForFirstByte) {
-          await assert.rejects(tier.get('range/obj', { start, end }), /asked for bytes 0-0, the server answered/);
+          await assert.rejects(
+            tier.get('range/obj', { start, end }),
+            /asked for bytes 0-0, the server answered/,
+          );
           assert.equal(since(mark)[0].range, 'bytes=0-0');
           continue;
         }
@@ -122,7 +129,10 @@ export function tierContract(
         assert.deepEqual(got, patternBytes(7, start, last - start + 1));
         assert.equal(gets[0].bytesOut, last - start + 1);
       }
-      await assert.rejects(tier.get('range/obj', { start: size, end: size + 5 }), isTierError('InvalidRange'));
+      await assert.rejects(
+        tier.get('range/obj', { start: size, end: size + 5 }),
+        isTierError('InvalidRange'),
+      );
     });
 
     it('head reports size, class and metadata; an absent object is null, and get of it NotFound', async () => {
@@ -143,7 +153,10 @@ export function tierContract(
       for (const k of keys) await put(k, 10, 1);
       await put('listx/other', 10, 1);
       const neighbour = make({ prefix: 'neighbour/' });
-      await neighbour.put('list/z', Readable.from([Buffer.from('n')]), { size: 1, storageClass: t.readableClass });
+      await neighbour.put('list/z', Readable.from([Buffer.from('n')]), {
+        size: 1,
+        storageClass: t.readableClass,
+      });
       const mark = t.tap.log.length;
       const listed: string[] = [];
       for await (const e of paged.list('list/')) {
@@ -155,7 +168,9 @@ export function tierContract(
       assert.equal(pages, t.quirks?.noPaging ? 1 : 3, 'five keys at two per page');
       const all: string[] = [];
       for await (const e of tier.list()) all.push(e.key);
-      assert.ok(all.includes('listx/other') && !all.includes('list/z') && !all.some((k) => k.startsWith('neighbour')));
+      assert.ok(
+        all.includes('listx/other') && !all.includes('list/z') && !all.some((k) => k.startsWith('neighbour')),
+      );
     });
 
     it('delete is idempotent', async () => {
@@ -175,7 +190,10 @@ export function tierContract(
       const before = t.authFailures?.() ?? 0;
       const err = await make(t.badCredentials)
         .probe()
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       assert.ok(err instanceof TierProbeError, `expected a TierProbeError, got ${String(err)}`);
       assert.equal(err.step, 'put');
       assert.equal(err.code, 'AccessDenied');
@@ -242,7 +260,10 @@ export function tierContract(
       await tier.put(key, patternStream(9, 300 * KiB), { size: 300 * KiB, metadata: { seed: '9' } });
       const info = await tier.head(key);
       assert.ok(info && tier.isArchiveClass(info.storageClass), `written in ${info?.storageClass}`);
-      await assert.rejects(tier.get(key), (err: unknown) => err instanceof TierError && err.code === 'ObjectArchived' && !err.retryable);
+      await assert.rejects(
+        tier.get(key),
+        (err: unknown) => err instanceof TierError && err.code === 'ObjectArchived' && !err.retryable,
+      );
       assert.equal(await tier.restore(key, 1), 'started');
       assert.equal(await tier.restore(key, 1), 'in-progress');
       assert.deepEqual((await tier.head(key))?.restore, { ongoing: true });
@@ -251,7 +272,10 @@ export function tierContract(
       const restored = (await tier.head(key))?.restore;
       assert.equal(restored?.ongoing, false);
       assert.ok(restored?.expiry && restored.expiry.getTime() > Date.now());
-      assert.deepEqual(await readAll(await tier.get(key, { start: 100, end: 199 })), patternBytes(9, 100, 100));
+      assert.deepEqual(
+        await readAll(await tier.get(key, { start: 100, end: 199 })),
+        patternBytes(9, 100, 100),
+      );
       assert.equal(await tier.restore(key, 2), 'already-restored');
       await put('archive/standard', 10, 1);
       await assert.rejects(tier.restore('archive/standard', 1), isTierError('InvalidObjectState'));
