@@ -63,6 +63,64 @@ type OssOptions = OSS.Options & {
   retryMax?: number;
 };
 
+/** Per-request options ali-oss accepts for the calls below (its declarations name fewer). */
+interface OssRequestOptions {
+  headers?: Record<string, string>;
+  meta?: Record<string, string>;
+  mime?: string;
+  timeout?: number;
+  contentLength?: number;
+  /** RestoreObject: the object's class and the days to keep the restored copy. */
+  type?: string;
+  Days?: number;
+}
+
+type OssHeaders = Record<string, string | undefined>;
+
+/**
+ * The ali-oss calls this tier makes, typed as ali-oss 6.23 implements them (lib/object.js, lib/common/multipart.js):
+ * `@types/ali-oss` lacks the stream, meta and restore options and types responses loosely.
+ */
+interface OssCalls {
+  put(name: string, body: Buffer, o: OssRequestOptions): Promise<{ res: { headers: OssHeaders } }>;
+  putStream(name: string, body: Readable, o: OssRequestOptions): Promise<{ res: { headers: OssHeaders } }>;
+  initMultipartUpload(name: string, o: OssRequestOptions): Promise<{ uploadId: string }>;
+  uploadPart(
+    name: string,
+    uploadId: string,
+    partNo: number,
+    body: Buffer,
+    start: number,
+    end: number,
+    o: OssRequestOptions,
+  ): Promise<{ etag: string }>;
+  completeMultipartUpload(
+    name: string,
+    uploadId: string,
+    parts: { number: number; etag: string }[],
+    o: OssRequestOptions,
+  ): Promise<{ res: { headers: OssHeaders } }>;
+  abortMultipartUpload(name: string, uploadId: string): Promise<unknown>;
+  getStream(
+    name: string,
+    o: OssRequestOptions,
+  ): Promise<{ stream: IncomingMessage; res: { status: number; headers: OssHeaders } }>;
+  head(
+    name: string,
+    o: OssRequestOptions,
+  ): Promise<{ meta: Record<string, string> | null; res: { headers: OssHeaders } }>;
+  delete(name: string, o: OssRequestOptions): Promise<unknown>;
+  listV2(
+    query: Record<string, string | number>,
+    o: OssRequestOptions,
+  ): Promise<{
+    objects?: { name: string; size: number; storageClass?: string; lastModified?: string }[];
+    isTruncated: boolean;
+    nextContinuationToken: string | null;
+  }>;
+  restore(name: string, o: OssRequestOptions): Promise<unknown>;
+}
+
 /** What ali-oss puts on its errors. */
 interface OssFailure {
   name?: string;
@@ -83,7 +141,7 @@ export class AlibabaOssTier implements TierBackend {
   private readonly timeoutMs: number;
   private readonly agent = new HttpAgent({ keepAlive: true, maxSockets: 50 });
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 50 });
-  private readonly ready: () => Promise<OSS>;
+  private readonly ready: () => Promise<OssCalls>;
 
   constructor(def: TierDefinition, opts: AlibabaOssTierOptions = {}) {
     this.name = def.name;
@@ -107,33 +165,30 @@ export class AlibabaOssTier implements TierBackend {
       retryMax: 0,
     };
     if (hasStaticKeys(def)) {
-      const client = new OSS({
-        ...base,
-        accessKeyId: def.accessKey,
-        accessKeySecret: def.secretKey,
-      } as OssOptions);
+      const client = calls(new OSS({ ...base, accessKeyId: def.accessKey, accessKeySecret: def.secretKey }));
       this.ready = () => Promise.resolve(client);
     } else {
+      // ali-oss refreshes through refreshSTSToken every interval; the provider refetches near expiry.
       const role = new EcsRamRoleCredentials(opts.ecsRamRole);
-      let client: Promise<OSS> | undefined;
+      const connect = async (): Promise<OssCalls> => {
+        const c = await role.get();
+        return calls(
+          new OSS({
+            ...base,
+            accessKeyId: c.accessKeyId,
+            accessKeySecret: c.accessKeySecret,
+            stsToken: c.stsToken,
+            refreshSTSToken: () => role.get(),
+            refreshSTSTokenInterval: 5 * 60_000,
+          }),
+        );
+      };
+      let client: Promise<OssCalls> | undefined;
       this.ready = () =>
-        (client ??= role
-          .get()
-          .then(
-            (c) =>
-              new OSS({
-                ...base,
-                accessKeyId: c.accessKeyId,
-                accessKeySecret: c.accessKeySecret,
-                stsToken: c.stsToken,
-                refreshSTSToken: () => role.get(),
-                refreshSTSTokenInterval: 5 * 60_000,
-              } as OssOptions),
-          )
-          .catch((err: unknown) => {
-            client = undefined;
-            throw err;
-          }));
+        (client ??= connect().catch((err: unknown) => {
+          client = undefined;
+          throw err;
+        }));
     }
   }
 
@@ -142,14 +197,16 @@ export class AlibabaOssTier implements TierBackend {
     const oss = await this.ready();
     const name = this.prefix + key;
     const headers = { 'x-oss-storage-class': opts.storageClass ?? this.storageClass };
-    const common = { headers, meta: opts.metadata, mime: CONTENT_TYPE, timeout: this.timeoutMs } as never;
+    const common: OssRequestOptions = {
+      headers,
+      meta: opts.metadata,
+      mime: CONTENT_TYPE,
+      timeout: this.timeoutMs,
+    };
     const counted = countedBody(body, opts.size, this.name);
     try {
       if (opts.size !== undefined && opts.size <= this.partSize) {
-        const out = await oss.putStream(name, counted.stream, {
-          ...(common as object),
-          contentLength: opts.size,
-        } as never);
+        const out = await oss.putStream(name, counted.stream, { ...common, contentLength: opts.size });
         return { ...this.putResult(out.res), size: counted.count() };
       }
       const partSize =
@@ -165,11 +222,11 @@ export class AlibabaOssTier implements TierBackend {
 
   /** Multipart upload of a stream: one part is read while up to queueSize parts are in flight. */
   private async putParts(
-    oss: OSS,
+    oss: OssCalls,
     name: string,
     counted: ReturnType<typeof countedBody>,
     partSize: number,
-    common: never,
+    common: OssRequestOptions,
     signal: AbortSignal | undefined,
   ): Promise<TierPutResult> {
     const parts = cutParts(counted.stream, partSize);
@@ -183,7 +240,7 @@ export class AlibabaOssTier implements TierBackend {
     const { uploadId } = await oss.initMultipartUpload(name, common);
     const done: { number: number; etag: string }[] = [];
     const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
+    let failure: Error | undefined;
     const send = (number: number, part: Buffer): void => {
       const p = oss
         .uploadPart(name, uploadId, number, part, 0, part.length, { timeout: this.timeoutMs })
@@ -191,7 +248,7 @@ export class AlibabaOssTier implements TierBackend {
           done.push({ number, etag: r.etag });
         })
         .catch((err: unknown) => {
-          failure ??= err;
+          failure ??= err instanceof Error ? err : new Error(String(err));
         })
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
@@ -211,7 +268,7 @@ export class AlibabaOssTier implements TierBackend {
       done.sort((a, b) => a.number - b.number);
       const out = await oss.completeMultipartUpload(name, uploadId, done, {
         timeout: this.timeoutMs,
-      } as never);
+      });
       return { ...this.putResult(out.res), size: counted.count() };
     } catch (err) {
       await Promise.allSettled(inFlight);
@@ -220,23 +277,20 @@ export class AlibabaOssTier implements TierBackend {
     }
   }
 
-  private putResult(res: OSS.NormalSuccessResponse): { etag: string; versionId?: string } {
-    const headers = res.headers as Record<string, string | undefined>;
+  private putResult(res: { headers: OssHeaders }): { etag: string; versionId?: string } {
+    const headers = res.headers;
     return { etag: headers.etag ?? '', versionId: headers['x-oss-version-id'] };
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
     if (range) checkRange(range, this.name);
     const oss = await this.ready();
-    let out: {
-      stream: IncomingMessage;
-      res: { status: number; headers: Record<string, string | undefined> };
-    };
+    let out: Awaited<ReturnType<OssCalls['getStream']>>;
     try {
       const headers: Record<string, string> = range
         ? { Range: `bytes=${range.start}-${range.end}`, 'x-oss-range-behavior': 'standard' }
         : {};
-      out = (await oss.getStream(this.prefix + key, { headers, timeout: this.timeoutMs } as never)) as never;
+      out = await oss.getStream(this.prefix + key, { headers, timeout: this.timeoutMs });
     } catch (err) {
       throw await this.getError(key, err);
     }
@@ -292,13 +346,13 @@ export class AlibabaOssTier implements TierBackend {
   async head(key: string): Promise<TierObjectInfo | null> {
     const oss = await this.ready();
     try {
-      const out = await oss.head(this.prefix + key, { timeout: this.timeoutMs } as never);
-      const h = out.res.headers as Record<string, string | undefined>;
+      const out = await oss.head(this.prefix + key, { timeout: this.timeoutMs });
+      const h = out.res.headers;
       return {
         size: Number(h['content-length'] ?? 0),
         etag: h.etag ?? '',
         storageClass: h['x-oss-storage-class'] ?? 'Standard',
-        metadata: (out.meta ?? {}) as Record<string, string>,
+        metadata: out.meta ?? {},
         lastModified: h['last-modified'] ? new Date(h['last-modified']) : undefined,
         restore: parseRestoreHeader(h['x-oss-restore']),
       };
@@ -323,7 +377,7 @@ export class AlibabaOssTier implements TierBackend {
     const oss = await this.ready();
     let token: string | undefined;
     do {
-      let page: OSS.ListV2ObjectResult & { nextContinuationToken?: string | null; isTruncated?: boolean };
+      let page: Awaited<ReturnType<OssCalls['listV2']>>;
       try {
         page = await oss.listV2(
           {
@@ -375,7 +429,7 @@ export class AlibabaOssTier implements TierBackend {
         type: info.storageClass,
         Days: days,
         timeout: this.timeoutMs,
-      } as never);
+      });
       return 'started';
     } catch (err) {
       const f = err as OssFailure;
@@ -421,4 +475,9 @@ export class AlibabaOssTier implements TierBackend {
       },
     );
   }
+}
+
+/** ali-oss's client seen through the calls this tier makes (see OssCalls). */
+function calls(client: OSS): OssCalls {
+  return client as unknown as OssCalls;
 }

@@ -22,6 +22,7 @@ import {
   RestoreObjectCommand,
   S3Client,
   type S3ClientConfig,
+  type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
@@ -35,7 +36,7 @@ import type {
   TierPutResult,
   TierRestoreOutcome,
 } from './tier-backend';
-import { ARCHIVE_CLASSES, hasStaticKeys, type TierDefinition } from './tier-definition';
+import { ARCHIVE_CLASSES, S3_STORAGE_CLASSES, hasStaticKeys, type TierDefinition } from './tier-definition';
 import { TierError, classify } from './tier-error';
 import { runProbe } from './tier-probe';
 import { checkMetadata, checkRange, checkedBody, countedBody } from './tier-streams';
@@ -111,7 +112,7 @@ export class AwsS3Tier implements TierBackend {
       Bucket: this.bucket,
       Key: this.prefix + key,
       Body: counted.stream,
-      StorageClass: (opts.storageClass ?? this.storageClass) as never,
+      StorageClass: storageClassOf(opts.storageClass ?? this.storageClass, this.name),
       Metadata: opts.metadata,
     };
     try {
@@ -303,4 +304,11 @@ function errorName(err: unknown): string | undefined {
 
 function lowerKeys(meta: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(meta).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** `name` as the SDK's StorageClass, after checking it is one a tier may write. */
+function storageClassOf(name: string, tier: string): StorageClass {
+  if (!(S3_STORAGE_CLASSES as readonly string[]).includes(name))
+    throw new TierError('InvalidConfig', `"${name}" is not an S3 storage class a tier may write`, { tier });
+  return name as StorageClass;
 }

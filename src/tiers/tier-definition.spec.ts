@@ -52,7 +52,7 @@ describe('restore header', () => {
     const done = parseRestoreHeader('ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"');
     assert.deepEqual(done, { ongoing: false, expiry: new Date('2012-12-21T00:00:00Z') });
     assert.equal(
-      formatRestoreHeader(done!),
+      formatRestoreHeader(done),
       'ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"',
     );
     assert.equal(parseRestoreHeader(undefined), undefined);

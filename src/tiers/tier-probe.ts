@@ -55,7 +55,7 @@ export async function runProbe(backend: TierBackend, standardClass: string): Pro
   await step('put', () =>
     backend.put(key, Readable.from([payload]), { size: payload.length, storageClass: standardClass }),
   );
-  let failure: unknown;
+  let failure: Error | undefined;
   try {
     await step('get', async () => {
       const chunks: Buffer[] = [];
@@ -70,13 +70,13 @@ export async function runProbe(backend: TierBackend, standardClass: string): Pro
       throw new TierError('Rejected', 'the probe object is missing from the listing', { tier: backend.name });
     });
   } catch (err) {
-    failure = err;
+    failure = err instanceof Error ? err : new Error(String(err));
   }
   // Delete even when get or list failed, so a failed probe leaves nothing behind; the first failure is reported.
   try {
     await step('delete', () => backend.delete(key));
   } catch (err) {
-    failure ??= err;
+    failure ??= err instanceof Error ? err : new Error(String(err));
   }
   if (failure !== undefined) throw failure;
 }

@@ -39,7 +39,7 @@ function verify(
   authorization: string,
 ): boolean {
   const auth = parseOssAuthorization(authorization);
-  assert.ok(typeof auth !== 'string', String(auth));
+  assert.ok(typeof auth !== 'string', typeof auth === 'string' ? auth : '');
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   const block = ossCanonicalHeaders(lower, auth.additional);
   assert.ok('block' in block);
