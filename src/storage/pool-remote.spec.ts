@@ -108,6 +108,8 @@ describe('versions in a cloud tier on a 4+2 pool', () => {
       const bytes = randomBytes(rand, 300 * 1024);
       const put = await putAndUpload('rel-b', 'big', bytes);
       assert.ok(dataDirs('rel-b', 'big').every((d) => d.length === 1));
+      // Local records carry no flag at all: records written before remote versions existed read the same way.
+      assert.ok((await records('rel-b', 'big', put.versionId)).every((r) => !('remote' in r)));
       const info = await pool.releaseVersionData('rel-b', 'big', put.versionId, toCold);
       assert.equal(info.remote, true);
       assert.equal(info.storageClass, 'COLD');
