@@ -370,7 +370,7 @@ export class ErasureSet {
     }
 
     // Acknowledged. Phase 3: drop what the new version replaced (a replaced inline version's shard frames go with
-    // its record; a released version's data dir only after every committed drive dropped the record).
+    // its record; its data dir, a released version's too, only once those metadata writes are done).
     if (replaced) {
       await this.writeMetas(bucket, state, committed, (p) =>
         this.metaFor(res, metas, p, { drop: replaced.signature, add: { version, inline: newInline(p) } }),
