@@ -72,6 +72,19 @@ export interface CommitData {
   inline?: (Buffer | null)[];
   /** The new record reuses the data of the version it replaces (metadata-only update). */
   reuse?: boolean;
+  /**
+   * The new record has no local data (a release to a cloud tier, set-remote.ts): it goes to the drives holding the
+   * version it replaces, and that version's shards go only once it has write quorum (phase 3).
+   */
+  remote?: boolean;
+}
+
+/** What a commit did. */
+export interface Committed {
+  /** The version written, as callers see it. */
+  info: ObjectInfo;
+  /** The version with the same id it replaced and dropped (an overwritten `null` version), if any. */
+  replaced?: ObjectVersion;
 }
 
 /** An edit of one drive's metadata (see ErasureSet.metaFor). */
@@ -173,7 +186,7 @@ export class ErasureSet {
     body: AsyncIterable<Buffer>,
     opts: PutObjectOptions,
     versionId: string,
-  ): Promise<ObjectInfo> {
+  ): Promise<Committed> {
     objectPathComponents(key); // validate before reading a byte
     const dist = this.distribution(key);
     const { k, m } = this;
@@ -286,7 +299,7 @@ export class ErasureSet {
     version: ObjectVersion,
     data: CommitData,
     check?: (current: ObjectVersion | undefined) => void,
-  ): Promise<ObjectInfo> {
+  ): Promise<Committed> {
     try {
       return await this.locks.withWrite(`${bucket}/${key}`, async () => {
         const state = await this.state(bucket, key, { ids: [version.versionId] });
@@ -297,26 +310,29 @@ export class ErasureSet {
           (latest?.version.modTime ?? 0) + 1,
           (state.horizon?.[0] ?? 0) + 1,
         );
-        await this.commitLocked(bucket, state, version, data);
+        const replaced = await this.commitLocked(bucket, state, version, data);
         // modTime is above every existing version's, so the new version is the latest.
-        return toObjectInfo(bucket, key, version, true);
+        return { info: toObjectInfo(bucket, key, version, true), replaced };
       });
     } finally {
       await data.stage?.discard();
     }
   }
 
-  /** The commit itself; the caller holds the object's write lock and read `state` under it. */
+  /**
+   * The commit itself; the caller holds the object's write lock and read `state` under it. Returns the version
+   * with the same id that the new record replaced (now dropped), if any.
+   */
   async commitLocked(
     bucket: string,
     state: ObjectState,
     version: ObjectVersion,
     data: CommitData,
-  ): Promise<void> {
+  ): Promise<ObjectVersion | undefined> {
     const { key, dir, components, metas, res } = state;
     const sig = versionSignature(version);
     const replaced = res.versions.find((r) => r.version.versionId === version.versionId);
-    if (replaced?.signature === sig) return; // identical record: nothing to do
+    if (replaced?.signature === sig) return undefined; // identical record: nothing to do
 
     // Phase 1: data into place.
     const placed = await this.place(bucket, dir, version, data, replaced);
@@ -353,18 +369,20 @@ export class ErasureSet {
       await this.writeNameFiles(bucket, components, committed);
     }
 
-    // Acknowledged. Phase 3: drop what the new version replaced.
+    // Acknowledged. Phase 3: drop what the new version replaced (a replaced inline version's shard frames go with
+    // its record; its data dir, a released version's too, only once those metadata writes are done).
     if (replaced) {
       await this.writeMetas(bucket, state, committed, (p) =>
         this.metaFor(res, metas, p, { drop: replaced.signature, add: { version, inline: newInline(p) } }),
       );
-      if (!replaced.version.inline && replaced.version.dataDir !== version.dataDir) {
+      if (hasDataDir(replaced.version) && replaced.version.dataDir !== version.dataDir) {
         await this.deleteDataDir(bucket, dir, replaced.version.dataDir, committed);
       }
     }
     if (committed.some((c, p) => !c && this.drives[p] !== null) || res.inconsistent) {
       this.config.requestHeal(bucket, key);
     }
+    return replaced?.version;
   }
 
   private latestOrUndefined(res: Resolution): ResolvedVersion | undefined {
@@ -425,7 +443,9 @@ export class ErasureSet {
         }),
       );
     }
-    if (data.reuse) return this.drives.map((d, p) => d !== null && (replaced?.holders[p] ?? false));
+    if (data.reuse || data.remote) {
+      return this.drives.map((d, p) => d !== null && (replaced?.holders[p] ?? false));
+    }
     return this.drives.map(
       (d, p) => d !== null && (version.size === 0 || (data.inline?.[p] ?? null) !== null),
     );

@@ -26,6 +26,8 @@ export type StorageErrorCode =
   | 'InvalidObjectName'
   | 'ObjectNameTooLong'
   | 'InvalidRange'
+  /** A read of a version whose data is only in a cloud tier, with no reader registered (S3 InvalidObjectState). */
+  | 'InvalidObjectState'
   | 'BadDigest'
   | 'IncompleteBody'
   | 'PreconditionFailed'

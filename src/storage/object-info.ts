@@ -25,5 +25,6 @@ export function toObjectInfo(bucket: string, key: string, v: ObjectVersion, isLa
     storageClass: v.tier?.tier ?? v.storageClass,
     parts: v.parts.map((p) => ({ number: p.number, size: p.size, etag: p.etag })),
     tier: v.tier,
+    ...(v.remote === true ? { remote: true as const } : {}),
   };
 }

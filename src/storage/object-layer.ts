@@ -47,7 +47,14 @@ export interface ObjectInfo extends ContentHeaders {
   storageClass: string;
   /** Sizes of the parts for multipart objects (for `partNumber` GETs); empty for single PUTs. */
   parts: { number: number; size: number; etag: string }[];
+  /** Lifecycle tier state (transition intent, transitioned: tier name, remote key, sealed key...). */
   tier?: TierState;
+  /**
+   * Present (true) when the version has no local data: its bytes are only in its tier, and a GET goes through the
+   * registered RemoteReader. A version with `tier` but without `remote` has a local copy (never released, or
+   * restored) and reads locally.
+   */
+  remote?: true;
 }
 
 /** A byte range, both ends inclusive, already resolved against the object size. */
@@ -105,6 +112,13 @@ export type ObjectChange =
        * copy or complete wrote; null when a delete in an unversioned bucket left no version. Undefined otherwise.
        */
       latest?: ObjectInfo | null;
+      /**
+       * Versions this change removed that had tier state (`tier` set): their remote objects are no longer
+       * referenced by this key, and the lifecycle engine queues their remote deletes. Set by deletes (by id, the
+       * `null` version of an Unversioned delete, the `null` version a Suspended delete marker replaced) and by
+       * PUT, copy and complete replacing the `null` version in Unversioned and Suspended buckets. Absent when none.
+       */
+      removed?: ObjectInfo[];
     }
   | { kind: 'upload'; bucket: string; key: string; uploadId: string; initiated: Date }
   | { kind: 'lifecycle'; bucket: string };
@@ -117,6 +131,14 @@ export interface DeleteObjectResult {
   versionId?: string;
   /** True when a delete marker was added, or the version removed was one. */
   deleteMarker: boolean;
+  /**
+   * Tier state of the version this delete removed (the one named by id, the `null` version of an Unversioned
+   * delete, or the `null` version a Suspended delete marker replaced), when it had one: its remote object is no
+   * longer referenced, and the caller queues its remote delete.
+   */
+  tier?: TierState;
+  /** That removed version (only when it had tier state). */
+  removed?: ObjectInfo;
 }
 
 /**
@@ -255,6 +277,13 @@ export interface StorageStatus {
 /** A change to one version under the object's write lock; return the new version, or null to leave it as is. */
 export type VersionUpdate = (current: ObjectVersion) => ObjectVersion | null;
 
+/**
+ * Serves GETs of versions whose data is only in a cloud tier (ObjectInfo.remote): registered by the layer above
+ * (storage imports no tier code). `range`, when given, is already resolved against the version's size; the stream
+ * must yield exactly those bytes (or the whole object without a range).
+ */
+export type RemoteReader = (info: ObjectInfo, range?: ByteRange) => Promise<Readable>;
+
 /** The storage engine's public surface. */
 export interface ObjectLayer {
   makeBucket(bucket: string): Promise<void>;
@@ -299,6 +328,39 @@ export interface ObjectLayer {
     versionId: string,
     update: VersionUpdate,
   ): Promise<ObjectInfo>;
+  /**
+   * The last step of a transition: under the object's write lock, `update` sees the version's record and returns
+   * it with its tier state (null refuses: PreconditionFailed, nothing changes). The new record, with no local data
+   * (`remote`), is committed by quorum, and only then are the old shards (data dir or inline frames) removed. The
+   * version's identity (id, time, size, ETag, parts, content headers, user metadata, checksums) cannot change
+   * (InvalidArgument), and the record must carry `tier`. A crash leaves the old record with its data, or the new
+   * one. Also releases a restored copy again (restore expiry).
+   */
+  releaseVersionData(
+    bucket: string,
+    key: string,
+    versionId: string,
+    update: VersionUpdate,
+  ): Promise<ObjectInfo>;
+  /**
+   * Puts a local copy of a remote version back (RestoreObject): `body` (the version's bytes, from its tier) is
+   * staged like a PUT, checked against the version's size and ETag (single-part: its MD5; multipart: each part's
+   * MD5 against the part's ETag and the md5-of-md5s ETag), then, under the lock, `update` sees the still-remote
+   * record and returns it with the caller's restore bookkeeping (null refuses: PreconditionFailed). The version
+   * must still be remote with the same identity (PreconditionFailed otherwise; the staged data is discarded).
+   */
+  restoreVersionData(
+    bucket: string,
+    key: string,
+    versionId: string,
+    body: Readable,
+    update: VersionUpdate,
+  ): Promise<ObjectInfo>;
+  /**
+   * Registers (null removes) the reader that serves GETs of remote versions. Without one, such a GET fails with
+   * InvalidObjectState; HEAD and listings never need it.
+   */
+  setRemoteReader(reader: RemoteReader | null): void;
   listObjects(bucket: string, opts?: ListObjectsOptions): Promise<ListObjectsResult>;
   listObjectVersions(bucket: string, opts?: ListVersionsOptions): Promise<ListVersionsResult>;
 

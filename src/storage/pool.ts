@@ -40,6 +40,7 @@ import type {
   ObjectLayer,
   PartInfo,
   PutObjectOptions,
+  RemoteReader,
   StorageStatus,
   VersioningStatus,
   VersionUpdate,
@@ -49,7 +50,10 @@ import { getObject, getObjectInfo, getObjectVersions } from './set-read';
 import { BucketStore } from './bucket-store';
 import { listPoolObjects, listPoolUploads, listPoolVersions } from './pool-listing';
 import { abortUpload, completeUpload, listParts, newUpload, putPart } from './set-multipart';
+import { releaseVersion, restoreVersion } from './set-remote';
 import { addDeleteMarker, deleteVersion, updateVersion } from './set-versions';
+import type { ObjectVersion } from './meta/version';
+import { toObjectInfo } from './object-info';
 import { uuid7 } from './util/uuid7';
 import type { StageTarget } from './stage';
 import type { StorageOptions } from './storage-options';
@@ -111,6 +115,7 @@ export class ErasurePool implements ObjectLayer {
   private readonly md5 = new Md5Hasher();
   private readonly buckets: BucketStore;
   private readonly listeners = new Set<ChangeListener>();
+  private remoteReader: RemoteReader | null = null;
 
   constructor(
     private readonly layout: Layout,
@@ -279,8 +284,8 @@ export class ErasurePool implements ObjectLayer {
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
     const set = this.setFor(bucket, key);
-    const info = await set.putObject(bucket, key, body, opts, await this.newVersionId(bucket));
-    await this.changed({ kind: 'object', bucket, key, latest: info });
+    const { info, replaced } = await set.putObject(bucket, key, body, opts, await this.newVersionId(bucket));
+    await this.changed({ kind: 'object', bucket, key, latest: info, ...removedBy(bucket, key, replaced) });
     return info;
   }
 
@@ -296,7 +301,8 @@ export class ErasurePool implements ObjectLayer {
 
   async getObject(bucket: string, key: string, opts: GetObjectOptions = {}): Promise<GetObjectResult> {
     await this.requireBucket(bucket);
-    return getObject(this.setFor(bucket, key), bucket, key, opts.versionId, opts.range);
+    const set = this.setFor(bucket, key);
+    return getObject(set, bucket, key, opts.versionId, opts.range, this.remoteReader);
   }
 
   async deleteObject(
@@ -324,7 +330,13 @@ export class ErasurePool implements ObjectLayer {
           break;
       }
     }
-    await this.changed({ kind: 'object', bucket, key, ...(latest === undefined ? {} : { latest }) });
+    await this.changed({
+      kind: 'object',
+      bucket,
+      key,
+      ...(latest === undefined ? {} : { latest }),
+      ...(result.removed ? { removed: [result.removed] } : {}),
+    });
     return result;
   }
 
@@ -343,6 +355,35 @@ export class ErasurePool implements ObjectLayer {
     const info = await updateVersion(this.setFor(bucket, key), bucket, key, versionId, update);
     await this.changed({ kind: 'object', bucket, key });
     return info;
+  }
+
+  async releaseVersionData(
+    bucket: string,
+    key: string,
+    versionId: string,
+    update: VersionUpdate,
+  ): Promise<ObjectInfo> {
+    await this.requireBucket(bucket);
+    const info = await releaseVersion(this.setFor(bucket, key), bucket, key, versionId, update);
+    await this.changed({ kind: 'object', bucket, key });
+    return info;
+  }
+
+  async restoreVersionData(
+    bucket: string,
+    key: string,
+    versionId: string,
+    body: Readable,
+    update: VersionUpdate,
+  ): Promise<ObjectInfo> {
+    await this.requireBucket(bucket);
+    const info = await restoreVersion(this.setFor(bucket, key), bucket, key, versionId, body, update);
+    await this.changed({ kind: 'object', bucket, key });
+    return info;
+  }
+
+  setRemoteReader(reader: RemoteReader | null): void {
+    this.remoteReader = reader;
   }
 
   async listObjects(bucket: string, opts: ListObjectsOptions = {}): Promise<ListObjectsResult> {
@@ -400,8 +441,9 @@ export class ErasurePool implements ObjectLayer {
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
     const versionId = await this.newVersionId(bucket);
-    const info = await completeUpload(this.setFor(bucket, key), bucket, key, uploadId, parts, versionId);
-    await this.changed({ kind: 'object', bucket, key, latest: info });
+    const set = this.setFor(bucket, key);
+    const { info, replaced } = await completeUpload(set, bucket, key, uploadId, parts, versionId);
+    await this.changed({ kind: 'object', bucket, key, latest: info, ...removedBy(bucket, key, replaced) });
     return info;
   }
 
@@ -527,4 +569,13 @@ export class ErasurePool implements ObjectLayer {
     await this.drainHealQueue();
     await this.md5.close();
   }
+}
+
+/** ObjectChange.removed for a write that replaced a version: only one with tier state is worth reporting. */
+function removedBy(
+  bucket: string,
+  key: string,
+  replaced: ObjectVersion | undefined,
+): { removed?: ObjectInfo[] } {
+  return replaced?.tier ? { removed: [toObjectInfo(bucket, key, replaced, false)] } : {};
 }

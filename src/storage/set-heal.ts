@@ -5,7 +5,9 @@
  * every found version on every drive (deep: each bitrot hash is checked), rebuilds what is missing or corrupt from
  * k good shards, rewrites metadata files that are missing, stale, corrupt or carry crash leftovers (a drive with an
  * unreadable version page gets that page's versions back from the others), and deletes data directories and version
- * pages nothing references. Versions whose fate cannot be decided (drives offline) are left alone.
+ * pages nothing references. Versions whose fate cannot be decided (drives offline) are left alone. A remote version
+ * (data only in its tier) has no shards: its record alone is copied to drives that lack it, and the data dir its
+ * local copy had (left by a crash during the release) is an orphan like any other.
  */
 import { randomUUID } from 'node:crypto';
 import { isStorageError } from './errors';
@@ -25,7 +27,7 @@ import type { MetaFile } from './meta/meta-file';
 import { PAGE_FILE_PREFIX } from './meta/pages';
 import type { ResolvedVersion } from './meta/quorum';
 import type { FileReader, FileWriter } from './drive/drive';
-import { versionSignature } from './meta/version';
+import { hasDataDir, versionSignature } from './meta/version';
 import type { HealResult, HealSetReport } from './object-layer';
 import { walkSet } from './set-listing';
 import { eachDrive, eachDriveQuiet } from './util/each-drive';
@@ -55,7 +57,7 @@ export async function healObject(set: ErasureSet, bucket: string, key: string): 
       // referenced (the version must not lose a copy of its record because a heal failed).
       const hold = rv.holders.map((h, p) => h && online[p]);
       holds.push(hold);
-      if (rv.version.type === 'delete-marker') {
+      if (rv.version.type === 'delete-marker' || rv.version.remote) {
         need.forEach((n, p) => n && (hold[p] = true));
         continue;
       }
@@ -113,7 +115,7 @@ export async function healObject(set: ErasureSet, bucket: string, key: string): 
     // Orphaned data dirs (not referenced by any found or undecided version) and version pages (no head lists them:
     // a write that crashed between a page and its head, or a head heal replaced).
     const keep = new Set(
-      [...res.versions, ...res.undecided].filter((r) => !r.version.inline).map((r) => r.version.dataDir),
+      [...res.versions, ...res.undecided].filter((r) => hasDataDir(r.version)).map((r) => r.version.dataDir),
     );
     await Promise.all(
       set.drives.map(async (d, p) => {
@@ -181,7 +183,7 @@ async function findBadShards(
   const v = rv.version;
   return Promise.all(
     set.drives.map(async (d, p) => {
-      if (!d || !rv.holders[p] || v.type === 'delete-marker') return false;
+      if (!d || !rv.holders[p] || v.type === 'delete-marker' || v.remote) return false;
       if (v.inline) {
         if (v.size === 0) return false;
         const frame = inlineOf(metas[p], v.dataDir);

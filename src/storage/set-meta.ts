@@ -34,7 +34,7 @@ import {
   type StoredMeta,
 } from './meta/pages';
 import { resolve, type DriveMeta, type Resolution } from './meta/quorum';
-import type { ObjectVersion } from './meta/version';
+import { hasDataDir, type ObjectVersion } from './meta/version';
 
 /** What an operation needs resolved besides the latest version. */
 export interface MetaWant {
@@ -286,7 +286,4 @@ async function deletePages(d: Drive, bucket: string, dir: string, ids: string[])
   }
 }
 
-/** The version's data lives in a data directory (not inline in the metadata, and not a delete marker). */
-export function hasDataDir(v: ObjectVersion): boolean {
-  return v.type === 'object' && !v.inline;
-}
+export { hasDataDir };

@@ -11,7 +11,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { isStorageError, storageError } from './errors';
-import type { ErasureSet } from './erasure-set';
+import type { Committed, ErasureSet } from './erasure-set';
 import { encodeStream, type ShardSink } from './erasure/encoder';
 import {
   MULTIPART_DIR,
@@ -26,7 +26,6 @@ import type {
   CompletePart,
   ListPartsResult,
   MultipartUploadInfo,
-  ObjectInfo,
   PartInfo,
   PutObjectOptions,
 } from './object-layer';
@@ -306,7 +305,7 @@ export async function completeUpload(
   uploadId: string,
   parts: CompletePart[],
   versionId: string,
-): Promise<ObjectInfo> {
+): Promise<Committed> {
   return set.locks.withWrite(`${bucket}/${key}#${uploadId}`, async () => {
     let upload: UploadRecord;
     try {
@@ -316,7 +315,7 @@ export async function completeUpload(
       if (isStorageError(err, 'NoSuchUpload')) {
         const { res } = await set.state(bucket, key, { all: true });
         const done = res.versions.find((r) => r.version.uploadId === uploadId);
-        if (done) return toObjectInfo(bucket, key, done.version, done === res.versions[0]);
+        if (done) return { info: toObjectInfo(bucket, key, done.version, done === res.versions[0]) };
       }
       throw err;
     }
@@ -357,9 +356,9 @@ export async function completeUpload(
       await stage.discard();
       throw storageError('WriteQuorum', 'could not stage the parts on enough drives');
     }
-    const info = await set.commit(bucket, key, version, { stage });
+    const committed = await set.commit(bucket, key, version, { stage });
     await removeUploadDir(set, dir);
-    return info;
+    return committed;
   });
 }
 

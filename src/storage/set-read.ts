@@ -1,7 +1,8 @@
 /**
  * Reading from an erasure set. The metadata is resolved under a short read lock; the data dir is then pinned (see
  * ErasureSet.acquireData) so an overwrite committing meanwhile defers deleting it, and the body streams without any
- * lock, block by block, verified and reconstructed as needed (erasure/decoder.ts).
+ * lock, block by block, verified and reconstructed as needed (erasure/decoder.ts). A version whose data is only in
+ * its cloud tier (`remote`) is read through the RemoteReader the layer above registered.
  */
 import { Readable } from 'node:stream';
 import { isStorageError, storageError } from './errors';
@@ -12,7 +13,8 @@ import { inlineOf, type ErasureSet, type ObjectState } from './erasure-set';
 import { dataDirName, partFileName } from './layout';
 import type { ResolvedVersion } from './meta/quorum';
 import { toObjectInfo } from './object-info';
-import type { ByteRange, GetObjectResult, ObjectInfo } from './object-layer';
+import { hasDataDir } from './meta/version';
+import type { ByteRange, GetObjectResult, ObjectInfo, RemoteReader } from './object-layer';
 import type { MetaWant } from './set-meta';
 
 /** Resolves one version for reading. */
@@ -43,13 +45,17 @@ export async function getObjectVersions(set: ErasureSet, bucket: string, key: st
   return res.versions.map((r, i) => toObjectInfo(bucket, key, r.version, i === 0));
 }
 
-/** Opens a version for reading; the stream verifies and, where needed, reconstructs every block. */
+/**
+ * Opens a version for reading; the stream verifies and, where needed, reconstructs every block. A remote version
+ * (no local data) is read through `remote`, or fails with InvalidObjectState without one.
+ */
 export async function getObject(
   set: ErasureSet,
   bucket: string,
   key: string,
   versionId: string | undefined,
   range?: ByteRange,
+  remote?: RemoteReader | null,
 ): Promise<GetObjectResult> {
   const release = await set.locks.read(`${bucket}/${key}`);
   let state: ObjectState;
@@ -60,7 +66,7 @@ export async function getObject(
     rv = set.pick(state.res, versionId);
     if (rv.version.type === 'delete-marker')
       throw storageError('ObjectNotFound', 'the latest version is a delete marker');
-    if (!rv.version.inline) releaseData = set.acquireData(`${bucket}/${state.dir}/${rv.version.dataDir}`);
+    if (hasDataDir(rv.version)) releaseData = set.acquireData(`${bucket}/${state.dir}/${rv.version.dataDir}`);
   } finally {
     release();
   }
@@ -73,6 +79,15 @@ export async function getObject(
     throw storageError('InvalidRange', 'the requested range is not satisfiable');
   }
   const info = toObjectInfo(bucket, key, v, rv === state.res.versions[0]);
+  if (v.remote) {
+    if (!remote) {
+      throw storageError(
+        'InvalidObjectState',
+        `${bucket}/${key} version ${v.versionId} is in tier ${v.tier?.tier}`,
+      );
+    }
+    return { info, stream: await remote(info, range) };
+  }
   if (v.inline) {
     // The shards are in memory already (at most the inline threshold): decode now, so the caller can answer with
     // one write, and a read quorum lost to bitrot is an error before any status is sent, not a cut connection.

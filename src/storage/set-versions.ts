@@ -4,7 +4,7 @@
  * dropped, with its data, once the mark has write quorum.
  */
 import { storageError } from './errors';
-import type { ObjectVersion } from './meta/version';
+import { hasDataDir, type ObjectVersion } from './meta/version';
 import type { ErasureSet } from './erasure-set';
 import { toObjectInfo } from './object-info';
 import type { DeleteGuardView, DeleteObjectResult, ObjectInfo, VersionUpdate } from './object-layer';
@@ -48,9 +48,13 @@ export async function deleteVersion(
     await set.writeMetas(bucket, state, marked, (p) =>
       set.metaFor(res, metas, p, { drop: target.signature }),
     );
-    if (!target.version.inline) await set.deleteDataDir(bucket, dir, target.version.dataDir, marked);
+    if (hasDataDir(target.version)) await set.deleteDataDir(bucket, dir, target.version.dataDir, marked);
     if (res.inconsistent || marked.some((ok, p) => !ok && holders[p])) set.config.requestHeal(bucket, key);
-    return { versionId: target.version.versionId, deleteMarker: target.version.type === 'delete-marker' };
+    return {
+      versionId: target.version.versionId,
+      deleteMarker: target.version.type === 'delete-marker',
+      ...removedTier(bucket, key, target.version),
+    };
   });
 }
 
@@ -73,13 +77,24 @@ export async function addDeleteMarker(
     ((latest: ObjectVersion | undefined): void => {
       if (!guard({ target: latest && toObjectInfo(bucket, key, latest, true) })) throw guardFailed();
     });
-  await set.commit(bucket, key, marker, {}, check);
-  return { versionId, deleteMarker: true };
+  const { replaced } = await set.commit(bucket, key, marker, {}, check);
+  return { versionId, deleteMarker: true, ...(replaced ? removedTier(bucket, key, replaced) : {}) };
+}
+
+/** The fields of a DeleteObjectResult that report a removed version's tier state (none without one). */
+function removedTier(
+  bucket: string,
+  key: string,
+  removed: ObjectVersion,
+): Pick<DeleteObjectResult, 'tier' | 'removed'> {
+  if (!removed.tier) return {};
+  return { tier: removed.tier, removed: toObjectInfo(bucket, key, removed, false) };
 }
 
 /**
  * Compare-and-swap on one version's record: `update` sees the current record under the write lock and returns the
- * new one (or null for no change). The data is kept; the version's identity (id, data, time) cannot change.
+ * new one (or null for no change). The data is kept; the version's identity (id, data, time) cannot change, nor
+ * where its data lives (local or remote: set-remote.ts moves it).
  */
 export async function updateVersion(
   set: ErasureSet,
@@ -100,6 +115,7 @@ export async function updateVersion(
       next.dataDir !== cur.dataDir ||
       next.modTime !== cur.modTime ||
       next.inline !== cur.inline ||
+      (next.remote === true) !== (cur.remote === true) ||
       next.size !== cur.size
     ) {
       throw storageError('InvalidArgument', "a version update cannot change the version's identity or data");

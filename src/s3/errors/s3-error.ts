@@ -34,6 +34,7 @@ const STORAGE_TO_S3: Record<StorageError['code'], S3ErrorCode> = {
   InvalidObjectName: 'InvalidArgument',
   ObjectNameTooLong: 'KeyTooLongError',
   InvalidRange: 'InvalidRange',
+  InvalidObjectState: 'InvalidObjectState',
   BadDigest: 'BadDigest',
   IncompleteBody: 'IncompleteBody',
   PreconditionFailed: 'PreconditionFailed',

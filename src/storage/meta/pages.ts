@@ -31,7 +31,7 @@
  */
 import type { MetaFile } from './meta-file';
 import { compareVersions } from './quorum';
-import { versionSignature, type ObjectVersion } from './version';
+import { hasDataDir, versionSignature, type ObjectVersion } from './version';
 
 /** Name prefix of page files in an object directory (reserved: `%` and a lower-case letter, see layout.ts). */
 export const PAGE_FILE_PREFIX = '%vp.';
@@ -108,7 +108,7 @@ export function pageRefFor(id: string, versions: ObjectVersion[]): PageRef {
     newest: [versions[0].modTime, versions[0].versionId],
     ids: lo === undefined ? null : [lo, hi!],
     hasNull,
-    dataDirs: versions.some((v) => v.type === 'object' && !v.inline),
+    dataDirs: versions.some(hasDataDir),
   };
 }
 

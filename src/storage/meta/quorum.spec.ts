@@ -361,6 +361,28 @@ describe('resolve details', () => {
     assert.equal(res.gone.size, 1);
   });
 
+  it('keeps the later revision when two revisions of one version are both found (k == m, a crashed release)', () => {
+    const remote = { ...v1, revision: 1, remote: true, dataDir: 'data-r' };
+    const released = (): DriveMeta => has(pending(v1, remote), remote);
+    for (const metas of [
+      [has(v1), has(v1), released(), released()],
+      [released(), released(), has(v1), has(v1)],
+    ]) {
+      const res = resolve(metas, 2, 3);
+      assert.deepEqual(
+        res.versions.map((r) => [r.version.revision, r.version.remote]),
+        [[1, true]],
+        'the released record wins, wherever its drives are',
+      );
+      assert.ok(res.gone.has(versionSignature(v1)));
+    }
+  });
+
+  it('tells a remote record from the local one it replaced', () => {
+    assert.notEqual(versionSignature({ ...v1, remote: true }), versionSignature(v1));
+    assert.equal(versionSignature({ ...v1, remote: undefined }), versionSignature(v1));
+  });
+
   it('orders versions newest first, then by version id descending', () => {
     const a = objectVersion({ versionId: 'a', modTime: 10 });
     const b = objectVersion({ versionId: 'b', modTime: 10 });

@@ -115,8 +115,11 @@ export function resolve(metas: DriveMeta[], k: number, writeQuorum: number): Res
       inconsistent = true;
     }
   }
-  // Two found copies of the same version id (an overwritten null version when k == m): keep the newest.
-  versions.sort((a, b) => compareVersions(a.version, b.version));
+  // Two found copies of the same version id (an overwritten null version, or a record updated in place, when
+  // k == m): keep the newest, and of two revisions of one version (same time), the later revision.
+  versions.sort(
+    (a, b) => compareVersions(a.version, b.version) || (b.version.revision ?? 0) - (a.version.revision ?? 0),
+  );
   const seen = new Set<string>();
   const unique = versions.filter((r) => {
     if (seen.has(r.version.versionId)) {

@@ -68,6 +68,13 @@ export interface ObjectVersion extends ContentHeaders {
   dataDir: string;
   /** Data lives in the metadata file (small objects and empty ones), not in a data directory. */
   inline: boolean;
+  /**
+   * No local data: the version's bytes live only in its cloud tier (`tier`), released by
+   * ObjectLayer.releaseVersionData. `inline` is then false and `dataDir` names nothing on disk. Absent (older
+   * records, and every version with local data) means local, so records written before this flag existed read as
+   * they always did.
+   */
+  remote?: boolean;
   parts: PartRecord[];
   /** Bumped by every metadata-only update, so drives holding different revisions never look alike. */
   revision?: number;
@@ -80,7 +87,17 @@ export interface ObjectVersion extends ContentHeaders {
   lifecycle?: Record<string, unknown>;
 }
 
-/** Identity of a version's content: two drives agree on a version when their signatures are equal. */
+/**
+ * Identity of a version's content: two drives agree on a version when their signatures are equal. A remote
+ * version's signature ends in `|remote` (a local record's is unchanged from before remote versions existed), so a
+ * drive that missed a release never agrees with one that has it.
+ */
 export function versionSignature(v: ObjectVersion): string {
-  return `${v.versionId}|${v.type}|${v.modTime}|${v.size}|${v.etag}|${v.dataDir}|${v.revision ?? 0}|${v.erasure.k}+${v.erasure.m}`;
+  const sig = `${v.versionId}|${v.type}|${v.modTime}|${v.size}|${v.etag}|${v.dataDir}|${v.revision ?? 0}|${v.erasure.k}+${v.erasure.m}`;
+  return v.remote ? `${sig}|remote` : sig;
+}
+
+/** The version's data lives in a data directory (not inline, not only in a tier, and not a delete marker). */
+export function hasDataDir(v: ObjectVersion): boolean {
+  return v.type === 'object' && !v.inline && v.remote !== true;
 }
