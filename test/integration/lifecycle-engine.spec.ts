@@ -1,6 +1,7 @@
 /**
  * The lifecycle engine over a real pool and a real redis-server, without HTTP: the change listener schedules and
- * the worker expires; a job whose bucket configuration cannot be read fails at once (UnrecoverableError: no retry
+ * the worker expires; a job that runs before its action is due acts only once it is due (never early, never
+ * dropped); a job whose bucket configuration cannot be read fails at once (UnrecoverableError: no retry
  * can fix it) and stays failed with its reason, leaving the object alone. (Retries with backoff of failures a
  * retry may fix are shown in queues.spec.ts.)
  */
@@ -81,7 +82,64 @@ describe('lifecycle engine on a pool and redis-server', () => {
     assert.ok(outcomes.includes('expire/expire-current/done'), outcomes.join());
   });
 
+  it('never acts before the due time, and runs a job that came early again when it is due', async () => {
+    await pool.putBucketLifecycle(
+      'bkt',
+      encodeLifecycle(
+        parse(
+          doc(
+            rule(
+              '<ID>e3</ID><Filter><Prefix>early/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>3</Days></Expiration>',
+            ),
+          ),
+        ),
+      ),
+    );
+    const info = await pool.putObject('bkt', 'early/one', streamOf(Buffer.from('x')), { size: 1 });
+    const dueAt = Date.parse((await engine.explain('bkt', 'early/one')).versions[0].next!.dueAt);
+    assert.ok(dueAt - Date.now() > 2_000, 'due a few seconds from now');
+    // A job for the same action, queued to run now (another identity: dueAt 0): the action is right but early.
+    const id = await queues.add('expire', {
+      bucket: 'bkt',
+      key: 'early/one',
+      versionId: info.versionId,
+      action: 'expire-current',
+      dueAt: 0,
+    });
+    await until('the early job to be put back', async () =>
+      (await queues.queue('expire').getJobState(id)) === 'delayed' ? true : undefined,
+    );
+    assert.equal(
+      (await pool.getObjectInfo('bkt', 'early/one')).versionId,
+      info.versionId,
+      'not expired early',
+    );
+    await until('the object to expire at its due time', async () =>
+      (await pool.getObjectVersions('bkt', 'early/one')).length === 0 ? true : undefined,
+    );
+    assert.ok(Date.now() >= dueAt, 'expired at or after its due time');
+    const job = await until('the early job to complete', async () =>
+      (await queues.queue('expire').getJobState(id)) === 'completed'
+        ? queues.queue('expire').getJob(id)
+        : undefined,
+    );
+    assert.equal(job?.failedReason ?? '', '', 'the early job never failed');
+    await pool.deleteBucketLifecycle('bkt');
+  });
+
   it('fails a job at once when the stored configuration is unreadable, and explains why', async () => {
+    await pool.putBucketLifecycle(
+      'bkt',
+      encodeLifecycle(
+        parse(
+          doc(
+            rule(
+              '<ID>v</ID><Filter><Prefix>victim</Prefix></Filter><Status>Enabled</Status><Expiration><Days>2</Days></Expiration>',
+            ),
+          ),
+        ),
+      ),
+    );
     await pool.putObject('bkt', 'victim', streamOf(Buffer.from('x')), { size: 1 });
     const explained = await engine.explain('bkt', 'victim');
     const dueAt = Date.parse(explained.versions[0].next!.dueAt);

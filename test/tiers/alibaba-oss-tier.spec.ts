@@ -43,9 +43,10 @@ tierContract(
       accessKey: AK,
       secretKey: SECRET,
     };
-    return { ...target(standard, def, false), big: true };
+    return target(standard, def, false);
   },
   () => standard.close(),
+  { big: true, archive: false },
 );
 
 let archive: OssServer;
@@ -69,7 +70,8 @@ tierContract(
       accessKey: AK,
       secretKey: SECRET,
     };
-    return { ...target(archive, def, true), big: false, archive: { restoreMs: 300 } };
+    return { ...target(archive, def, true), archive: { restoreMs: 300 } };
   },
   () => archive.close(),
+  { big: false, archive: true },
 );

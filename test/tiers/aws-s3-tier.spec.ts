@@ -35,11 +35,11 @@ tierContract(
       reportsClass: true,
       badCredentials: { accessKey: 'NOT-S3RVER' },
       partSize: 8 * MiB,
-      big: true,
       quirks: { wholeObjectForFirstByte: true, noPaging: true },
     };
   },
   () => rver.close(),
+  { big: true, archive: false },
 );
 
 let archive: S3ArchiveServer;
@@ -71,10 +71,10 @@ tierContract(
       badCredentials: { secretKey: 'wrong-secret' },
       authFailures: () => archive.authFailures,
       partSize: 8 * MiB,
-      big: true,
       archive: { restoreMs: 300 },
       openUploads: () => archive.store.openUploads(),
     };
   },
   () => archive.close(),
+  { big: true, archive: true },
 );

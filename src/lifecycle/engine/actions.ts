@@ -23,8 +23,11 @@ import { abortDue, nextAction } from '../rules/evaluate';
 import type { BucketRules } from './bucket-rules';
 import { factsAt, latestFacts } from './version-facts';
 
-/** What became of one job. */
-export type ActionOutcome = 'done' | 'skipped';
+/**
+ * What became of one job: acted, or no longer due; or `early`: its action is the right one but not due yet (a job
+ * promoted a moment before its time, or a clock step), so it must run again at `notBefore`, not be dropped.
+ */
+export type ActionOutcome = 'done' | 'skipped' | { early: true; notBefore: number };
 
 /** Storage errors meaning "the thing the job was about is gone or changed": the job is stale, not failed. */
 const STALE = [
@@ -53,12 +56,14 @@ export class LifecycleActions {
     return this.locks.withLock(`${job.bucket}/${job.key}`, async () => {
       const config = await this.rules.of(job.bucket);
       if (!config) return 'skipped';
+      let notBefore: number | undefined;
       const stillDue = (view: DeleteGuardView): boolean => {
         const { target, versions } = view;
         if (!target || target.versionId !== job.versionId) return false;
         const facts = versions ? factsAt(versions, versions.indexOf(target)) : latestFacts(target);
         const now = Date.now();
         const next = nextAction(config, facts, { daySeconds: this.daySeconds, now });
+        if (next !== null && next.action === job.action && next.dueAt > now) notBefore = next.dueAt;
         return next !== null && next.action === job.action && next.dueAt <= now;
       };
       try {
@@ -68,6 +73,8 @@ export class LifecycleActions {
         });
         return 'done';
       } catch (err) {
+        if (notBefore !== undefined && isStorageError(err, 'PreconditionFailed'))
+          return { early: true, notBefore };
         if (isStale(err)) return 'skipped';
         throw err;
       }
@@ -78,6 +85,7 @@ export class LifecycleActions {
   async abortMultipart(job: AbortMultipartJob): Promise<ActionOutcome> {
     const config = await this.rules.of(job.bucket);
     if (!config) return 'skipped';
+    let notBefore: number | undefined;
     try {
       await this.layer.abortMultipartUpload(job.bucket, job.key, job.uploadId, {
         guard: (initiated) => {
@@ -86,11 +94,14 @@ export class LifecycleActions {
             { key: job.key, initiated: initiated.getTime() },
             { daySeconds: this.daySeconds },
           );
+          if (due !== null && due.dueAt > Date.now()) notBefore = due.dueAt;
           return due !== null && due.dueAt <= Date.now();
         },
       });
       return 'done';
     } catch (err) {
+      if (notBefore !== undefined && isStorageError(err, 'PreconditionFailed'))
+        return { early: true, notBefore };
       if (isStale(err)) return 'skipped';
       throw err;
     }

@@ -13,7 +13,7 @@
  * - `close()` stops hearing changes and queuing scans, then waits for running jobs to finish.
  */
 import { Logger } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isStorageError } from '../../storage/errors';
 import type { ObjectChange, ObjectLayer } from '../../storage/object-layer';
@@ -34,7 +34,11 @@ import { factsAt } from './version-facts';
  * and Redis, so many overlap well (the storage engine group-commits their metadata); a scan walks a whole bucket,
  * so one at a time.
  */
-export const ENGINE_CONCURRENCY: Readonly<Record<JobKind, number>> = { expire: 32, 'abort-multipart': 8, scan: 1 };
+export const ENGINE_CONCURRENCY: Readonly<Record<JobKind, number>> = {
+  expire: 32,
+  'abort-multipart': 8,
+  scan: 1,
+};
 
 /** Longest a write waits for its scheduling before leaving it to the scanner. */
 export const SCHEDULE_TIMEOUT_MS = 2_000;
@@ -52,7 +56,7 @@ export interface LifecycleSettings {
 }
 
 /** Told about every job outcome (metrics). */
-export type ActionObserver = (kind: JobKind, action: string, outcome: ActionOutcome | 'failed') => void;
+export type ActionObserver = (kind: JobKind, action: string, outcome: 'done' | 'skipped' | 'failed') => void;
 
 /** Where a job stands, as BullMQ has it. */
 export interface JobReport {
@@ -140,9 +144,10 @@ export class LifecycleEngine {
   start(): void {
     this.unsubscribe = this.layer.onChange((change) => this.onChange(change));
     const handlers: JobHandlers = {
-      expire: (payload) => this.run('expire', payload.action, () => this.actions.expire(payload)),
-      'abort-multipart': (payload) =>
-        this.run('abort-multipart', 'abort', () => this.actions.abortMultipart(payload)),
+      expire: (payload, job, token) =>
+        this.run('expire', payload.action, job, token, () => this.actions.expire(payload)),
+      'abort-multipart': (payload, job, token) =>
+        this.run('abort-multipart', 'abort', job, token, () => this.actions.abortMultipart(payload)),
       scan: async (payload) => {
         const report = await this.scanner.scan(payload.bucket);
         logger.log(
@@ -265,13 +270,24 @@ export class LifecycleEngine {
    * payload naming an invalid bucket or key) fail the job at once with UnrecoverableError; anything else (drives
    * or Redis unavailable, a lock held too long) is retried with backoff.
    */
-  private async run(kind: JobKind, action: string, fn: () => Promise<ActionOutcome>): Promise<void> {
+  private async run(
+    kind: JobKind,
+    action: string,
+    job: Job,
+    token: string | undefined,
+    fn: () => Promise<ActionOutcome>,
+  ): Promise<void> {
     let outcome: ActionOutcome;
     try {
       outcome = await fn();
     } catch (err) {
       if (isPermanent(err)) throw new UnrecoverableError((err as Error).message);
       throw err;
+    }
+    if (typeof outcome === 'object') {
+      // Right action, too early: back to the delayed set until it is due (not an attempt, not a failure).
+      await job.moveToDelayed(outcome.notBefore, token);
+      throw new DelayedError();
     }
     this.observe(kind, action, outcome);
   }

@@ -18,6 +18,8 @@ import { JOB_KINDS, type JobKind, type JobPayloads } from './job-types';
 export type JobHandler<K extends JobKind> = (
   payload: JobPayloads[K],
   job: Job<JobPayloads[K]>,
+  /** The worker's lock token for the job (for job.moveToDelayed). */
+  token?: string,
 ) => Promise<void>;
 
 /** A handler for every kind. */
@@ -52,11 +54,15 @@ export class JobWorkers {
     if (missing.length > 0) throw new MissingJobHandlerError(missing);
     this.workers = JOB_KINDS.map((kind) => {
       const handler = handlers[kind] as unknown as JobHandler<typeof kind>;
-      const worker = new Worker<JobPayloads[typeof kind]>(kind, (job) => handler(job.data, job), {
-        connection: settings.connection,
-        prefix: settings.prefix,
-        concurrency: settings.concurrency?.[kind] ?? DEFAULT_CONCURRENCY,
-      });
+      const worker = new Worker<JobPayloads[typeof kind]>(
+        kind,
+        (job, token) => handler(job.data, job, token),
+        {
+          connection: settings.connection,
+          prefix: settings.prefix,
+          concurrency: settings.concurrency?.[kind] ?? DEFAULT_CONCURRENCY,
+        },
+      );
       // BullMQ reports connection trouble here; the connection owner logs it, so only keep it from throwing.
       worker.on('error', () => undefined);
       return worker;
