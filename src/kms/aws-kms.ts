@@ -43,6 +43,8 @@ export class AwsKms extends KmsProvider {
       requestHandler: {
         connectionTimeout: options.connectionTimeoutMs ?? 5_000,
         requestTimeout: options.requestTimeoutMs ?? 30_000,
+        // Without this the handler only logs a warning when the timeout passes and keeps waiting.
+        throwOnRequestTimeout: true,
       },
       ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
       ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
