@@ -21,9 +21,10 @@ export async function createKmsProvider(
 ): Promise<KmsProvider> {
   switch (config.provider) {
     case 'local': {
-      const fromEnv = config.masterKey !== undefined;
+      const secret = config.masterKey;
+      const fromEnv = secret !== undefined;
       const loaded = fromEnv
-        ? { key: config.masterKey!.reveal(), created: false }
+        ? { key: secret.reveal(), created: false }
         : await loadOrCreateMasterKey(config.keyFile);
       try {
         const kms = LocalKms.fromMasterKey(loaded.key, config.keyId);
