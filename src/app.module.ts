@@ -7,6 +7,7 @@ import { AdminApiModule } from './admin/admin-api.module';
 import { AdminModule } from './admin/admin.module';
 import { S3Module } from './s3/s3.module';
 import { ConfigModule } from './config/config.module';
+import { KmsModule } from './kms/kms.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { QueuesModule } from './lifecycle/queues/queues.module';
 import { RedisModule } from './redis/redis.module';
@@ -25,7 +26,7 @@ export function storageOptionsFrom(config: TiergateConfig): StorageOptions {
 export class AppModule {
   /**
    * The app for one config: config (global), storage engine (global OBJECT_LAYER), Redis (global; the embedded
-   * redis-server when no URL is set), the job queues and the lifecycle engine, health and metrics, the admin API, S3.
+   * redis-server when no URL is set), the KMS (global KmsProvider), the job queues and the lifecycle engine, health and metrics, the admin API, S3.
    */
   static forRoot(config: TiergateConfig): DynamicModule {
     return {
@@ -34,6 +35,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         StorageModule.forRootAsync({ inject: [TiergateConfig], useFactory: storageOptionsFrom }),
         RedisModule,
+        KmsModule,
         QueuesModule,
         LifecycleModule,
         AdminModule,

@@ -37,7 +37,10 @@ describe('loadConfig', () => {
     assert.equal(config.redis.url, undefined);
     assert.equal(config.redis.embeddedDir, `${CWD}/data/redis`);
     assert.equal(config.redis.queuePrefix, 'tiergate');
-    assert.deepEqual({ ...config.kms }, { provider: 'local', keyId: undefined, masterKey: undefined });
+    assert.deepEqual(
+      { ...config.kms },
+      { provider: 'local', keyId: undefined, masterKey: undefined, keyFile: `${CWD}/data/kms/master.key` },
+    );
     assert.deepEqual(config.lifecycle, { daySeconds: 86400, scannerIntervalSeconds: 3600 });
   });
 
@@ -124,6 +127,16 @@ describe('loadConfig', () => {
       ],
       [{ TIERGATE_KMS: 'local', TIERGATE_KMS_KEY_ID: 'my-key' }, (c) => c.kms.keyId, 'my-key'],
       [
+        { TIERGATE_DRIVES: '/srv/tg/drives/d{1...4}' },
+        (c) => c.kms.provider === 'local' && c.kms.keyFile,
+        '/srv/tg/drives/kms/master.key',
+      ],
+      [
+        { TIERGATE_DRIVES: '/data/kms,/data/x', TIERGATE_KMS_SECRET_KEY: KEY_HEX },
+        (c) => c.storage.drives,
+        ['/data/kms', '/data/x'],
+      ],
+      [
         { TIERGATE_KMS: 'aws', TIERGATE_KMS_KEY_ID: 'alias/tiergate', TIERGATE_KMS_REGION: 'us-east-1' },
         (c) => ({ ...c.kms }),
         { provider: 'aws', keyId: 'alias/tiergate', region: 'us-east-1', endpoint: undefined },
@@ -202,6 +215,11 @@ describe('loadConfig', () => {
       [{ TIERGATE_QUEUE_PREFIX: 'a:b' }, 'TIERGATE_QUEUE_PREFIX', /1-64 letters/],
       [{ TIERGATE_DRIVES: '/data/redis,/data/x' }, 'TIERGATE_DRIVES', /overlaps \/data\/redis/],
       [{ TIERGATE_DRIVES: '/data/redis/x,/data/y' }, 'TIERGATE_DRIVES', /overlaps/],
+      [
+        { TIERGATE_DRIVES: '/data/kms,/data/x' },
+        'TIERGATE_DRIVES',
+        /overlaps \/data\/kms, where the local KMS keeps its master key file/,
+      ],
       [{ TIERGATE_KMS: 'vault' }, 'TIERGATE_KMS', /"vault" is not one of local, aws, alibaba/],
       [{ TIERGATE_KMS: 'AWS' }, 'TIERGATE_KMS', /not one of/],
       [

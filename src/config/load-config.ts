@@ -8,8 +8,9 @@ import { ConfigError, type ConfigIssue } from './config-error';
 import { ENV_SCHEMA, type EnvName, type EnvValues, type EnvVariable } from './env.schema';
 import { Secret } from './secret';
 import type {
-  KmsConfig,
+  CloudKmsConfig,
   LifecycleConfig,
+  LocalKmsConfig,
   RootCredentials,
   StorageConfig,
   TiergateConfig,
@@ -47,6 +48,8 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): TiergateConfi
     ? undefined
     : kmsConfig(values, issue, warnings);
   if (storage && values.TIERGATE_REDIS_URL === undefined) checkEmbeddedRedisDir(storage.drives, issue);
+  if (storage && kms?.provider === 'local' && kms.masterKey === undefined)
+    checkKmsKeyDir(storage.drives, issue);
   const lifecycle = lifecycleConfig(values);
   if (issues.length > 0) throw new ConfigError(issues);
   // Each part above is undefined only when it recorded an issue, so past this point all are set.
@@ -60,7 +63,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): TiergateConfi
       embeddedDir: join(dataRoot(storage!.drives), 'redis'),
       queuePrefix: values.TIERGATE_QUEUE_PREFIX!,
     },
-    kms: kms!,
+    kms: kms!.provider === 'local' ? { ...kms!, keyFile: kmsKeyFile(storage!.drives) } : kms!,
     lifecycle: lifecycle!,
     warnings,
   });
@@ -143,7 +146,7 @@ function kmsConfig(
   values: EnvValues,
   issue: (v: EnvName, m: string) => void,
   warnings: string[],
-): KmsConfig | undefined {
+): Omit<LocalKmsConfig, 'keyFile'> | CloudKmsConfig | undefined {
   const provider = values.TIERGATE_KMS;
   const keyId = values.TIERGATE_KMS_KEY_ID;
   const endpoint = values.TIERGATE_KMS_ENDPOINT;
@@ -187,7 +190,7 @@ function lifecycleConfig(values: EnvValues): LifecycleConfig | undefined {
 
 /**
  * The data root: the deepest directory holding every drive (`./data` for `./data/drive{1...4}`), where the gateway
- * keeps what is not erasure coded (the embedded Redis). When the drives share only `/` (one disk each, mounted
+ * keeps what is not erasure coded (the embedded Redis, the local KMS master key file). When the drives share only `/` (one disk each, mounted
  * apart), the parent of the first drive is used instead, so nothing is written at the filesystem root.
  */
 export function dataRoot(drives: readonly string[]): string {
@@ -203,8 +206,7 @@ export function dataRoot(drives: readonly string[]): string {
 /** The embedded Redis keeps its files apart from the drives: its directory may not be, hold or sit in a drive. */
 function checkEmbeddedRedisDir(drives: readonly string[], issue: (v: EnvName, m: string) => void): void {
   const dir = join(dataRoot(drives), 'redis');
-  const inside = (a: string, b: string) => a === b || a.startsWith(b + sep);
-  const clash = drives.find((d) => inside(d, dir) || inside(dir, d));
+  const clash = overlappingDrive(drives, dir);
   if (clash !== undefined) {
     issue(
       'TIERGATE_DRIVES',
@@ -212,6 +214,29 @@ function checkEmbeddedRedisDir(drives: readonly string[], issue: (v: EnvName, m:
         `TIERGATE_REDIS_URL`,
     );
   }
+}
+
+/** The local KMS master key file: `<data root>/kms/master.key`, outside every drive. */
+function kmsKeyFile(drives: readonly string[]): string {
+  return join(dataRoot(drives), 'kms', 'master.key');
+}
+
+/** The master key file is never erasure coded or listed with objects: its directory may not overlap a drive. */
+function checkKmsKeyDir(drives: readonly string[], issue: (v: EnvName, m: string) => void): void {
+  const dir = dirname(kmsKeyFile(drives));
+  const clash = overlappingDrive(drives, dir);
+  if (clash !== undefined) {
+    issue(
+      'TIERGATE_DRIVES',
+      `drive ${clash} overlaps ${dir}, where the local KMS keeps its master key file; rename the drive or set ` +
+        `TIERGATE_KMS_SECRET_KEY`,
+    );
+  }
+}
+
+function overlappingDrive(drives: readonly string[], dir: string): string | undefined {
+  const inside = (a: string, b: string) => a === b || a.startsWith(b + sep);
+  return drives.find((d) => inside(d, dir) || inside(dir, d));
 }
 
 function deepFreeze<T>(value: T): T {

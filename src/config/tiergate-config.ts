@@ -43,6 +43,8 @@ export interface LocalKmsConfig {
   readonly keyId?: string;
   /** 32 bytes, when TIERGATE_KMS_SECRET_KEY is set. */
   readonly masterKey?: Secret<Buffer>;
+  /** The master key file used without `masterKey` (created on first start): `<data root>/kms/master.key`. */
+  readonly keyFile: string;
 }
 
 /** A cloud KMS (AWS KMS or Alibaba Cloud KMS); credentials come from that cloud's own credential chain. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -116,6 +116,12 @@ describe('gateway boot', { timeout: 90_000 }, () => {
     assert.match(output, /started redis-server \(pid \d+\) on redis:\/\/127\.0\.0\.1:\d+/, output);
     assert.ok(existsSync(redisPidfile()), 'no redis-server pidfile');
     assert.ok(existsSync(join(base, 'redis', 'appendonlydir')), 'no AOF directory');
+  });
+
+  it('creates the local KMS master key file, private, under the data root', () => {
+    const file = join(base, 'kms', 'master.key');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.match(output, /created the local KMS master key file/, output);
   });
 
   it('formats every drive at first boot', async () => {
