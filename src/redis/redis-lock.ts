@@ -5,7 +5,7 @@
  *
  * Invariants:
  * - A lock is held by one token at a time; release and extension never touch a lock another holder took after
- *   this one's expired.
+ *   this one's expired. Taking it is idempotent: a SET resent after a lost reply finds the caller's own token.
  * - While `fn` runs the lock is extended every ttl/3, so it only expires when its holder stopped (crashed, or lost
  *   Redis for longer than the ttl); then another process may take it. Callers therefore keep a second, local
  *   check under the storage layer's own lock (the lifecycle engine's delete guards), and treat this lock as what
@@ -54,6 +54,9 @@ export class RedisLocks {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       if ((await this.client.set(key, token, 'PX', ttlMs, 'NX')) === 'OK') break;
+      // Our own token: an earlier SET of this call ran but its reply was lost with the connection, and ioredis sent
+      // it again on reconnecting (a redis-server stopping drops the replies of its last commands, not their effect).
+      if ((await this.client.get(key)) === token) break;
       const waited = Date.now() - started;
       if (waited >= waitMs) throw new LockTimeoutError(name, waited);
       const pause = Math.min(10 * 2 ** Math.min(attempt, 4), 200) * (0.5 + Math.random());

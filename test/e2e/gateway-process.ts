@@ -3,11 +3,12 @@
  * drive it from outside (real S3 clients, SIGKILL mid-upload). Started with known root credentials on a free port;
  * live once GET /tiergate/health/live answers 200. Its stdout and stderr are kept for assertion messages.
  *
- * Redis: the child runs as `npm start` does, with no TIERGATE_REDIS_URL, so it starts its own redis-server under
- * the data root. `kill()` is a crash: only the gateway gets SIGKILL and its redis-server lives on, as it would in
- * production, until the next gateway on the same data stops it (embedded-redis.ts, pidfile). So that nothing
- * outlives the suite, each child is the leader of its own process group: `stop()` ends the group once the gateway
- * has exited, and the test process kills every group still alive when it exits.
+ * Redis: by default the child runs as `npm start` does, with no TIERGATE_REDIS_URL, so it starts its own
+ * redis-server under the data root (suites that own a redis-server pass its URL in `env` instead). `kill()` is a
+ * crash: only the gateway gets SIGKILL and its redis-server lives on, as it would in production, until the next
+ * gateway on the same data stops it (embedded-redis.ts, pidfile). So that nothing outlives the suite, each child is
+ * the leader of its own process group: `stop()` ends the group once the gateway has exited, and the test process
+ * kills every group still alive when it exits.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -102,6 +103,11 @@ export interface GatewayOptions {
   drives: string;
   /** Port to listen on; a free one when omitted. */
   port?: number;
+  /**
+   * Extra variables for the child (e.g. TIERGATE_REDIS_URL, TIERGATE_LIFECYCLE_DAY_SECONDS), merged over the ones
+   * above.
+   */
+  env?: Record<string, string>;
 }
 
 /** Spawns the gateway and waits until it is live; throws (after killing it) with its output if it is not. */
@@ -116,6 +122,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
       TIERGATE_ROOT_USER: ROOT_USER,
       TIERGATE_ROOT_PASSWORD: ROOT_PASSWORD,
       TIERGATE_REGION: REGION,
+      ...options.env,
     }),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -93,6 +93,8 @@ export interface TestGateway {
   /** The drive directories. */
   drives: string[];
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The running app, for tests that reach its providers (e.g. the ObjectLayer). */
+  app: NestExpressApplication;
   /** A path-style S3Client for this gateway; `opts` override the defaults (e.g. checksum settings). */
   client(opts?: Partial<S3ClientConfig>): S3Client;
   /** Sends `req` with a SigV4 Authorization header computed over its headers (all signed) and payload hash. */
@@ -155,6 +157,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<TestGatew
     root,
     drives,
     credentials,
+    app: started,
     client(clientOpts = {}) {
       const client = new S3Client({
         endpoint,
@@ -167,9 +170,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<TestGatew
       return client;
     },
     signHeaders,
-    async signed(req, sign) {
-      return sendRaw(host, port, { ...req, headers: await signHeaders(req, sign), autoContentLength: false });
-    },
+    signed: (req, sign) => sendSigned(host, port, req, sign),
     unsigned: (req) => sendRaw(host, port, req),
     presignPath: (method, path, expiresIn, sign) => presign(host, port, method, path, expiresIn, sign),
     async close(closeOpts = {}) {
@@ -182,6 +183,20 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<TestGatew
       }
     },
   };
+}
+
+/**
+ * Sends `req` to host:port with a SigV4 Authorization header (what TestGateway.signed does), for gateways this
+ * harness did not start, such as child processes (pass their root credentials in `sign.credentials`).
+ */
+export async function sendSigned(
+  host: string,
+  port: number,
+  req: RawRequest,
+  sign?: SignOptions,
+): Promise<RawResponse> {
+  const headers = await signRequestHeaders(host, port, req, sign);
+  return sendRaw(host, port, { ...req, headers, autoContentLength: false });
 }
 
 /** SHA-256 hex of `data`, as x-amz-content-sha256 carries it. */

@@ -59,10 +59,17 @@ export class JobQueues {
   constructor(settings: QueueSettings) {
     const defaultJobOptions = { ...JOB_DEFAULTS, ...settings.jobDefaults };
     this.queues = new Map(
-      JOB_KINDS.map((kind) => [
-        kind,
-        new Queue(kind, { connection: settings.connection, prefix: settings.prefix, defaultJobOptions }),
-      ]),
+      JOB_KINDS.map((kind) => {
+        const queue = new Queue(kind, {
+          connection: settings.connection,
+          prefix: settings.prefix,
+          defaultJobOptions,
+        });
+        // BullMQ reports every failed reconnection here; the connection owner logs Redis going and coming back once,
+        // so only keep these from being printed as unhandled (a stack per queue per retry while Redis is down).
+        queue.on('error', () => undefined);
+        return [kind, queue] as const;
+      }),
     );
   }
 
