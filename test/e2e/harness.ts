@@ -93,6 +93,8 @@ export interface TestGateway {
   /** The drive directories. */
   drives: string[];
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The Nest app, for tests that reach a provider (e.g. the ObjectLayer) directly. */
+  app: NestExpressApplication;
   /** A path-style S3Client for this gateway; `opts` override the defaults (e.g. checksum settings). */
   client(opts?: Partial<S3ClientConfig>): S3Client;
   /** Sends `req` with a SigV4 Authorization header computed over its headers (all signed) and payload hash. */
@@ -155,6 +157,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<TestGatew
     root,
     drives,
     credentials,
+    app: started,
     client(clientOpts = {}) {
       const client = new S3Client({
         endpoint,
