@@ -13,6 +13,7 @@ import { QueuesModule } from './lifecycle/queues/queues.module';
 import { RedisModule } from './redis/redis.module';
 import { TiergateConfig } from './config/tiergate-config';
 import { StorageModule } from './storage/storage.module';
+import { TiersModule } from './tiers/tiers.module';
 import type { StorageOptions } from './storage/storage-options';
 
 /** Maps the config's drive layout onto the storage engine's options (unset values keep the engine's defaults). */
@@ -26,7 +27,7 @@ export function storageOptionsFrom(config: TiergateConfig): StorageOptions {
 export class AppModule {
   /**
    * The app for one config: config (global), storage engine (global OBJECT_LAYER), Redis (global; the embedded
-   * redis-server when no URL is set), the KMS (global KmsProvider), the job queues and the lifecycle engine, health and metrics, the admin API, S3.
+   * redis-server when no URL is set), the KMS (global KmsProvider), the tier registry (global TierRegistry), the job queues and the lifecycle engine, health and metrics, the admin API, S3.
    */
   static forRoot(config: TiergateConfig): DynamicModule {
     return {
@@ -36,6 +37,7 @@ export class AppModule {
         StorageModule.forRootAsync({ inject: [TiergateConfig], useFactory: storageOptionsFrom }),
         RedisModule,
         KmsModule,
+        TiersModule,
         QueuesModule,
         LifecycleModule,
         AdminModule,

@@ -30,8 +30,8 @@ export interface S3Settings {
   /** Domains for virtual-host style (`bucket.<domain>`); empty means path style only. */
   domains: readonly string[];
   /**
-   * Whether a lifecycle Transition may name this storage class. The tier registry (tiering issue) will answer;
-   * until it is wired in, absent, and every transition is refused with InvalidStorageClass.
+   * Whether a lifecycle Transition may name this storage class: the tier registry answers (s3.module.ts); absent
+   * (tests that build a gateway without one), every transition is refused with InvalidStorageClass.
    */
   isKnownStorageClass?: (name: string) => boolean;
 }

@@ -9,19 +9,28 @@ import { MetricsService } from '../admin/metrics.service';
 import { TiergateConfig } from '../config/tiergate-config';
 import type { ObjectLayer } from '../storage/object-layer';
 import { OBJECT_LAYER } from '../storage/storage.module';
+import { TierRegistry } from '../tiers/tier-registry';
 import { S3Gateway } from './s3-gateway';
 
-/** Builds the gateway with the root credentials of the config; every finished request goes to `metrics`. */
+/**
+ * Builds the gateway with the root credentials of the config; every finished request goes to `metrics`; lifecycle
+ * Transitions may name the tiers of `tiers` (none without it).
+ */
 export function createGateway(
   layer: ObjectLayer,
   config: TiergateConfig,
   metrics?: MetricsService,
+  tiers?: TierRegistry,
 ): S3Gateway {
   const logger = new Logger('S3');
   const secret = config.root.secretAccessKey;
   return new S3Gateway(
     layer,
-    { region: config.s3.region, domains: config.s3.domains },
+    {
+      region: config.s3.region,
+      domains: config.s3.domains,
+      isKnownStorageClass: tiers ? (name) => tiers.isKnownStorageClass(name) : undefined,
+    },
     (accessKey) => (accessKey === config.root.accessKeyId ? secret.reveal() : undefined),
     (level, message) => (level === 'warn' ? logger.warn(message) : logger.error(message)),
     metrics ? (outcome) => metrics.record(outcome) : undefined,
@@ -34,7 +43,7 @@ export function createGateway(
   providers: [
     {
       provide: S3Gateway,
-      inject: [OBJECT_LAYER, TiergateConfig, MetricsService],
+      inject: [OBJECT_LAYER, TiergateConfig, MetricsService, TierRegistry],
       useFactory: createGateway,
     },
   ],

@@ -2,7 +2,8 @@
  * ansible/ checked offline on this machine: syntax check, ansible-lint (production profile, offline), then
  * site.yml run twice against localhost into a temp root with service management off (the second run must change
  * nothing), the rendered systemd unit through `systemd-analyze verify`, the gateway started by hand from the
- * rendered root answering /tiergate/health/ready, and the tiergate_admin module applying lifecycle rules through that gateway.
+ * rendered root answering /tiergate/health/ready, and the tiergate_admin module applying a tier (on the OSS test
+ * server, probed by the gateway) and lifecycle rules transitioning to it through that gateway, once.
  * Drive devices are image files: a blank one gets a filesystem, a formatted one is kept, one with another
  * signature stops the run untouched. Needs ansible-playbook and ansible-lint (bash .ci/run installs Debian's);
  * without them these tests fail, saying so.
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, GetBucketLifecycleConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
+import { startOssServer } from '../fixtures/cloud/oss-server';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..', '..');
@@ -274,7 +276,7 @@ describe('ansible site.yml, offline on localhost', () => {
     assert.match(log, new RegExp(`drives \\(4\\): ${join(root, drives[0])}`));
   });
 
-  it('applies lifecycle rules through the signed S3 API once, and reports what it cannot apply yet', async () => {
+  it('applies a tier through the admin API and lifecycle rules through the S3 API once, and reports refusals', async () => {
     const args = (secret: string, extra: Record<string, unknown>): string =>
       JSON.stringify({
         url: `http://127.0.0.1:${port}`,
@@ -286,6 +288,22 @@ describe('ansible site.yml, offline on localhost', () => {
       exec('ansible', ['localhost', '-c', 'local', '-m', 'tiergate_admin', '-a', args(secret, extra)], {
         ANSIBLE_LIBRARY: join(ANSIBLE_DIR, 'roles/tiergate/library'),
       });
+    const oss = await startOssServer({
+      buckets: ['cold-tier'],
+      credentials: { LTAI5tAnsibleTier: { secret: 'ansible-tier-secret-0123' } },
+    });
+    const tiers = [
+      {
+        name: 'COLD',
+        type: 'oss',
+        endpoint: oss.endpoint,
+        region: 'cn-hangzhou',
+        bucket: 'cold-tier',
+        prefix: 'site/',
+        accessKey: 'LTAI5tAnsibleTier',
+        secretKey: 'ansible-tier-secret-0123',
+      },
+    ];
     const s3 = new S3Client({
       endpoint: `http://127.0.0.1:${port}`,
       region: 'us-east-1',
@@ -305,30 +323,52 @@ describe('ansible site.yml, offline on localhost', () => {
               Filter: { Tag: { Key: 'class', Value: 'scratch' } },
               Expiration: { Days: 7 },
             },
+            {
+              ID: 'cold',
+              Status: 'Enabled',
+              Filter: { Prefix: 'archive/' },
+              Transitions: [{ Days: 30, StorageClass: 'COLD' }],
+            },
           ],
         },
       ];
-      const first = await module('ansible-test-secret', { lifecycle });
+      // A tier whose keys the cloud refuses: the gateway's probe fails and the module says so, secret withheld.
+      const refused = await module('ansible-test-secret', {
+        tiers: [{ ...tiers[0], secretKey: 'not-the-tier-secret-999' }],
+      });
+      assert.notEqual(refused.code, 0);
+      assert.match(
+        refused.stdout,
+        /tier COLD: HTTP 400 TierProbeFailed: probe of tier .{1,3}COLD.{1,3} failed at put/,
+      );
+      assert.doesNotMatch(refused.stdout, /not-the-tier-secret-999/);
+      // Before the tier exists, a Transition to it is refused by the gateway.
+      const early = await module('ansible-test-secret', { lifecycle });
+      assert.notEqual(early.code, 0);
+      assert.match(early.stdout, /lifecycle of bucket photos: HTTP 400 InvalidStorageClass/);
+      const first = await module('ansible-test-secret', { tiers, lifecycle });
       assert.equal(first.code, 0, first.stdout + first.stderr);
       assert.match(first.stdout, /CHANGED/);
       const stored = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'photos' }));
       assert.deepEqual(
-        stored.Rules?.map((r) => [r.ID, r.Expiration?.Days]),
+        stored.Rules?.map((r) => [r.ID, r.Expiration?.Days ?? r.Transitions?.[0]?.StorageClass]),
         [
           ['logs', 30],
           ['tagged', 7],
+          ['cold', 'COLD'],
         ],
       );
-      // Applying the same rules again reads them back and changes nothing.
-      const again = await module('ansible-test-secret', { lifecycle });
+      assert.match(first.stdout, /"tier COLD"/);
+      // The gateway probed the tier on the OSS server before saving it, and left nothing there.
+      assert.ok(oss.tap.log.some((r) => r.method === 'DELETE' && r.path.includes('site/.tiergate-probe/')));
+      assert.equal(oss.store.list('cold-tier', '', '', 10).objects.length, 0);
+      // Applying the same tier and rules again reads them back and changes nothing (no probe either).
+      const probes = oss.tap.log.length;
+      const again = await module('ansible-test-secret', { tiers, lifecycle });
       assert.equal(again.code, 0, again.stdout + again.stderr);
       assert.match(again.stdout, /SUCCESS/);
-      // Tier definitions need the admin API, which a later issue adds: the module says what the gateway answered.
-      const tiers = await module('ansible-test-secret', {
-        tiers: [{ name: 'COLD', type: 's3', bucket: 'cold' }],
-      });
-      assert.notEqual(tiers.code, 0);
-      assert.match(tiers.stdout, /tier COLD: HTTP 404/);
+      assert.doesNotMatch(again.stdout, /ansible-tier-secret-0123/);
+      assert.equal(oss.tap.log.length, probes);
       // A wrong secret is refused at the credential check, before anything is applied.
       const bad = await module('not-the-secret', { lifecycle });
       assert.notEqual(bad.code, 0);
@@ -338,6 +378,7 @@ describe('ansible site.yml, offline on localhost', () => {
       );
     } finally {
       s3.destroy();
+      await oss.close();
     }
   });
 });

@@ -3,7 +3,7 @@
  * `lifecycle/rules/parse-lifecycle.ts` for the checks and AWS's error codes). AWS requires an integrity header on
  * this operation (the SDK model marks it `requestChecksumRequired`, so current SDKs send an x-amz-checksum-crc32;
  * older ones Content-MD5); without one the answer is InvalidRequest, as for DeleteObjects. Transition storage
- * classes must be tiers; until the tier registry exists (`S3Settings.isKnownStorageClass` unset) every
+ * classes must be tiers of the registry (`S3Settings.isKnownStorageClass`); without one (unset) every
  * Transition and NoncurrentVersionTransition is refused with InvalidStorageClass. 200 with an empty body and the
  * transition minimum-size mode in effect, as AWS answers.
  */

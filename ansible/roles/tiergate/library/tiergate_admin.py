@@ -14,7 +14,11 @@ short_description: Apply tiergate tier definitions and bucket lifecycle rules
 description:
   - Puts each tier with C(PUT /tiergate/admin/v1/tiers) unless C(GET /tiergate/admin/v1/tiers/{name}) already
     returns the same fields (secretKey, which the gateway does not return, is sent only when the tier is new or
-    changed).
+    changed). Optional fields left out (endpoint, prefix, storageClass) are not compared, since the gateway fills
+    in its defaults; accessKey always is, so removing the keys switches the tier to the default credential chain.
+    A new secretKey under the same accessKey is not detected (the clouds rotate by issuing a new key pair).
+  - The gateway probes every new or changed tier (put, get, list, delete of a probe object) before saving it; a
+    failed probe fails the task with the gateway's TierProbeFailed message.
   - Puts each bucket's lifecycle with S3 PutBucketLifecycleConfiguration unless GetBucketLifecycleConfiguration
     returns the same rules.
   - First lists buckets (a signed GET /) so that bad credentials fail with the gateway's own error code.
@@ -179,7 +183,8 @@ def apply_tier(module, params, tier):
     try:
         _, raw = call(params, "GET", "/tiergate/admin/v1/tiers/" + quote(tier["name"], safe=""))
         current = json.loads(raw.decode("utf-8"))
-        if all(str(current.get(f, "")) == str(tier.get(f, "")) for f in TIER_FIELDS):
+        compared = [f for f in TIER_FIELDS if f in tier or f == "accessKey"]
+        if all(str(current.get(f, "")) == str(tier.get(f, "")) for f in compared):
             return False
     except GatewayError as err:
         if err.status != 404 or err.code not in ("NoSuchTier", "NotFound", "HTTP404"):
