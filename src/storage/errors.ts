@@ -39,6 +39,8 @@ export type StorageErrorCode =
   | 'ReadQuorum'
   | 'WriteQuorum'
   | 'DriveOffline'
+  /** Another live process owns the drive (drive-owner.ts). */
+  | 'DriveInUse'
   | 'DriveFaulty'
   | 'FileNotFound'
   | 'FileCorrupt'

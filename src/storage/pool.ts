@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { xxh64 } from '@node-rs/xxhash';
 import type { Drive } from './drive/drive';
+import { DriveOwnership } from './drive/drive-owner';
 import { LocalDrive } from './drive/local-drive';
 import { isStorageError, storageError } from './errors';
 import { defaultParity, MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from './erasure/codec';
@@ -73,7 +74,15 @@ export async function openObjectLayer(options: StorageOptions): Promise<ErasureP
   await Promise.all(
     drives.map((d) => import('node:fs/promises').then((fs) => fs.mkdir(d.endpoint, { recursive: true }))),
   );
-  return openPool(drives, options);
+  const ownership = await DriveOwnership.take(options.drives);
+  try {
+    const pool = await openPool(drives, options);
+    pool.releaseOnShutdown(() => ownership.release());
+    return pool;
+  } catch (err) {
+    await ownership.release();
+    throw err;
+  }
 }
 
 /** Opens the pool on any drives (tests pass fault-injecting wrappers). */
@@ -115,6 +124,7 @@ export class ErasurePool implements ObjectLayer {
   private readonly md5 = new Md5Hasher();
   private readonly buckets: BucketStore;
   private readonly listeners = new Set<ChangeListener>();
+  private readonly onShutdown: (() => Promise<void>)[] = [];
   private remoteReader: RemoteReader | null = null;
 
   constructor(
@@ -568,6 +578,12 @@ export class ErasurePool implements ObjectLayer {
     this.closed = true;
     await this.drainHealQueue();
     await this.md5.close();
+    for (const release of this.onShutdown.splice(0)) await release();
+  }
+
+  /** Runs `release` at shutdown, after the last write (the drives' ownership, drive-owner.ts). */
+  releaseOnShutdown(release: () => Promise<void>): void {
+    this.onShutdown.push(release);
   }
 }
 

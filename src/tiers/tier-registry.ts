@@ -15,8 +15,10 @@
  *   a transition into it), waits for other nodes to see that, then walks the namespace; a reference puts the tier
  *   back to `active` and fails with TierInUse.
  * - One change at a time: writes are serialized in the process and, through `opts.lock` (a Redis lock in the app),
- *   across nodes. Without that lock two nodes could still race: every write re-reads the document and refuses
- *   (TierRegistryConflict) when its generation moved since the change began, and reads back what it wrote.
+ *   across nodes; that lock is required for safety. Every write also re-reads the document and refuses
+ *   (TierRegistryConflict) when its generation moved since the change began, and reads back what it wrote, but
+ *   without the lock this is best-effort (no compare-and-swap on the system config): two writers can lose one
+ *   update.
  * - Refresh is monotonic: a document older than the one in memory is ignored, so a slow refresh cannot undo a
  *   write this process just made.
  */

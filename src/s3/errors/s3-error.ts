@@ -46,6 +46,7 @@ const STORAGE_TO_S3: Record<StorageError['code'], S3ErrorCode> = {
   ReadQuorum: 'InsufficientReadQuorum',
   WriteQuorum: 'InsufficientWriteQuorum',
   DriveOffline: 'InternalError',
+  DriveInUse: 'InternalError',
   DriveFaulty: 'InternalError',
   FileNotFound: 'InternalError',
   FileCorrupt: 'InternalError',
