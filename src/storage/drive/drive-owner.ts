@@ -4,7 +4,8 @@
  * writes. At open, each drive gets `.tiergate.sys/owner.json` naming this process (pid and its start time from
  * /proc, so a recycled pid is not mistaken for the owner); a drive whose owner is another live process is refused
  * with DriveInUse, naming the pid. The file of a dead owner (a SIGKILLed gateway) is taken over. It is removed on
- * shutdown.
+ * shutdown. A drive that cannot be written is skipped here: the pool then finds it offline and runs without it,
+ * as it would without this file.
  *
  * Not a cluster mechanism: nodes sharing a namespace will reach each other's drives through the storage API, each
  * drive still owned by one process. Two pools opened on the same drives inside one process are not detected.
@@ -53,7 +54,11 @@ export class DriveOwnership {
       for (const root of roots) {
         const dir = join(root, SYS_VOLUME);
         const file = join(dir, OWNER_FILE);
-        await mkdir(dir, { recursive: true });
+        try {
+          await mkdir(dir, { recursive: true });
+        } catch {
+          continue; // a drive that cannot be written at all: the pool finds it offline and works without it
+        }
         for (let attempt = 0; ; attempt++) {
           try {
             const fh = await open(file, 'wx', 0o644);
@@ -62,7 +67,7 @@ export class DriveOwnership {
             taken.push(file);
             break;
           } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+            if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) break; // failing drive: as above
           }
           let owner: Owner | undefined;
           try {
