@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
+import { freeLoopbackPort as freePort } from '../../src/redis/embedded-redis';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,15 +17,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 const MAIN = resolve(__dirname, '../../src/main.js');
 const BOOT_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 8_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** The environment minus any TIERGATE_* of the developer's shell, plus `vars`. */
 function cleanEnv(vars: Record<string, string>): NodeJS.ProcessEnv {

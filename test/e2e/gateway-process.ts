@@ -12,10 +12,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { type AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { S3Client } from '@aws-sdk/client-s3';
+import { freeLoopbackPort as freePort } from '../../src/redis/embedded-redis';
+
+/** A port free on 127.0.0.1 at the time of the call. */
+export { freePort };
 
 const MAIN = resolve(__dirname, '../../src/main.js');
 const BOOT_TIMEOUT_MS = 30_000;
@@ -57,16 +60,6 @@ export function crashClient(url: string): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 1,
   });
-}
-
-/** A port free on 127.0.0.1 at the time of the call. */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** The environment minus the developer's TIERGATE_* and the given prefixes (AWS_, RCLONE_...), plus `vars`. */

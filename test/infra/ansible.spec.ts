@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freeLoopbackPort as freePort } from '../../src/redis/embedded-redis';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -62,14 +62,6 @@ function recap(stdout: string): Record<string, number> {
   const line = /^localhost\s+:\s+(.*)$/m.exec(stdout);
   assert.ok(line, `no PLAY RECAP in:\n${stdout}`);
   return Object.fromEntries([...line[1].matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Parses the rendered EnvironmentFile (NAME="json string" lines). */

@@ -42,6 +42,31 @@ function isStale(err: unknown): boolean {
   return STALE.some((code) => isStorageError(err, code));
 }
 
+/**
+ * Runs a guarded storage call. Its guard asks `due(dueAt)` with the due time of the job's own action as the rules
+ * give it now (undefined: the rules no longer ask for it). Acting now is `done`; a refusal for an action that is
+ * right but not due yet is `early` (the job runs again then); a refusal or vanished target otherwise is `skipped`.
+ */
+async function guarded(
+  call: (due: (dueAt: number | undefined) => boolean) => Promise<unknown>,
+): Promise<ActionOutcome> {
+  let notBefore: number | undefined;
+  const due = (dueAt: number | undefined): boolean => {
+    const now = Date.now();
+    if (dueAt !== undefined && dueAt > now) notBefore = dueAt;
+    return dueAt !== undefined && dueAt <= now;
+  };
+  try {
+    await call(due);
+    return 'done';
+  } catch (err) {
+    if (notBefore !== undefined && isStorageError(err, 'PreconditionFailed'))
+      return { early: true, notBefore };
+    if (isStale(err)) return 'skipped';
+    throw err;
+  }
+}
+
 /** Runs lifecycle actions against the ObjectLayer. */
 export class LifecycleActions {
   constructor(
@@ -56,28 +81,17 @@ export class LifecycleActions {
     return this.locks.withLock(`${job.bucket}/${job.key}`, async () => {
       const config = await this.rules.of(job.bucket);
       if (!config) return 'skipped';
-      let notBefore: number | undefined;
-      const stillDue = (view: DeleteGuardView): boolean => {
-        const { target, versions } = view;
-        if (!target || target.versionId !== job.versionId) return false;
-        const facts = versions ? factsAt(versions, versions.indexOf(target)) : latestFacts(target);
-        const now = Date.now();
-        const next = nextAction(config, facts, { daySeconds: this.daySeconds, now });
-        if (next !== null && next.action === job.action && next.dueAt > now) notBefore = next.dueAt;
-        return next !== null && next.action === job.action && next.dueAt <= now;
-      };
-      try {
-        await this.layer.deleteObject(job.bucket, job.key, {
+      return guarded((due) =>
+        this.layer.deleteObject(job.bucket, job.key, {
           ...(job.action === 'expire-current' ? {} : { versionId: job.versionId }),
-          guard: stillDue,
-        });
-        return 'done';
-      } catch (err) {
-        if (notBefore !== undefined && isStorageError(err, 'PreconditionFailed'))
-          return { early: true, notBefore };
-        if (isStale(err)) return 'skipped';
-        throw err;
-      }
+          guard: ({ target, versions }: DeleteGuardView) => {
+            if (!target || target.versionId !== job.versionId) return false;
+            const facts = versions ? factsAt(versions, versions.indexOf(target)) : latestFacts(target);
+            const next = nextAction(config, facts, { daySeconds: this.daySeconds, now: Date.now() });
+            return due(next?.action === job.action ? next.dueAt : undefined);
+          },
+        }),
+      );
     });
   }
 
@@ -85,25 +99,17 @@ export class LifecycleActions {
   async abortMultipart(job: AbortMultipartJob): Promise<ActionOutcome> {
     const config = await this.rules.of(job.bucket);
     if (!config) return 'skipped';
-    let notBefore: number | undefined;
-    try {
-      await this.layer.abortMultipartUpload(job.bucket, job.key, job.uploadId, {
-        guard: (initiated) => {
-          const due = abortDue(
-            config,
-            { key: job.key, initiated: initiated.getTime() },
-            { daySeconds: this.daySeconds },
-          );
-          if (due !== null && due.dueAt > Date.now()) notBefore = due.dueAt;
-          return due !== null && due.dueAt <= Date.now();
-        },
-      });
-      return 'done';
-    } catch (err) {
-      if (notBefore !== undefined && isStorageError(err, 'PreconditionFailed'))
-        return { early: true, notBefore };
-      if (isStale(err)) return 'skipped';
-      throw err;
-    }
+    return guarded((due) =>
+      this.layer.abortMultipartUpload(job.bucket, job.key, job.uploadId, {
+        guard: (initiated) =>
+          due(
+            abortDue(
+              config,
+              { key: job.key, initiated: initiated.getTime() },
+              { daySeconds: this.daySeconds },
+            )?.dueAt,
+          ),
+      }),
+    );
   }
 }
