@@ -70,6 +70,27 @@ describe('ObjectLayer bucket lifecycle documents', () => {
     assert.equal(await pool.getBucketLifecycle('gone'), null);
   });
 
+  it('never caches a document read while the bucket was being deleted (it came back after a recreate)', async () => {
+    // Reads racing a DeleteBucket (the lifecycle engine scans a bucket right after its rules change): whatever
+    // they read before the removal must not be served from the cache to the recreated bucket.
+    for (let round = 0; round < 20; round++) {
+      await pool.makeBucket('racy');
+      await pool.putBucketLifecycle('racy', docA);
+      await pool.deleteBucketLifecycle('racy').then(() => pool.putBucketLifecycle('racy', docB));
+      const reads: Promise<unknown>[] = [];
+      const deleted = pool.deleteBucket('racy');
+      for (let i = 0; i < 8; i++) {
+        reads.push(pool.getBucketLifecycle('racy').catch(() => undefined));
+        await new Promise((r) => setImmediate(r));
+      }
+      await deleted;
+      await Promise.all(reads);
+      await pool.makeBucket('racy');
+      assert.equal(await pool.getBucketLifecycle('racy'), null, `round ${round}`);
+      await pool.deleteBucket('racy');
+    }
+  });
+
   it('refuses a bucket that does not exist', async () => {
     await assert.rejects(pool.getBucketLifecycle('nosuch'), { code: 'BucketNotFound' });
     await assert.rejects(pool.putBucketLifecycle('nosuch', docA), { code: 'BucketNotFound' });

@@ -36,6 +36,11 @@ export class BucketStore {
   private readonly cache = new Map<string, number>();
   private readonly versioningCache = new Map<string, { status: VersioningStatus; until: number }>();
   private readonly lifecycleCache = new Map<string, { doc: Buffer | null; until: number }>();
+  /**
+   * Bumped when a bucket's configuration changes or the bucket goes (before and after the write): a read that
+   * overlapped a change does not cache what it read, which may be from before the change.
+   */
+  private readonly configEpoch = new Map<string, number>();
   /** Existence checks in flight: requests that find the cache expired together share one check. */
   private readonly checking = new Map<string, Promise<boolean>>();
   /** Serialises bucket creation and removal within this process. */
@@ -191,7 +196,15 @@ export class BucketStore {
     this.cache.delete(bucket);
     this.versioningCache.delete(bucket);
     this.lifecycleCache.delete(bucket);
+    this.bumpConfig(bucket);
     await this.removeBucketEverywhere(bucket);
+    this.bumpConfig(bucket);
+  }
+
+  private bumpConfig(bucket: string): void {
+    this.configEpoch.set(bucket, (this.configEpoch.get(bucket) ?? 0) + 1);
+    this.versioningCache.delete(bucket);
+    this.lifecycleCache.delete(bucket);
   }
 
   private async removeBucketEverywhere(bucket: string): Promise<void> {
@@ -273,16 +286,19 @@ export class BucketStore {
   async versioning(bucket: string): Promise<VersioningStatus> {
     const cached = this.versioningCache.get(bucket);
     if (cached && cached.until > Date.now()) return cached.status;
+    const epoch = this.configEpoch.get(bucket);
     const doc = await this.getBucketConfig(bucket, VERSIONING_CONFIG);
     const status = doc ? parseVersioningDoc(doc) : 'Unversioned';
-    this.versioningCache.set(bucket, { status, until: Date.now() + BUCKET_CACHE_MS });
+    if (this.configEpoch.get(bucket) === epoch)
+      this.versioningCache.set(bucket, { status, until: Date.now() + BUCKET_CACHE_MS });
     return status;
   }
 
   /** Enables or suspends versioning. */
   async setVersioning(bucket: string, status: 'Enabled' | 'Suspended'): Promise<void> {
-    this.versioningCache.delete(bucket);
+    this.bumpConfig(bucket);
     await this.putBucketConfig(bucket, VERSIONING_CONFIG, Buffer.from(JSON.stringify({ status })));
+    this.bumpConfig(bucket);
     this.versioningCache.set(bucket, { status, until: Date.now() + BUCKET_CACHE_MS });
   }
 
@@ -293,15 +309,18 @@ export class BucketStore {
   async lifecycle(bucket: string): Promise<Buffer | null> {
     const cached = this.lifecycleCache.get(bucket);
     if (cached && cached.until > Date.now()) return cached.doc;
+    const epoch = this.configEpoch.get(bucket);
     const doc = await this.getBucketConfig(bucket, LIFECYCLE_CONFIG);
-    this.lifecycleCache.set(bucket, { doc, until: Date.now() + BUCKET_CACHE_MS });
+    if (this.configEpoch.get(bucket) === epoch)
+      this.lifecycleCache.set(bucket, { doc, until: Date.now() + BUCKET_CACHE_MS });
     return doc;
   }
 
   /** Stores (or with null removes) the lifecycle document. */
   async setLifecycle(bucket: string, doc: Buffer | null): Promise<void> {
-    this.lifecycleCache.delete(bucket);
+    this.bumpConfig(bucket);
     await this.putBucketConfig(bucket, LIFECYCLE_CONFIG, doc);
+    this.bumpConfig(bucket);
     this.lifecycleCache.set(bucket, { doc, until: Date.now() + BUCKET_CACHE_MS });
   }
 
