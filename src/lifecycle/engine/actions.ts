@@ -13,12 +13,15 @@
  *   added (Suspended: the `null` marker), otherwise the object is removed;
  * - expire-noncurrent: that noncurrent version is removed for good;
  * - remove-delete-marker: the expired delete marker (the key's only version) is removed;
- * - abort-multipart: the upload and its parts are removed from every drive.
+ * - abort-multipart: the upload and its parts are removed from every drive;
+ * - transition, transition-noncurrent: the version's bytes go to the tier (transition.ts).
  */
 import { isStorageError } from '../../storage/errors';
-import type { DeleteGuardView, ObjectLayer } from '../../storage/object-layer';
+import type { DeleteGuardView, ObjectInfo, ObjectLayer } from '../../storage/object-layer';
+import { tierRecordOf } from '../../tiers/tier-state';
 import type { RedisLocks } from '../../redis/redis-lock';
-import type { AbortMultipartJob, ExpireJob } from '../queues/job-types';
+import type { AbortMultipartJob, ExpireJob, TransitionJob } from '../queues/job-types';
+import { TransitionRefusedError, type Transitioner } from './transition';
 import { abortDue, nextAction } from '../rules/evaluate';
 import type { BucketRules } from './bucket-rules';
 import { factsAt, latestFacts } from './version-facts';
@@ -74,6 +77,8 @@ export class LifecycleActions {
     private readonly rules: BucketRules,
     private readonly locks: RedisLocks,
     private readonly daySeconds: number,
+    /** Moves versions to tiers; absent when the gateway runs without tiers and a KMS. */
+    private readonly transitioner?: Transitioner,
   ) {}
 
   /** Runs an `expire` job: acts when its action is still due for its version, else skips. */
@@ -93,6 +98,47 @@ export class LifecycleActions {
         }),
       );
     });
+  }
+
+  /**
+   * Runs a `transition` job: under the object's Redis lock, re-checks that the rules still ask for this transition
+   * of this exact version, due now, then hands it to the Transitioner (transition.ts).
+   */
+  async transition(job: TransitionJob): Promise<ActionOutcome> {
+    if (!this.transitioner) throw new TransitionRefusedError('this gateway has no tiers configured');
+    const transitioner = this.transitioner;
+    return this.locks.withLock(
+      `${job.bucket}/${job.key}`,
+      async () => {
+        const config = await this.rules.of(job.bucket);
+        if (!config) return 'skipped';
+        let versions: ObjectInfo[];
+        try {
+          versions = await this.layer.getObjectVersions(job.bucket, job.key);
+        } catch (err) {
+          if (isStale(err)) return 'skipped';
+          throw err;
+        }
+        const i = versions.findIndex((v) => v.versionId === job.versionId);
+        if (i < 0 || versions[i].deleteMarker) return 'skipped';
+        const info = versions[i];
+        const record = tierRecordOf(info);
+        if (record?.status === 'transitioned' && record.tier === job.storageClass && info.remote)
+          return 'done';
+        const now = Date.now();
+        const next = nextAction(config, factsAt(versions, i), { daySeconds: this.daySeconds, now });
+        if (!next || next.action !== job.action || next.storageClass !== job.storageClass) return 'skipped';
+        if (next.dueAt > now) return { early: true, notBefore: next.dueAt };
+        try {
+          return await transitioner.run(job, info);
+        } catch (err) {
+          if (isStale(err)) return 'skipped';
+          throw err;
+        }
+      },
+      // An upload holds the lock for its whole length; other actions on the key wait or retry.
+      { waitMs: 30_000 },
+    );
   }
 
   /** Runs an `abort-multipart` job: aborts the upload when a rule still asks for it now, else skips. */

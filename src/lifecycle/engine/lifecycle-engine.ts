@@ -18,6 +18,9 @@ import type { Redis } from 'ioredis';
 import { isStorageError } from '../../storage/errors';
 import type { ObjectChange, ObjectLayer } from '../../storage/object-layer';
 import { RedisLocks } from '../../redis/redis-lock';
+import { KmsError, type KmsProvider } from '../../kms/kms-provider';
+import { tierReader, type TierLookup } from '../../tiers/read-through';
+import { TierError } from '../../tiers/tier-error';
 import { jobId } from '../queues/job-id';
 import type { JobQueues } from '../queues/job-queues';
 import type { JobKind } from '../queues/job-types';
@@ -28,6 +31,7 @@ import { BucketRules, DamagedRulesError } from './bucket-rules';
 import { LifecycleScanner } from './scanner';
 import { LifecycleScheduler } from './scheduler';
 import { factsAt } from './version-facts';
+import { TransitionRefusedError, Transitioner } from './transition';
 
 /**
  * Jobs run at once by each of this process's workers: expirations are short metadata writes that wait on drives
@@ -36,6 +40,7 @@ import { factsAt } from './version-facts';
  */
 export const ENGINE_CONCURRENCY: Readonly<Record<JobKind, number>> = {
   expire: 32,
+  transition: 4,
   'abort-multipart': 8,
   scan: 1,
 };
@@ -101,6 +106,9 @@ export interface Explanation {
 function isPermanent(err: unknown): boolean {
   return (
     err instanceof DamagedRulesError ||
+    err instanceof TransitionRefusedError ||
+    (err instanceof TierError && !err.retryable) ||
+    (err instanceof KmsError && !err.retryable) ||
     isStorageError(err, 'InvalidBucketName') ||
     isStorageError(err, 'InvalidArgument') ||
     isStorageError(err, 'InvalidObjectName')
@@ -128,6 +136,8 @@ export class LifecycleEngine {
     private readonly redis: Redis,
     private readonly settings: LifecycleSettings,
     private readonly observe: ActionObserver = () => undefined,
+    /** The tier registry and the KMS: transitions and read-through (none: transitions fail, reads refuse). */
+    private readonly tiering?: { tiers: TierLookup; kms: KmsProvider },
   ) {
     this.rules = new BucketRules(layer);
     this.scheduler = new LifecycleScheduler(layer, queues, this.rules, settings.daySeconds);
@@ -137,15 +147,19 @@ export class LifecycleEngine {
       this.rules,
       new RedisLocks(redis, `${settings.prefix}:lock:`),
       settings.daySeconds,
+      tiering && new Transitioner(layer, tiering.tiers, tiering.kms),
     );
   }
 
-  /** Starts hearing changes, the workers and the periodic scan. */
+  /** Starts hearing changes, serving reads of transitioned versions, the workers and the periodic scan. */
   start(): void {
     this.unsubscribe = this.layer.onChange((change) => this.onChange(change));
+    if (this.tiering) this.layer.setRemoteReader(tierReader(this.tiering.tiers, this.tiering.kms));
     const handlers: JobHandlers = {
       expire: (payload, job, token) =>
         this.run('expire', payload.action, job, token, () => this.actions.expire(payload)),
+      transition: (payload, job, token) =>
+        this.run('transition', payload.action, job, token, () => this.actions.transition(payload)),
       'abort-multipart': (payload, job, token) =>
         this.run('abort-multipart', 'abort', job, token, () => this.actions.abortMultipart(payload)),
       scan: async (payload) => {
@@ -161,7 +175,7 @@ export class LifecycleEngine {
       prefix: this.settings.prefix,
       concurrency: { ...ENGINE_CONCURRENCY, ...this.settings.concurrency },
     });
-    for (const kind of ['expire', 'abort-multipart'] as const) {
+    for (const kind of ['expire', 'transition', 'abort-multipart'] as const) {
       this.workers.worker(kind).on('failed', (job: Job | undefined, err: Error) => {
         const action = (job?.data as { action?: string } | undefined)?.action ?? 'abort';
         this.observe(kind, action, 'failed');
@@ -179,6 +193,7 @@ export class LifecycleEngine {
   async close(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    if (this.tiering) this.layer.setRemoteReader(null);
     clearInterval(this.timer);
     await this.workers?.close();
     this.workers = undefined;

@@ -7,12 +7,11 @@
  * Invariants:
  * - Only what the rules say now is queued; a job queued under older rules or facts is harmless, because its handler
  *   re-checks under the object lock that its action is still due for that exact version (actions.ts).
- * - Transitions are not queued yet: no storage class can name a tier until tiers exist (the tiering issue plugs
- *   them in here), so no stored rule holds one.
+ * - Expirations go to the `expire` queue, transitions (to a tier, by its storage class) to `transition`.
  */
 import { isStorageError } from '../../storage/errors';
 import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
-import type { ExpireJob } from '../queues/job-types';
+import type { ExpireJob, TransitionJob } from '../queues/job-types';
 import type { JobQueues } from '../queues/job-queues';
 import { abortDue, type DueAction, nextAction } from '../rules/evaluate';
 import type { LifecycleConfiguration } from '../rules/lifecycle-config';
@@ -54,32 +53,50 @@ export class LifecycleScheduler {
     const out: PlannedAction[] = [];
     for (let i = 0; i < versions.length; i++) {
       const next = nextAction(config, factsAt(versions, i), { daySeconds: this.daySeconds, now });
-      if (next && EXPIRE_ACTIONS.has(next.action)) out.push({ ...next, versionId: versions[i].versionId });
+      if (next) out.push({ ...next, versionId: versions[i].versionId });
     }
     return out;
   }
 
-  /** Queues the planned actions of one key; returns how many jobs were asked for. */
+  /** Queues the planned actions of one key (expirations and transitions); returns how many jobs were asked for. */
   async enqueue(
     bucket: string,
     key: string,
     planned: readonly PlannedAction[],
     now: number,
   ): Promise<number> {
-    await this.queues.addMany(
-      'expire',
-      planned.map((p) => ({
-        payload: {
-          bucket,
-          key,
-          versionId: p.versionId,
-          action: p.action as ExpireJob['action'],
-          dueAt: p.dueAt,
-        },
-        delay: p.dueAt - now,
-      })),
-    );
-    return planned.length;
+    const expire = planned.filter((p) => EXPIRE_ACTIONS.has(p.action));
+    const transition = planned.filter((p) => !EXPIRE_ACTIONS.has(p.action) && p.storageClass !== undefined);
+    await Promise.all([
+      this.queues.addMany(
+        'expire',
+        expire.map((p) => ({
+          payload: {
+            bucket,
+            key,
+            versionId: p.versionId,
+            action: p.action as ExpireJob['action'],
+            dueAt: p.dueAt,
+          },
+          delay: p.dueAt - now,
+        })),
+      ),
+      this.queues.addMany(
+        'transition',
+        transition.map((p) => ({
+          payload: {
+            bucket,
+            key,
+            versionId: p.versionId,
+            action: p.action as TransitionJob['action'],
+            storageClass: p.storageClass!,
+            dueAt: p.dueAt,
+          },
+          delay: p.dueAt - now,
+        })),
+      ),
+    ]);
+    return expire.length + transition.length;
   }
 
   /**

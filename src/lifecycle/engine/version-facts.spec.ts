@@ -105,7 +105,7 @@ describe('LifecycleScheduler.plan', () => {
     ]);
   });
 
-  it('plans nothing for a disabled rule, a filter that does not match, or a transition', () => {
+  it('plans nothing for a disabled rule or a filter that does not match; plans a transition to its tier', () => {
     assert.deepEqual(
       scheduler.plan(
         parse(doc(rule('d', '', '<Expiration><Days>1</Days></Expiration>', 'Disabled'))),
@@ -131,6 +131,14 @@ describe('LifecycleScheduler.plan', () => {
         ),
       ),
     );
-    assert.deepEqual(scheduler.plan(transition, versions, T), []);
+    assert.deepEqual(scheduler.plan(transition, versions, T), [
+      {
+        action: 'transition',
+        dueAt: dueAfterDays(T + 2000, 1, D),
+        ruleId: 't',
+        storageClass: 'COLD',
+        versionId: 'v2',
+      },
+    ]);
   });
 });

@@ -1,12 +1,12 @@
 /**
  * The job catalogue: every kind of queued work, its payload, and the tuple that identifies one job. One BullMQ
- * queue per kind (DESIGN.md section 3), named after it; a job's name is its kind. Later kinds (transition, restore,
+ * queue per kind (DESIGN.md section 3), named after it; a job's name is its kind. Later kinds (restore,
  * remote-delete, heal) are added here, and the compiler then asks for their handlers (JobHandlers is total).
  */
 import type { LifecycleAction } from '../rules/evaluate';
 
 /** Every kind of job, in the order their queues are opened. */
-export const JOB_KINDS = ['expire', 'abort-multipart', 'scan'] as const;
+export const JOB_KINDS = ['expire', 'transition', 'abort-multipart', 'scan'] as const;
 
 /** A kind of job; also the name of its queue and of its jobs. */
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -18,6 +18,17 @@ export interface ExpireJob {
   versionId: string;
   action: Extract<LifecycleAction, 'expire-current' | 'expire-noncurrent' | 'remove-delete-marker'>;
   /** Epoch ms the action became due; part of the identity, so a rescheduled action is a new job. */
+  dueAt: number;
+}
+
+/** A transition of one exact version to a tier (a storage class of ours), due at `dueAt`. */
+export interface TransitionJob {
+  bucket: string;
+  key: string;
+  versionId: string;
+  action: Extract<LifecycleAction, 'transition' | 'transition-noncurrent'>;
+  /** The tier's name, as the rule's StorageClass names it. */
+  storageClass: string;
   dueAt: number;
 }
 
@@ -41,6 +52,7 @@ export interface ScanJob {
 /** The payload of each kind. */
 export interface JobPayloads {
   expire: ExpireJob;
+  transition: TransitionJob;
   'abort-multipart': AbortMultipartJob;
   scan: ScanJob;
 }
@@ -51,6 +63,7 @@ export interface JobPayloads {
  */
 export const JOB_IDENTITY: { [K in JobKind]: (p: JobPayloads[K]) => readonly (string | number)[] } = {
   expire: (p) => [p.bucket, p.key, p.versionId, p.action, p.dueAt],
+  transition: (p) => [p.bucket, p.key, p.versionId, p.action, p.storageClass, p.dueAt],
   'abort-multipart': (p) => [p.bucket, p.key, p.uploadId, p.dueAt],
   scan: (p) => [p.reason, p.bucket ?? '', p.slot],
 };

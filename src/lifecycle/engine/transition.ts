@@ -1,0 +1,134 @@
+/**
+ * The transition action (DESIGN.md section 3, "Transition protocol"): one version's bytes move to a tier,
+ * encrypted with a fresh data key, and the local shards are released only once the remote copy is verified.
+ *
+ * Steps, under the Redis lock of the object (held, and extended, for the whole upload):
+ * 1. re-check: the version exists, is not a delete marker, and the bucket's current rules still ask for this
+ *    transition to this tier, due now (else `skipped`, or `early`);
+ * 2. intent: a compare-and-swap records `{tier, status: 'transitioning', remoteKey}` on the version (a retry finds
+ *    it and reuses the remote key, so a crash never leaves two remote copies of one version);
+ * 3. upload: the version's bytes stream from the erasure set through the envelope encryptor (a data key from the
+ *    KMS bound to bucket, key and version) into the tier, multipart for large objects; bounded memory;
+ * 4. verify: the tier's HEAD must show the exact envelope length;
+ * 5. commit and free: `releaseVersionData` swaps in `{status: 'transitioned', header, ...}` only if the version is
+ *    still the same (ETag, time, and our remote key in its intent), commits it by quorum, then deletes the shards.
+ *
+ * A crash anywhere leaves the version readable: before step 5 it is local (an intent at most, and perhaps a remote
+ * object that the retry overwrites or the reconciler removes); after, it is remote and complete.
+ */
+import { encryptStream } from '../../kms/envelope/encrypt-stream';
+import { ciphertextLength } from '../../kms/envelope/envelope-format';
+import type { KmsProvider } from '../../kms/kms-provider';
+import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
+import type { ObjectVersion } from '../../storage/meta/version';
+import type { TierLookup } from '../../tiers/read-through';
+import { TierError } from '../../tiers/tier-error';
+import {
+  dataKeyContext,
+  newRemoteKey,
+  sourceMetadata,
+  tierRecordOf,
+  type TransitionedState,
+  type TransitioningState,
+} from '../../tiers/tier-state';
+import type { TransitionJob } from '../queues/job-types';
+
+/** A transition cannot go ahead and no retry will change that (the tier is not configured). */
+export class TransitionRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransitionRefusedError';
+  }
+}
+
+/** Same version, unchanged since `info` was read: the compare of every compare-and-swap here. */
+function unchanged(cur: ObjectVersion, info: ObjectInfo): boolean {
+  return cur.etag === info.etag && cur.modTime === info.modTime.getTime() && cur.size === info.size;
+}
+
+/** Moves versions to tiers (the caller holds the object's Redis lock and has re-checked that it is due). */
+export class Transitioner {
+  constructor(
+    private readonly layer: ObjectLayer,
+    private readonly tiers: TierLookup,
+    private readonly kms: KmsProvider,
+  ) {}
+
+  /** Runs steps 2 to 5 for `info` (a local version the rules say is due for `job.storageClass`). */
+  async run(job: TransitionJob, info: ObjectInfo): Promise<'done' | 'skipped'> {
+    const entry = this.tiers.get(job.storageClass);
+    if (!entry) throw new TransitionRefusedError(`tier ${job.storageClass} is not configured`);
+    const { backend } = entry;
+
+    // 2. The intent (reused by a retry after a crash).
+    const existing = tierRecordOf(info);
+    let remoteKey: string;
+    if (existing?.status === 'transitioning' && existing.tier === job.storageClass) {
+      remoteKey = existing.remoteKey;
+    } else {
+      remoteKey = newRemoteKey();
+      const intent: TransitioningState = {
+        tier: job.storageClass,
+        status: 'transitioning',
+        remoteKey,
+        startedAt: Date.now(),
+      };
+      const ok = await this.layer
+        .updateObjectVersion(job.bucket, job.key, job.versionId, (cur) =>
+          unchanged(cur, info) && !cur.remote ? { ...cur, tier: { ...intent } } : null,
+        )
+        .then((after) => tierRecordOf(after)?.remoteKey === remoteKey);
+      if (!ok) return 'skipped';
+    }
+
+    // 3. Upload the encrypted bytes.
+    const dataKey = await this.kms.generateDataKey(dataKeyContext(info));
+    let header: Buffer;
+    let cipherSize: number;
+    let put: Awaited<ReturnType<typeof backend.put>>;
+    const { stream } = await this.layer.getObject(job.bucket, job.key, { versionId: job.versionId });
+    try {
+      const encrypted = encryptStream(stream, dataKey.plaintext, {
+        keyId: dataKey.keyId,
+        sealedKey: dataKey.sealed,
+      });
+      header = encrypted.header.bytes;
+      cipherSize = ciphertextLength(info.size, header.length);
+      put = await backend.put(remoteKey, encrypted, { size: cipherSize, metadata: sourceMetadata(info) });
+    } finally {
+      dataKey.destroy();
+      // A multipart upload stops reading once it has the declared size, before the source reports its end: the
+      // read stream (and the read lock it holds on the object) must be let go here, or the commit below waits.
+      stream.destroy();
+    }
+
+    // 4. Verify what the tier holds.
+    const remote = await backend.head(remoteKey);
+    if (!remote || remote.size !== cipherSize) {
+      throw new TierError(
+        'Unavailable',
+        `tier ${job.storageClass} holds ${remote?.size ?? 'nothing'} bytes at ${remoteKey}, expected ${cipherSize}`,
+        { tier: job.storageClass },
+      );
+    }
+
+    // 5. Commit the transitioned record, then free the local shards.
+    const state: TransitionedState = {
+      tier: job.storageClass,
+      status: 'transitioned',
+      remoteKey,
+      remoteEtag: put.etag,
+      ...(put.versionId ? { remoteVersionId: put.versionId } : {}),
+      header: header.toString('base64'),
+      cipherSize,
+      transitionedAt: Date.now(),
+    };
+    await this.layer.releaseVersionData(job.bucket, job.key, job.versionId, (cur) => {
+      const intent = tierRecordOf({ tier: cur.tier });
+      if (!unchanged(cur, info) || intent?.status !== 'transitioning' || intent.remoteKey !== remoteKey)
+        return null;
+      return { ...cur, tier: { ...state } };
+    });
+    return 'done';
+  }
+}
