@@ -22,7 +22,8 @@ export function toObjectInfo(bucket: string, key: string, v: ObjectVersion, isLa
     userMetadata: { ...v.userMetadata },
     tags: { ...v.tags },
     checksums: { ...v.checksums },
-    storageClass: v.tier?.tier ?? v.storageClass,
+    // A version reports its tier as its storage class once its bytes are there (not while only an intent is).
+    storageClass: v.tier && v.tier.status !== 'transitioning' ? v.tier.tier : v.storageClass,
     parts: v.parts.map((p) => ({ number: p.number, size: p.size, etag: p.etag })),
     tier: v.tier,
     ...(v.remote === true ? { remote: true as const } : {}),

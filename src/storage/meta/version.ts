@@ -24,6 +24,7 @@ export interface PartRecord {
 
 /** Where a transitioned version lives in a cloud tier (filled by the tiering issue; kept opaque here). */
 export interface TierState {
+  /** The tier's name: the version's storage class, except while `status` is `transitioning` (an intent only). */
   tier: string;
   status: string;
   [field: string]: unknown;
