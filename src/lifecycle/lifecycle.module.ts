@@ -1,8 +1,9 @@
 /**
- * The lifecycle engine as a Nest module: built from the config, the ObjectLayer, the job queues and Redis; started
- * once the app is up (onApplicationBootstrap), stopped first on shutdown (onModuleDestroy: no new changes heard,
- * running jobs finished) before the queues close (beforeApplicationShutdown) and Redis closes
- * (onApplicationShutdown). Its job outcomes and queue counts feed /tiergate/metrics.
+ * The lifecycle engine as a Nest module: built from the config, the ObjectLayer, the job queues, Redis, the tier
+ * registry and the KMS (transitions, and reads of transitioned versions); started once the app is up
+ * (onApplicationBootstrap), stopped first on shutdown (onModuleDestroy: no new changes heard, running jobs
+ * finished) before the queues close (beforeApplicationShutdown) and Redis closes (onApplicationShutdown). Its job
+ * outcomes and queue counts feed /tiergate/metrics.
  */
 import {
   Inject,
@@ -14,9 +15,11 @@ import {
 import { MetricsModule } from '../admin/metrics.module';
 import { MetricsService } from '../admin/metrics.service';
 import { TiergateConfig } from '../config/tiergate-config';
+import { KmsProvider } from '../kms/kms-provider';
 import { RedisConnection } from '../redis/redis-connection';
 import type { ObjectLayer } from '../storage/object-layer';
 import { OBJECT_LAYER } from '../storage/storage.module';
+import { TierRegistry } from '../tiers/tier-registry';
 import { LifecycleEngine } from './engine/lifecycle-engine';
 import { JobQueues } from './queues/job-queues';
 import { QueuesModule } from './queues/queues.module';
@@ -46,13 +49,23 @@ class LifecycleRunner implements OnApplicationBootstrap, OnModuleDestroy {
   providers: [
     {
       provide: LifecycleEngine,
-      inject: [OBJECT_LAYER, JobQueues, RedisConnection, TiergateConfig, MetricsService],
+      inject: [
+        OBJECT_LAYER,
+        JobQueues,
+        RedisConnection,
+        TiergateConfig,
+        MetricsService,
+        TierRegistry,
+        KmsProvider,
+      ],
       useFactory: (
         layer: ObjectLayer,
         queues: JobQueues,
         redis: RedisConnection,
         config: TiergateConfig,
         metrics: MetricsService,
+        tiers: TierRegistry,
+        kms: KmsProvider,
       ) =>
         new LifecycleEngine(
           layer,
@@ -64,6 +77,7 @@ class LifecycleRunner implements OnApplicationBootstrap, OnModuleDestroy {
             prefix: config.redis.queuePrefix,
           },
           (queue, action, outcome) => metrics.lifecycleJob(queue, action, outcome),
+          { tiers, kms },
         ),
     },
     LifecycleRunner,

@@ -16,9 +16,32 @@ import type { ByteRange, ObjectInfo, RemoteReader } from '../storage/object-laye
 import type { TierBackend } from './tier-backend';
 import { dataKeyContext, tierRecordOf } from './tier-state';
 
-/** Finds a tier's backend by name (the tier registry). */
+/** A tier as the transition and read paths need it. */
+export interface TierHandle {
+  readonly backend: TierBackend;
+  /** `removing`: a removal is checking references; reads work, no new transition may start. */
+  readonly state?: 'active' | 'removing';
+}
+
+/** Finds tiers by name: the tier registry (TierRegistry satisfies this), or a fixed set in tests. */
 export interface TierLookup {
-  get(name: string): { readonly backend: TierBackend } | undefined;
+  get(name: string): TierHandle | undefined;
+  /** Runs `fn` with the tier, keeping its backend open until `fn` settles, even across a credential rotation. */
+  use<T>(name: string, fn: (tier: TierHandle) => Promise<T>): Promise<T>;
+}
+
+/** A TierLookup over a fixed map of backends (tests, benchmarks). */
+export function fixedTiers(backends: Readonly<Record<string, TierBackend>>): TierLookup {
+  const get = (name: string): TierHandle | undefined =>
+    Object.hasOwn(backends, name) ? { backend: backends[name], state: 'active' } : undefined;
+  return {
+    get,
+    async use(name, fn) {
+      const tier = get(name);
+      if (!tier) throw new Error(`no tier is named ${name}`);
+      return fn(tier);
+    },
+  };
 }
 
 /** The reader to register with `ObjectLayer.setRemoteReader`. */

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
  * inside `root`, where `walkFiles(root)` sees it.
  */
 import { createHash } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -204,10 +205,20 @@ export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Every file (not directory) under `dir`, as absolute paths. */
+/**
+ * Every file (not directory) under `dir`, as absolute paths. A directory that vanishes during the walk (the
+ * gateway is deleting it, say) counts as empty rather than failing the walk.
+ */
 export async function walkFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    throw err;
+  }
+  for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await walkFiles(path)));
     else out.push(path);

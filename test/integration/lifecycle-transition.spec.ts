@@ -22,6 +22,7 @@ import { encodeLifecycle } from '../../src/lifecycle/rules/stored-lifecycle';
 import { openObjectLayer, type ErasurePool } from '../../src/storage/pool';
 import { createTierBackend } from '../../src/tiers/create-tier-backend';
 import type { TierBackend } from '../../src/tiers/tier-backend';
+import { fixedTiers } from '../../src/tiers/read-through';
 import { tierRecordOf } from '../../src/tiers/tier-state';
 import { startOssServer, type OssServer } from '../fixtures/cloud/oss-server';
 import { S3RVER_KEYS, startS3rver, type S3rverServer } from '../fixtures/cloud/s3rver-server';
@@ -125,7 +126,7 @@ for (const cloud of ['oss', 's3'] as const) {
         redis,
         { daySeconds: 1, scannerIntervalSeconds: 3600, prefix },
         undefined,
-        { tiers: { get: (name) => (name === 'COLD' ? { backend } : undefined) }, kms },
+        { tiers: fixedTiers({ COLD: backend }), kms },
       );
       engine.start();
       await pool.makeBucket('data');

@@ -22,6 +22,7 @@ import type { KmsProvider } from '../../kms/kms-provider';
 import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
 import type { ObjectVersion } from '../../storage/meta/version';
 import type { TierLookup } from '../../tiers/read-through';
+import type { TierBackend } from '../../tiers/tier-backend';
 import { TierError } from '../../tiers/tier-error';
 import {
   dataKeyContext,
@@ -56,10 +57,19 @@ export class Transitioner {
 
   /** Runs steps 2 to 5 for `info` (a local version the rules say is due for `job.storageClass`). */
   async run(job: TransitionJob, info: ObjectInfo): Promise<'done' | 'skipped'> {
-    const entry = this.tiers.get(job.storageClass);
-    if (!entry) throw new TransitionRefusedError(`tier ${job.storageClass} is not configured`);
-    const { backend } = entry;
+    const tier = this.tiers.get(job.storageClass);
+    if (!tier) throw new TransitionRefusedError(`tier ${job.storageClass} is not configured`);
+    // A removal is checking references and may yet be refused: not a permanent failure; the job backs off.
+    if (tier.state === 'removing') throw new Error(`tier ${job.storageClass} is being removed`);
+    // The lease keeps the backend open for the whole upload, even if the tier's keys are rotated meanwhile.
+    return this.tiers.use(job.storageClass, ({ backend }) => this.move(job, info, backend));
+  }
 
+  private async move(
+    job: TransitionJob,
+    info: ObjectInfo,
+    backend: TierBackend,
+  ): Promise<'done' | 'skipped'> {
     // 2. The intent (reused by a retry after a crash).
     const existing = tierRecordOf(info);
     let remoteKey: string;
