@@ -1,0 +1,4 @@
+/** The tiering acceptance run against the s3 tier, with the local and the AWS KMS (see tiering-suite.ts). */
+import { tieringSuite } from './tiering-suite';
+
+tieringSuite('s3');
