@@ -249,7 +249,7 @@ export function tieringSuite(cloud: Cloud): void {
       it('reads back identical bytes through the tier, whole and ranged', async () => {
         for (const size of SIZES) {
           const out = await s3.send(new GetObjectCommand({ Bucket: 'archive', Key: keyOf(size) }));
-          assert.equal(out.StorageClass as string | undefined, TIER);
+          assert.equal(out.StorageClass, TIER);
           assert.equal(
             await streamSha256(out.Body as AsyncIterable<Buffer>),
             await patternSha256(seedOf(size), size),
