@@ -34,6 +34,17 @@ export interface S3Settings {
    * (tests that build a gateway without one), every transition is refused with InvalidStorageClass.
    */
   isKnownStorageClass?: (name: string) => boolean;
+  /**
+   * RestoreObject of one exact version, for `days`: the lifecycle engine answers (s3.module.ts) 'accepted' (202),
+   * 'in-progress' (409) or 'already-restored' (200). Absent (gateways built without one), RestoreObject is refused
+   * with InvalidObjectState, as for a version that is not in a tier.
+   */
+  restoreObject?: (
+    bucket: string,
+    key: string,
+    versionId: string,
+    days: number,
+  ) => Promise<'accepted' | 'in-progress' | 'already-restored'>;
 }
 
 /** The context of one S3 call. */

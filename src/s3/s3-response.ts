@@ -1,6 +1,8 @@
 /** Writing S3 responses: XML documents, empty bodies, object headers and error bodies. */
 import type { ServerResponse } from 'node:http';
 import type { ObjectInfo } from '../storage/object-layer';
+import { formatRestoreHeader } from '../tiers/restore-header';
+import { restoreStateOf } from '../tiers/tier-state';
 import type { S3Context } from './s3-context';
 import { xmlDocument, type XmlNode } from './xml/xml';
 
@@ -56,6 +58,12 @@ export function objectHeaders(info: ObjectInfo): Record<string, string> {
   if (info.expires) h['Expires'] = info.expires;
   if (info.versionId !== 'null') h['x-amz-version-id'] = info.versionId;
   if (info.storageClass !== 'STANDARD') h['x-amz-storage-class'] = info.storageClass;
+  // RestoreObject's state, as AWS reports it: running, or done with the local copy's expiry (RFC 1123).
+  const restore = restoreStateOf(info);
+  if (restore) {
+    const expiry = restore.expiry === undefined ? undefined : new Date(restore.expiry);
+    h['x-amz-restore'] = formatRestoreHeader({ ongoing: restore.ongoing, ...(expiry ? { expiry } : {}) });
+  }
   const tagCount = Object.keys(info.tags).length;
   if (tagCount > 0) h['x-amz-tagging-count'] = String(tagCount);
   for (const [k, v] of Object.entries(info.userMetadata)) h[`x-amz-meta-${k}`] = v;

@@ -9,18 +9,22 @@ import { MetricsService } from '../admin/metrics.service';
 import { TiergateConfig } from '../config/tiergate-config';
 import type { ObjectLayer } from '../storage/object-layer';
 import { OBJECT_LAYER } from '../storage/storage.module';
+import { LifecycleEngine } from '../lifecycle/engine/lifecycle-engine';
+import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { TierRegistry } from '../tiers/tier-registry';
 import { S3Gateway } from './s3-gateway';
 
 /**
  * Builds the gateway with the root credentials of the config; every finished request goes to `metrics`; lifecycle
- * Transitions may name the tiers of `tiers` (none without it).
+ * Transitions may name the tiers of `tiers` (none without it); RestoreObject goes to the lifecycle `engine`
+ * (refused without it).
  */
 export function createGateway(
   layer: ObjectLayer,
   config: TiergateConfig,
   metrics?: MetricsService,
   tiers?: TierRegistry,
+  engine?: LifecycleEngine,
 ): S3Gateway {
   const logger = new Logger('S3');
   const secret = config.root.secretAccessKey;
@@ -30,6 +34,9 @@ export function createGateway(
       region: config.s3.region,
       domains: config.s3.domains,
       isKnownStorageClass: tiers ? (name) => tiers.isKnownStorageClass(name) : undefined,
+      restoreObject: engine
+        ? (bucket, key, versionId, days) => engine.requestRestore(bucket, key, versionId, days)
+        : undefined,
     },
     (accessKey) => (accessKey === config.root.accessKeyId ? secret.reveal() : undefined),
     (level, message) => (level === 'warn' ? logger.warn(message) : logger.error(message)),
@@ -39,11 +46,11 @@ export function createGateway(
 
 /** Provides S3Gateway. */
 @Module({
-  imports: [MetricsModule],
+  imports: [MetricsModule, LifecycleModule],
   providers: [
     {
       provide: S3Gateway,
-      inject: [OBJECT_LAYER, TiergateConfig, MetricsService, TierRegistry],
+      inject: [OBJECT_LAYER, TiergateConfig, MetricsService, TierRegistry, LifecycleEngine],
       useFactory: createGateway,
     },
   ],

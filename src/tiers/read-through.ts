@@ -58,17 +58,34 @@ export function tierReader(tiers: TierLookup, kms: KmsProvider): RemoteReader {
     if (backend.isArchiveClass(backend.storageClass)) {
       throw storageError('InvalidObjectState', 'the object is in an archive tier: restore it first');
     }
-    const header = parseEnvelopeHeader(Buffer.from(record.header, 'base64'));
-    const key = await kms.decrypt(
-      { sealed: header.header.sealedKey, keyId: header.header.keyId },
-      dataKeyContext(info),
-    );
-    try {
-      const plan = rangePlan(info.size, header.bytes.length, range);
-      const cipher = await backend.get(record.remoteKey, { start: plan.cipherStart, end: plan.cipherEnd });
-      return decryptRange(cipher, key.plaintext, header, plan);
-    } finally {
-      key.destroy(); // the decryptor holds its own copy
-    }
+    return readRemote(backend, kms, info, range);
   };
+}
+
+/**
+ * The plaintext of a transitioned version (or `range` of it) from `backend`, with no archive-class check: the
+ * restore copy-back calls it once the cloud-side restore of an archive object has completed.
+ */
+export async function readRemote(
+  backend: TierBackend,
+  kms: KmsProvider,
+  info: ObjectInfo,
+  range?: ByteRange,
+): Promise<Readable> {
+  const record = tierRecordOf(info);
+  if (record?.status !== 'transitioned') {
+    throw storageError('InvalidObjectState', 'the version has no readable copy in a tier');
+  }
+  const header = parseEnvelopeHeader(Buffer.from(record.header, 'base64'));
+  const key = await kms.decrypt(
+    { sealed: header.header.sealedKey, keyId: header.header.keyId },
+    dataKeyContext(info),
+  );
+  try {
+    const plan = rangePlan(info.size, header.bytes.length, range);
+    const cipher = await backend.get(record.remoteKey, { start: plan.cipherStart, end: plan.cipherEnd });
+    return decryptRange(cipher, key.plaintext, header, plan);
+  } finally {
+    key.destroy(); // the decryptor holds its own copy
+  }
 }

@@ -9,6 +9,11 @@
  *   (`ObjectLayer.releaseVersionData`). It holds the envelope header (sealed data key, KMS key id, nonce prefix):
  *   the read path needs it to plan a ranged fetch without reading the header from the tier first.
  *
+ * A transitioned version may carry a `restore` (RestoreObject, lifecycle/engine/restore.ts): while `ongoing` the
+ * version is still remote and a copy-back job is queued; once done the version has a local copy again (no
+ * `remote`) until `expiry`, when the local copy is released and the record goes back to plain `transitioned`. The
+ * status stays `transitioned` throughout: the bytes in the tier are never touched by a restore.
+ *
  * Remote keys are opaque (`<prefix>` + a random UUID, never the user's key name). The remote object's metadata
  * names its source (bucket, key, version id, size, ETag) in base64url JSON, and its first bytes are the envelope
  * header, so the version can be rebuilt from the tier.
@@ -40,6 +45,18 @@ export interface TransitionedState {
   readonly cipherSize: number;
   readonly transitionedAt: number;
   readonly [field: string]: unknown;
+}
+
+/** A RestoreObject of a transitioned version (TransitionedState.restore). */
+export interface RestoreState {
+  /** True from the request until the local copy is committed. */
+  readonly ongoing: boolean;
+  /** Days asked for (the last request's, after an extension). */
+  readonly days: number;
+  /** Epoch ms of the request that started the copy-back: names its job, so a stale job finds a newer request. */
+  readonly requestedAt: number;
+  /** Epoch ms the local copy expires (set once restored). */
+  readonly expiry?: number;
 }
 
 /** A version's tier state as the tiering code reads it. */
@@ -79,4 +96,14 @@ export function tierRecordOf(info: Pick<ObjectInfo, 'tier'>): TierRecord | undef
   if (!t || typeof t.remoteKey !== 'string') return undefined;
   if (t.status === 'transitioning' || t.status === 'transitioned') return t as unknown as TierRecord;
   return undefined;
+}
+
+/** The restore state of a transitioned version, else undefined. */
+export function restoreStateOf(info: Pick<ObjectInfo, 'tier'>): RestoreState | undefined {
+  const record = tierRecordOf(info);
+  if (record?.status !== 'transitioned') return undefined;
+  const r = record.restore as Partial<RestoreState> | undefined;
+  if (!r || typeof r.ongoing !== 'boolean' || typeof r.requestedAt !== 'number' || typeof r.days !== 'number')
+    return undefined;
+  return r as RestoreState;
 }

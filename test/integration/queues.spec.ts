@@ -30,7 +30,7 @@ const idle: JobHandler<JobKind> = async () => undefined;
 
 /** Handlers for every kind: `expire` as given, the others do nothing. */
 function handlers(expire: JobHandler<'expire'>): JobHandlers {
-  return { expire, transition: idle, 'abort-multipart': idle, scan: idle };
+  return { expire, transition: idle, 'abort-multipart': idle, scan: idle, restore: idle };
 }
 
 /** Polls `check` until it returns a value other than undefined (deadline 30 s). */

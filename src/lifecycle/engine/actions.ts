@@ -125,6 +125,9 @@ export class LifecycleActions {
         const record = tierRecordOf(info);
         if (record?.status === 'transitioned' && record.tier === job.storageClass && info.remote)
           return 'done';
+        // A restored copy (RestoreObject) is local but its bytes are in a tier already: transitioning it again
+        // would replace the record naming that remote object. Its expiry releases it; the rules apply after.
+        if (record?.status === 'transitioned' && !info.remote) return 'skipped';
         const now = Date.now();
         const next = nextAction(config, factsAt(versions, i), { daySeconds: this.daySeconds, now });
         if (!next || next.action !== job.action || next.storageClass !== job.storageClass) return 'skipped';

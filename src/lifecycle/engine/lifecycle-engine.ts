@@ -15,7 +15,7 @@
 import { Logger } from '@nestjs/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isStorageError } from '../../storage/errors';
+import { isStorageError, storageError } from '../../storage/errors';
 import type { ObjectChange, ObjectLayer } from '../../storage/object-layer';
 import { RedisLocks } from '../../redis/redis-lock';
 import { KmsError, type KmsProvider } from '../../kms/kms-provider';
@@ -32,6 +32,7 @@ import { LifecycleScanner } from './scanner';
 import { LifecycleScheduler } from './scheduler';
 import { factsAt } from './version-facts';
 import { TransitionRefusedError, Transitioner } from './transition';
+import { RestoreRefusedError, Restorer, type RestoreOutcome } from './restore';
 
 /**
  * Jobs run at once by each of this process's workers: expirations are short metadata writes that wait on drives
@@ -43,6 +44,7 @@ export const ENGINE_CONCURRENCY: Readonly<Record<JobKind, number>> = {
   transition: 4,
   'abort-multipart': 8,
   scan: 1,
+  restore: 4,
 };
 
 /** Longest a write waits for its scheduling before leaving it to the scanner. */
@@ -107,6 +109,7 @@ function isPermanent(err: unknown): boolean {
   return (
     err instanceof DamagedRulesError ||
     err instanceof TransitionRefusedError ||
+    err instanceof RestoreRefusedError ||
     (err instanceof TierError && !err.retryable) ||
     (err instanceof KmsError && !err.retryable) ||
     isStorageError(err, 'InvalidBucketName') ||
@@ -125,6 +128,8 @@ export class LifecycleEngine {
   readonly scheduler: LifecycleScheduler;
   readonly scanner: LifecycleScanner;
   readonly actions: LifecycleActions;
+  /** RestoreObject requests and their jobs; absent without tiers and a KMS. */
+  readonly restorer: Restorer | undefined;
   private workers: JobWorkers | undefined;
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -142,13 +147,30 @@ export class LifecycleEngine {
     this.rules = new BucketRules(layer);
     this.scheduler = new LifecycleScheduler(layer, queues, this.rules, settings.daySeconds);
     this.scanner = new LifecycleScanner(layer, this.rules, this.scheduler);
+    const locks = new RedisLocks(redis, `${settings.prefix}:lock:`);
     this.actions = new LifecycleActions(
       layer,
       this.rules,
-      new RedisLocks(redis, `${settings.prefix}:lock:`),
+      locks,
       settings.daySeconds,
       tiering && new Transitioner(layer, tiering.tiers, tiering.kms),
     );
+    this.restorer =
+      tiering && new Restorer(layer, queues, locks, tiering.tiers, tiering.kms, settings.daySeconds);
+  }
+
+  /**
+   * RestoreObject of one exact version (restore.ts): 'accepted' (202), 'in-progress' (409) or 'already-restored'
+   * (200, expiry extended). Throws storage errors: not found, InvalidObjectState (not in a tier, or no tiers).
+   */
+  async requestRestore(
+    bucket: string,
+    key: string,
+    versionId: string,
+    days: number,
+  ): Promise<RestoreOutcome> {
+    if (!this.restorer) throw storageError('InvalidObjectState', 'this gateway has no tiers configured');
+    return this.restorer.request(bucket, key, versionId, days);
   }
 
   /** Starts hearing changes, serving reads of transitioned versions, the workers and the periodic scan. */
@@ -162,6 +184,13 @@ export class LifecycleEngine {
         this.run('transition', payload.action, job, token, () => this.actions.transition(payload)),
       'abort-multipart': (payload, job, token) =>
         this.run('abort-multipart', 'abort', job, token, () => this.actions.abortMultipart(payload)),
+      restore: (payload, job, token) =>
+        this.run('restore', payload.action, job, token, () => {
+          if (!this.restorer) throw new RestoreRefusedError('this gateway has no tiers configured');
+          return payload.action === 'restore'
+            ? this.restorer.copyBack(payload)
+            : this.restorer.expireCopy(payload);
+        }),
       scan: async (payload) => {
         const report = await this.scanner.scan(payload.bucket);
         logger.log(
@@ -175,7 +204,7 @@ export class LifecycleEngine {
       prefix: this.settings.prefix,
       concurrency: { ...ENGINE_CONCURRENCY, ...this.settings.concurrency },
     });
-    for (const kind of ['expire', 'transition', 'abort-multipart'] as const) {
+    for (const kind of ['expire', 'transition', 'abort-multipart', 'restore'] as const) {
       this.workers.worker(kind).on('failed', (job: Job | undefined, err: Error) => {
         const action = (job?.data as { action?: string } | undefined)?.action ?? 'abort';
         this.observe(kind, action, 'failed');

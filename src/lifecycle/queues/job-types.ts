@@ -6,7 +6,7 @@
 import type { LifecycleAction } from '../rules/evaluate';
 
 /** Every kind of job, in the order their queues are opened. */
-export const JOB_KINDS = ['expire', 'transition', 'abort-multipart', 'scan'] as const;
+export const JOB_KINDS = ['expire', 'transition', 'abort-multipart', 'scan', 'restore'] as const;
 
 /** A kind of job; also the name of its queue and of its jobs. */
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -49,12 +49,26 @@ export interface ScanJob {
   slot: number;
 }
 
+/**
+ * RestoreObject work on one transitioned version (lifecycle/engine/restore.ts): `restore` copies the bytes back
+ * from the tier (after the cloud-side restore of an archive class); `expire-restore` releases the local copy again
+ * once its expiry has passed. `at` is the request's time (restore) or the expiry (expire-restore).
+ */
+export interface RestoreJob {
+  bucket: string;
+  key: string;
+  versionId: string;
+  action: 'restore' | 'expire-restore';
+  at: number;
+}
+
 /** The payload of each kind. */
 export interface JobPayloads {
   expire: ExpireJob;
   transition: TransitionJob;
   'abort-multipart': AbortMultipartJob;
   scan: ScanJob;
+  restore: RestoreJob;
 }
 
 /**
@@ -66,4 +80,5 @@ export const JOB_IDENTITY: { [K in JobKind]: (p: JobPayloads[K]) => readonly (st
   transition: (p) => [p.bucket, p.key, p.versionId, p.action, p.storageClass, p.dueAt],
   'abort-multipart': (p) => [p.bucket, p.key, p.uploadId, p.dueAt],
   scan: (p) => [p.reason, p.bucket ?? '', p.slot],
+  restore: (p) => [p.bucket, p.key, p.versionId, p.action, p.at],
 };

@@ -95,6 +95,7 @@ export const S3_ERRORS = {
     status: 412,
     message: 'At least one of the pre-conditions you specified did not hold.',
   },
+  RestoreAlreadyInProgress: { status: 409, message: 'Object restore is already in progress' },
   RequestTimeTooSkewed: {
     status: 403,
     message: "The difference between the request time and the server's time is too large.",

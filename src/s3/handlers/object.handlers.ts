@@ -10,8 +10,9 @@ import { headObject } from './head-object.handler';
 import { putObjectTagging } from './put-object-tagging.handler';
 import { putObject } from './put-object.handler';
 import { getObjectAcl } from './get-object-acl.handler';
+import { restoreObject } from './restore-object.handler';
 
-/** PutObject, GetObject, HeadObject, DeleteObject, CopyObject and the object tagging operations. */
+/** PutObject, GetObject, HeadObject, DeleteObject, CopyObject, RestoreObject and the object tagging operations. */
 export const OBJECT_HANDLERS: Partial<Record<S3Operation, S3Handler>> = {
   GetObjectAcl: getObjectAcl,
   PutObject: putObject,
@@ -22,4 +23,5 @@ export const OBJECT_HANDLERS: Partial<Record<S3Operation, S3Handler>> = {
   PutObjectTagging: putObjectTagging,
   GetObjectTagging: getObjectTagging,
   DeleteObjectTagging: deleteObjectTagging,
+  RestoreObject: restoreObject,
 };

@@ -25,6 +25,10 @@ describe('matchRoute: AWS request lines', () => {
     // lifecycle is a bucket sub-resource: on an object it is no operation at all.
     ['GET', 'object', 'lifecycle', 'NotImplemented'],
     ['POST', 'bucket', 'lifecycle', 'NotImplemented'],
+    ['POST', 'object', 'restore', 'RestoreObject'],
+    ['POST', 'object', 'restore&versionId=3HL4kqtJlcpXroDTDmJ', 'RestoreObject'],
+    ['POST', 'bucket', 'restore', 'NotImplemented'],
+    ['GET', 'object', 'restore', 'NotImplemented'],
   ];
   for (const [method, target, query, op] of table) {
     it(`${method} ${target === 'bucket' ? '/' : '/key'}?${query} -> ${op}`, () =>

@@ -29,6 +29,7 @@ export const S3_OPERATIONS = [
   'PutObjectTagging',
   'GetObjectTagging',
   'DeleteObjectTagging',
+  'RestoreObject',
   'CreateMultipartUpload',
   'UploadPart',
   'UploadPartCopy',
@@ -214,6 +215,7 @@ export const ROUTES: readonly Route[] = [
     action: 's3:AbortMultipartUpload',
   },
   { op: 'DeleteObject', method: 'DELETE', target: 'object', action: 's3:DeleteObject' },
+  { op: 'RestoreObject', method: 'POST', target: 'object', query: ['restore'], action: 's3:RestoreObject' },
   {
     op: 'CreateMultipartUpload',
     method: 'POST',
