@@ -58,6 +58,11 @@ export interface LifecycleSettings {
   readonly prefix: string;
   /** Jobs run at once per queue (default ENGINE_CONCURRENCY). */
   readonly concurrency?: Partial<Record<JobKind, number>>;
+  /**
+   * How long this process's object locks and job locks outlive it after a crash, ms (default 30 s, BullMQ's own):
+   * a job cut short by a crash runs again about this long (up to twice this) after the crash.
+   */
+  readonly lockMs?: number;
 }
 
 /** Told about every job outcome (metrics). */
@@ -145,7 +150,7 @@ export class LifecycleEngine {
     this.actions = new LifecycleActions(
       layer,
       this.rules,
-      new RedisLocks(redis, `${settings.prefix}:lock:`),
+      new RedisLocks(redis, `${settings.prefix}:lock:`, settings.lockMs),
       settings.daySeconds,
       tiering && new Transitioner(layer, tiering.tiers, tiering.kms),
     );
@@ -174,6 +179,7 @@ export class LifecycleEngine {
       connection: this.redis,
       prefix: this.settings.prefix,
       concurrency: { ...ENGINE_CONCURRENCY, ...this.settings.concurrency },
+      ...(this.settings.lockMs !== undefined ? { lockMs: this.settings.lockMs } : {}),
     });
     for (const kind of ['expire', 'transition', 'abort-multipart'] as const) {
       this.workers.worker(kind).on('failed', (job: Job | undefined, err: Error) => {
