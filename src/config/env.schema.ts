@@ -119,6 +119,12 @@ export const ENV_SCHEMA = {
     defaultNote: 'a 24th of a lifecycle day (3600)',
     parse: integer(1, 604_800),
   },
+  TIERGATE_LOCK_SECONDS: {
+    description:
+      'seconds a crashed gateway keeps its lifecycle locks (object locks, job locks) before another run takes over, 2-600',
+    default: '30',
+    parse: integer(2, 600),
+  },
 } satisfies Record<`TIERGATE_${string}`, EnvVariable<unknown>>;
 
 /** The name of a known variable. */

@@ -62,6 +62,11 @@ export type KmsConfig = LocalKmsConfig | CloudKmsConfig;
 export interface LifecycleConfig {
   readonly daySeconds: number;
   readonly scannerIntervalSeconds: number;
+  /**
+   * How long the locks of a gateway that stopped (object locks, BullMQ job locks) outlive it: the work it was doing
+   * is picked up again this long after a crash. Held locks are renewed well within it while their holder lives.
+   */
+  readonly lockSeconds: number;
 }
 
 /** The S3 front end: the signing region and the virtual-host domains. */

@@ -74,6 +74,7 @@ class LifecycleRunner implements OnApplicationBootstrap, OnModuleDestroy {
           {
             daySeconds: config.lifecycle.daySeconds,
             scannerIntervalSeconds: config.lifecycle.scannerIntervalSeconds,
+            lockMs: config.lifecycle.lockSeconds * 1000,
             prefix: config.redis.queuePrefix,
           },
           (queue, action, outcome) => metrics.lifecycleJob(queue, action, outcome),

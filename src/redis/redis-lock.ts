@@ -43,11 +43,13 @@ export class RedisLocks {
     private readonly client: Redis,
     /** Key prefix, e.g. `tiergate:lock:`. */
     private readonly prefix: string,
+    /** Expiry of a lock whose holder stopped, ms, unless a call gives its own (default 30 s). */
+    private readonly defaultTtlMs = 30_000,
   ) {}
 
   /** Runs `fn` holding the lock `name`; the lock is released when `fn` settles. */
   async withLock<T>(name: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-    const ttlMs = opts.ttlMs ?? 30_000;
+    const ttlMs = opts.ttlMs ?? this.defaultTtlMs;
     const waitMs = opts.waitMs ?? 10_000;
     const key = this.prefix + name;
     const token = randomBytes(16).toString('base64url');

@@ -60,6 +60,11 @@ export interface LifecycleSettings {
   readonly prefix: string;
   /** Jobs run at once per queue (default ENGINE_CONCURRENCY). */
   readonly concurrency?: Partial<Record<JobKind, number>>;
+  /**
+   * How long this process's object locks and job locks outlive it after a crash, ms (default 30 s, BullMQ's own):
+   * a job cut short by a crash runs again about this long (up to twice this) after the crash.
+   */
+  readonly lockMs?: number;
 }
 
 /** Told about every job outcome (metrics). */
@@ -147,7 +152,7 @@ export class LifecycleEngine {
     this.rules = new BucketRules(layer);
     this.scheduler = new LifecycleScheduler(layer, queues, this.rules, settings.daySeconds);
     this.scanner = new LifecycleScanner(layer, this.rules, this.scheduler);
-    const locks = new RedisLocks(redis, `${settings.prefix}:lock:`);
+    const locks = new RedisLocks(redis, `${settings.prefix}:lock:`, settings.lockMs);
     this.actions = new LifecycleActions(
       layer,
       this.rules,
@@ -203,6 +208,7 @@ export class LifecycleEngine {
       connection: this.redis,
       prefix: this.settings.prefix,
       concurrency: { ...ENGINE_CONCURRENCY, ...this.settings.concurrency },
+      ...(this.settings.lockMs !== undefined ? { lockMs: this.settings.lockMs } : {}),
     });
     for (const kind of ['expire', 'transition', 'abort-multipart', 'restore'] as const) {
       this.workers.worker(kind).on('failed', (job: Job | undefined, err: Error) => {

@@ -42,6 +42,11 @@ export interface WorkerSettings {
   readonly prefix: string;
   /** Jobs run at once, per kind (DEFAULT_CONCURRENCY for a kind not named). */
   readonly concurrency?: Partial<Record<JobKind, number>>;
+  /**
+   * BullMQ's lockDuration and stalledInterval, ms (default 30 s each): a job whose worker died is moved back to
+   * waiting by the next stalled check after its lock expired, so within twice this after the crash.
+   */
+  readonly lockMs?: number;
 }
 
 /** The workers of every kind, started together and closed together. */
@@ -61,6 +66,9 @@ export class JobWorkers {
           connection: settings.connection,
           prefix: settings.prefix,
           concurrency: settings.concurrency?.[kind] ?? DEFAULT_CONCURRENCY,
+          ...(settings.lockMs !== undefined
+            ? { lockDuration: settings.lockMs, stalledInterval: settings.lockMs }
+            : {}),
         },
       );
       // BullMQ reports connection trouble here; the connection owner logs it, so only keep it from throwing.
