@@ -119,6 +119,12 @@ export const ENV_SCHEMA = {
     defaultNote: 'a 24th of a lifecycle day (3600)',
     parse: integer(1, 604_800),
   },
+  TIERGATE_TIER_ORPHAN_GRACE_SECONDS: {
+    description:
+      'the tier reconciler removes unreferenced remote objects only once they are this old, 1-2592000 seconds',
+    default: '3600',
+    parse: integer(1, 2_592_000),
+  },
 } satisfies Record<`TIERGATE_${string}`, EnvVariable<unknown>>;
 
 /** The name of a known variable. */

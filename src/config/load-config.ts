@@ -185,7 +185,8 @@ function lifecycleConfig(values: EnvValues): LifecycleConfig | undefined {
   if (daySeconds === undefined) return undefined;
   const scannerIntervalSeconds =
     values.TIERGATE_SCANNER_INTERVAL_SECONDS ?? Math.max(1, Math.round(daySeconds / 24));
-  return { daySeconds, scannerIntervalSeconds };
+  const orphanGraceSeconds = values.TIERGATE_TIER_ORPHAN_GRACE_SECONDS ?? 3600;
+  return { daySeconds, scannerIntervalSeconds, orphanGraceSeconds };
 }
 
 /**

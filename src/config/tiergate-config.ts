@@ -62,6 +62,8 @@ export type KmsConfig = LocalKmsConfig | CloudKmsConfig;
 export interface LifecycleConfig {
   readonly daySeconds: number;
   readonly scannerIntervalSeconds: number;
+  /** The reconciler keeps unreferenced tier objects younger than this (an upload may be in flight). */
+  readonly orphanGraceSeconds: number;
 }
 
 /** The S3 front end: the signing region and the virtual-host domains. */

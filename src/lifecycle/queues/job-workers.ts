@@ -12,6 +12,7 @@
  */
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { cappedBackoff } from './backoff';
 import { JOB_KINDS, type JobKind, type JobPayloads } from './job-types';
 
 /** Runs one job; its resolution completes the job, its rejection fails this attempt. */
@@ -61,6 +62,8 @@ export class JobWorkers {
           connection: settings.connection,
           prefix: settings.prefix,
           concurrency: settings.concurrency?.[kind] ?? DEFAULT_CONCURRENCY,
+          // Jobs asking for `capped-exponential` (remote deletes) back off through it (backoff.ts).
+          settings: { backoffStrategy: cappedBackoff },
         },
       );
       // BullMQ reports connection trouble here; the connection owner logs it, so only keep it from throwing.
