@@ -1,11 +1,14 @@
 /**
  * The gateway's Prometheus metrics. Request metrics are recorded as each S3 request ends (S3Gateway's `observe`
  * callback); drive and set metrics are read from ObjectLayer.status() at scrape time, so they are never stale.
+ * Tier metrics are counted as the tier paths report them (GatewayMetrics is their TierObserver); queue counts and
+ * lag are read from Redis at scrape time.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { RequestOutcome } from '../s3/s3-gateway';
 import type { DriveStatus, ObjectLayer, StorageStatus } from '../storage/object-layer';
 import { OBJECT_LAYER } from '../storage/storage.module';
+import type { RemoteDeleteReason, TierObserver, TierOperation } from '../tiers/tier-observer';
 import { Registry } from './prometheus';
 
 /**
@@ -27,6 +30,9 @@ export const DRIVE_STATES: readonly DriveStatus['state'][] = [
 /** Jobs per state per queue, as JobQueues.counts() reports them. */
 export type QueueSnapshot = Record<string, Record<string, number>>;
 
+/** Queue lag per queue in seconds, as JobQueues.lags() reports it. */
+export type QueueLags = Record<string, number>;
+
 /** How long a scrape waits for the queue counts before reporting tiergate_queue_up 0. */
 export const QUEUE_SCRAPE_TIMEOUT_MS = 2_000;
 
@@ -41,7 +47,7 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /** The metric families of one gateway process, rendered as Prometheus text. */
-export class GatewayMetrics {
+export class GatewayMetrics implements TierObserver {
   private readonly registry = new Registry();
   private readonly requests = this.registry.counter(
     'tiergate_s3_requests_total',
@@ -108,6 +114,56 @@ export class GatewayMetrics {
     'tiergate_queue_up',
     '1 when the queue counts could be read from Redis for this scrape, else 0.',
   );
+  private readonly queueLag = this.registry.gauge(
+    'tiergate_queue_lag_seconds',
+    'How long the most overdue job of each queue has been waiting to start (0: none is), read at scrape time.',
+    ['queue'],
+  );
+  private readonly tierTransitioned = this.registry.counter(
+    'tiergate_tier_transitioned_objects_total',
+    'Versions moved to each tier by this process.',
+    ['tier'],
+  );
+  private readonly tierTransitionedBytes = this.registry.counter(
+    'tiergate_tier_transitioned_bytes_total',
+    'Plaintext bytes of the versions moved to each tier by this process.',
+    ['tier'],
+  );
+  private readonly tierReads = this.registry.counter(
+    'tiergate_tier_read_through_total',
+    'Reads of transitioned versions served from each tier to the end of their stream.',
+    ['tier'],
+  );
+  private readonly tierReadBytes = this.registry.counter(
+    'tiergate_tier_read_through_bytes_total',
+    'Plaintext bytes served from each tier by those reads.',
+    ['tier'],
+  );
+  private readonly tierRestored = this.registry.counter(
+    'tiergate_tier_restored_objects_total',
+    'Versions copied back from each tier into the erasure set.',
+    ['tier'],
+  );
+  private readonly tierRestoredBytes = this.registry.counter(
+    'tiergate_tier_restored_bytes_total',
+    'Plaintext bytes of the versions copied back from each tier.',
+    ['tier'],
+  );
+  private readonly tierDeleted = this.registry.counter(
+    'tiergate_tier_remote_deleted_objects_total',
+    'Remote objects deleted from each tier, by reason (version-removed: its version was deleted, overwritten or expired; orphan: the reconciler found nothing referencing it).',
+    ['tier', 'reason'],
+  );
+  private readonly tierDeletedBytes = this.registry.counter(
+    'tiergate_tier_remote_deleted_bytes_total',
+    'Bytes (as stored in the tier) of the remote objects deleted, by reason.',
+    ['tier', 'reason'],
+  );
+  private readonly tierFailures = this.registry.counter(
+    'tiergate_tier_failures_total',
+    'Failed attempts of tier operations (transition, read, restore, remote-delete, reconcile), per tier; retried ones included.',
+    ['tier', 'operation'],
+  );
   private readonly statusUp = this.registry.gauge(
     'tiergate_storage_status_up',
     '1 when the storage status could be read for this scrape, else 0 (drive and set series are then absent).',
@@ -127,14 +183,45 @@ export class GatewayMetrics {
     this.lifecycleJobs.inc({ queue, action, outcome });
   }
 
+  /** TierObserver: a version moved to `tier`. */
+  transitioned(tier: string, bytes: number): void {
+    this.tierTransitioned.inc({ tier });
+    this.tierTransitionedBytes.inc({ tier }, bytes);
+  }
+
+  /** TierObserver: a read-through served `bytes` from `tier`. */
+  readThrough(tier: string, bytes: number): void {
+    this.tierReads.inc({ tier });
+    this.tierReadBytes.inc({ tier }, bytes);
+  }
+
+  /** TierObserver: a version was copied back from `tier`. */
+  restored(tier: string, bytes: number): void {
+    this.tierRestored.inc({ tier });
+    this.tierRestoredBytes.inc({ tier }, bytes);
+  }
+
+  /** TierObserver: a remote object was deleted from `tier`. */
+  remoteDeleted(tier: string, bytes: number, reason: RemoteDeleteReason): void {
+    this.tierDeleted.inc({ tier, reason });
+    this.tierDeletedBytes.inc({ tier, reason }, bytes);
+  }
+
+  /** TierObserver: an attempt of `operation` on `tier` failed. */
+  failed(tier: string, operation: TierOperation): void {
+    this.tierFailures.inc({ tier, operation });
+  }
+
   /**
    * The text exposition for one scrape, with drive and set series from `status` (undefined when reading it
-   * failed) and queue series from `queues` (undefined when the queues are not attached or could not be read).
-   * Synchronous from the reset to the render, so concurrent scrapes never see half-filled gauges.
+   * failed) and queue series from `queues` and `lags` (undefined when the queues are not attached or could not be
+   * read). Synchronous from the reset to the render, so concurrent scrapes never see half-filled gauges.
    */
-  render(status: StorageStatus | undefined, queues?: QueueSnapshot | null): string {
+  render(status: StorageStatus | undefined, queues?: QueueSnapshot | null, lags?: QueueLags | null): string {
     this.queueJobs.reset();
     this.queueUp.reset();
+    this.queueLag.reset();
+    for (const [queue, seconds] of Object.entries(lags ?? {})) this.queueLag.set({ queue }, seconds);
     if (queues !== undefined) this.queueUp.set({}, queues === null ? 0 : 1);
     for (const [queue, counts] of Object.entries(queues ?? {}))
       for (const [state, n] of Object.entries(counts)) this.queueJobs.set({ queue, state }, n);
@@ -169,18 +256,21 @@ export class MetricsService extends GatewayMetrics {
   }
 
   private queues: (() => Promise<QueueSnapshot>) | undefined;
+  private lags: (() => Promise<QueueLags>) | undefined;
 
-  /** Reports the queues' counts at every scrape from now on (the lifecycle module attaches them). */
-  attachQueues(counts: () => Promise<QueueSnapshot>): void {
+  /** Reports the queues' counts (and lags) at every scrape from now on (the lifecycle module attaches them). */
+  attachQueues(counts: () => Promise<QueueSnapshot>, lags?: () => Promise<QueueLags>): void {
     this.queues = counts;
+    this.lags = lags;
   }
 
   /** Renders the metrics with a fresh storage status and queue counts (null if Redis does not answer in time). */
   async scrape(): Promise<string> {
-    const [status, queues] = await Promise.all([
+    const [status, queues, lags] = await Promise.all([
       this.layer.status().catch(() => undefined),
       this.queues ? withDeadline(this.queues(), QUEUE_SCRAPE_TIMEOUT_MS).catch(() => null) : undefined,
+      this.lags ? withDeadline(this.lags(), QUEUE_SCRAPE_TIMEOUT_MS).catch(() => null) : undefined,
     ]);
-    return this.render(status, queues);
+    return this.render(status, queues, lags);
   }
 }

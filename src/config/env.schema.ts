@@ -125,6 +125,12 @@ export const ENV_SCHEMA = {
     default: '30',
     parse: integer(2, 600),
   },
+  TIERGATE_TIER_ORPHAN_GRACE_SECONDS: {
+    description:
+      'the tier reconciler removes unreferenced remote objects only once they are this old, 1-2592000 seconds',
+    default: '3600',
+    parse: integer(1, 2_592_000),
+  },
 } satisfies Record<`TIERGATE_${string}`, EnvVariable<unknown>>;
 
 /** The name of a known variable. */

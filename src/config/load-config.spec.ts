@@ -41,7 +41,12 @@ describe('loadConfig', () => {
       { ...config.kms },
       { provider: 'local', keyId: undefined, masterKey: undefined, keyFile: `${CWD}/data/kms/master.key` },
     );
-    assert.deepEqual(config.lifecycle, { daySeconds: 86400, scannerIntervalSeconds: 3600, lockSeconds: 30 });
+    assert.deepEqual(config.lifecycle, {
+      daySeconds: 86400,
+      scannerIntervalSeconds: 3600,
+      lockSeconds: 30,
+      orphanGraceSeconds: 3600,
+    });
   });
 
   it('warns loudly about the development credentials, and only then', () => {
@@ -159,9 +164,10 @@ describe('loadConfig', () => {
       [
         { TIERGATE_LIFECYCLE_DAY_SECONDS: '10' },
         (c) => c.lifecycle,
-        { daySeconds: 10, scannerIntervalSeconds: 1, lockSeconds: 30 },
+        { daySeconds: 10, scannerIntervalSeconds: 1, lockSeconds: 30, orphanGraceSeconds: 3600 },
       ],
       [{ TIERGATE_LOCK_SECONDS: '3' }, (c) => c.lifecycle.lockSeconds, 3],
+      [{ TIERGATE_TIER_ORPHAN_GRACE_SECONDS: '60' }, (c) => c.lifecycle.orphanGraceSeconds, 60],
       [{ TIERGATE_LIFECYCLE_DAY_SECONDS: '240' }, (c) => c.lifecycle.scannerIntervalSeconds, 10],
       [{ TIERGATE_SCANNER_INTERVAL_SECONDS: '60' }, (c) => c.lifecycle.scannerIntervalSeconds, 60],
     ];

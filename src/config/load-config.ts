@@ -185,7 +185,13 @@ function lifecycleConfig(values: EnvValues): LifecycleConfig | undefined {
   if (daySeconds === undefined) return undefined;
   const scannerIntervalSeconds =
     values.TIERGATE_SCANNER_INTERVAL_SECONDS ?? Math.max(1, Math.round(daySeconds / 24));
-  return { daySeconds, scannerIntervalSeconds, lockSeconds: values.TIERGATE_LOCK_SECONDS ?? 30 };
+  const orphanGraceSeconds = values.TIERGATE_TIER_ORPHAN_GRACE_SECONDS ?? 3600;
+  return {
+    daySeconds,
+    scannerIntervalSeconds,
+    lockSeconds: values.TIERGATE_LOCK_SECONDS ?? 30,
+    orphanGraceSeconds,
+  };
 }
 
 /**

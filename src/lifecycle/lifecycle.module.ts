@@ -3,7 +3,7 @@
  * registry and the KMS (transitions, and reads of transitioned versions); started once the app is up
  * (onApplicationBootstrap), stopped first on shutdown (onModuleDestroy: no new changes heard, running jobs
  * finished) before the queues close (beforeApplicationShutdown) and Redis closes (onApplicationShutdown). Its job
- * outcomes and queue counts feed /tiergate/metrics.
+ * outcomes, per-tier counts (metrics is the tiers' observer), queue counts and lags feed /tiergate/metrics.
  */
 import {
   Inject,
@@ -34,7 +34,10 @@ class LifecycleRunner implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.metrics.attachQueues(() => this.queues.counts());
+    this.metrics.attachQueues(
+      () => this.queues.counts(),
+      () => this.queues.lags(),
+    );
     this.engine.start();
   }
 
@@ -76,9 +79,10 @@ class LifecycleRunner implements OnApplicationBootstrap, OnModuleDestroy {
             scannerIntervalSeconds: config.lifecycle.scannerIntervalSeconds,
             lockMs: config.lifecycle.lockSeconds * 1000,
             prefix: config.redis.queuePrefix,
+            orphanGraceSeconds: config.lifecycle.orphanGraceSeconds,
           },
           (queue, action, outcome) => metrics.lifecycleJob(queue, action, outcome),
-          { tiers, kms },
+          { tiers, kms, observer: metrics },
         ),
     },
     LifecycleRunner,

@@ -5,6 +5,9 @@
  * that fails authentication destroys the stream, so ciphertext or tampered bytes are never served as data.
  *
  * Archive classes (GLACIER, DEEP_ARCHIVE, Archive, ColdArchive) cannot be read until restored: InvalidObjectState.
+ *
+ * The optional TierObserver counts the plaintext bytes of each read that reaches its end, and each read that fails
+ * (before the stream, or while it flows).
  */
 import type { Readable } from 'node:stream';
 import { decryptRange } from '../kms/envelope/decrypt-range';
@@ -14,6 +17,7 @@ import type { KmsProvider } from '../kms/kms-provider';
 import { storageError } from '../storage/errors';
 import type { ByteRange, ObjectInfo, RemoteReader } from '../storage/object-layer';
 import type { TierBackend } from './tier-backend';
+import { NO_TIER_OBSERVER, type TierObserver } from './tier-observer';
 import { dataKeyContext, tierRecordOf } from './tier-state';
 
 /** A tier as the transition and read paths need it. */
@@ -28,6 +32,8 @@ export interface TierLookup {
   get(name: string): TierHandle | undefined;
   /** Runs `fn` with the tier, keeping its backend open until `fn` settles, even across a credential rotation. */
   use<T>(name: string, fn: (tier: TierHandle) => Promise<T>): Promise<T>;
+  /** Every tier (the reconciler's periodic pass walks them); a lookup without it has none to reconcile. */
+  list?(): readonly TierHandle[];
 }
 
 /** A TierLookup over a fixed map of backends (tests, benchmarks). */
@@ -36,6 +42,7 @@ export function fixedTiers(backends: Readonly<Record<string, TierBackend>>): Tie
     Object.hasOwn(backends, name) ? { backend: backends[name], state: 'active' } : undefined;
   return {
     get,
+    list: () => Object.keys(backends).map((name) => get(name)!),
     async use(name, fn) {
       const tier = get(name);
       if (!tier) throw new Error(`no tier is named ${name}`);
@@ -45,7 +52,11 @@ export function fixedTiers(backends: Readonly<Record<string, TierBackend>>): Tie
 }
 
 /** The reader to register with `ObjectLayer.setRemoteReader`. */
-export function tierReader(tiers: TierLookup, kms: KmsProvider): RemoteReader {
+export function tierReader(
+  tiers: TierLookup,
+  kms: KmsProvider,
+  observer: TierObserver = NO_TIER_OBSERVER,
+): RemoteReader {
   return async (info: ObjectInfo, range?: ByteRange): Promise<Readable> => {
     const record = tierRecordOf(info);
     if (record?.status !== 'transitioned') {
@@ -58,7 +69,18 @@ export function tierReader(tiers: TierLookup, kms: KmsProvider): RemoteReader {
     if (backend.isArchiveClass(backend.storageClass)) {
       throw storageError('InvalidObjectState', 'the object is in an archive tier: restore it first');
     }
-    return readRemote(backend, kms, info, range);
+    let plain: Readable;
+    try {
+      plain = await readRemote(backend, kms, info, range);
+    } catch (err) {
+      observer.failed(record.tier, 'read');
+      throw err;
+    }
+    // 'end' and 'error' listeners do not change how the stream flows; the consumer still drives it.
+    const bytes = range ? range.end - range.start + 1 : info.size;
+    plain.once('end', () => observer.readThrough(record.tier, bytes));
+    plain.on('error', () => observer.failed(record.tier, 'read'));
+    return plain;
   };
 }
 

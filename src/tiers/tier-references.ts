@@ -1,13 +1,14 @@
 /**
- * Whether any object version still references a tier: the check behind "a tier in use cannot be removed".
+ * Which object versions reference a tier: the check behind "a tier in use cannot be removed", and the walk that
+ * tells the reconciler which remote objects are still needed.
  *
  * Referenced means any version, current or noncurrent, in any bucket, whose tier state names the tier, whatever its
- * status (`transitioned`, or an intent a transition or its clean-up has not finished). The check walks the whole
+ * status (`transitioned`, or an intent a transition or its clean-up has not finished). The walk covers the whole
  * namespace (every bucket, every version page): O(number of versions). It runs only when an administrator removes
- * a tier, never on a data path, so no index is kept for it.
+ * a tier and when the reconciler runs, never on a data path, so no index is kept for it.
  */
 import { isStorageError } from '../storage/errors';
-import type { ObjectLayer, ListVersionsResult } from '../storage/object-layer';
+import type { ObjectInfo, ObjectLayer, ListVersionsResult } from '../storage/object-layer';
 
 /** A version that references a tier. */
 export interface TierReference {
@@ -16,8 +17,8 @@ export interface TierReference {
   versionId: string;
 }
 
-/** The first version found that references `tier`, or undefined when none does. */
-export async function tierReferences(layer: ObjectLayer, tier: string): Promise<TierReference | undefined> {
+/** Every version and delete marker of every bucket, page by page (a bucket deleted meanwhile yields no more). */
+export async function* allVersions(layer: ObjectLayer): AsyncGenerator<ObjectInfo> {
   for (const { name: bucket } of await layer.listBuckets()) {
     let keyMarker: string | undefined;
     let versionIdMarker: string | undefined;
@@ -30,12 +31,18 @@ export async function tierReferences(layer: ObjectLayer, tier: string): Promise<
         if (isStorageError(err, 'BucketNotFound')) break;
         throw err;
       }
-      const hit = page.versions.find((v) => v.tier?.tier === tier);
-      if (hit) return { bucket, key: hit.key, versionId: hit.versionId };
+      yield* page.versions;
       if (!page.isTruncated) break;
       keyMarker = page.nextKeyMarker;
       versionIdMarker = page.nextVersionIdMarker;
     }
+  }
+}
+
+/** The first version found that references `tier`, or undefined when none does. */
+export async function tierReferences(layer: ObjectLayer, tier: string): Promise<TierReference | undefined> {
+  for await (const v of allVersions(layer)) {
+    if (v.tier?.tier === tier) return { bucket: v.bucket, key: v.key, versionId: v.versionId };
   }
   return undefined;
 }

@@ -30,7 +30,15 @@ const idle: JobHandler<JobKind> = async () => undefined;
 
 /** Handlers for every kind: `expire` as given, the others do nothing. */
 function handlers(expire: JobHandler<'expire'>): JobHandlers {
-  return { expire, transition: idle, 'abort-multipart': idle, scan: idle, restore: idle };
+  return {
+    expire,
+    transition: idle,
+    'abort-multipart': idle,
+    scan: idle,
+    restore: idle,
+    'remote-delete': idle,
+    reconcile: idle,
+  };
 }
 
 /** Polls `check` until it returns a value other than undefined (deadline 30 s). */

@@ -1,13 +1,16 @@
 /**
  * The lifecycle engine of one gateway process: hears every change the ObjectLayer makes durable and schedules the
- * key's next actions, runs the workers of every queue (expire, abort-multipart, scan), and queues a scan every
- * scanner interval. Plain TypeScript; lifecycle.module.ts starts and stops it with the app.
+ * key's next actions (and the remote deletes of removed versions that were in a tier), runs the workers of every
+ * queue (expire, transition, abort-multipart, scan, remote-delete, reconcile), and queues a scan every scanner
+ * interval and a reconcile of every tier every reconcile interval. Plain TypeScript; lifecycle.module.ts starts and
+ * stops it with the app.
  *
  * Invariants:
  * - Scheduling after a write is awaited by the write (the ObjectLayer waits for its listeners), bounded by
  *   SCHEDULE_TIMEOUT_MS and skipped at once while Redis is unreachable: a write is never held hostage by Redis.
  *   What was not scheduled then is found by the scanner.
- * - One scan per interval slot across every gateway sharing the Redis: the scan job's id is the slot's start.
+ * - One scan per interval slot across every gateway sharing the Redis: the scan job's id is the slot's start (the
+ *   same for a tier's reconcile).
  *   The first periodic scan comes one interval after start (the queue, not a boot scan, carries scheduled work
  *   across restarts).
  * - `close()` stops hearing changes and queuing scans, then waits for running jobs to finish.
@@ -21,6 +24,7 @@ import { RedisLocks } from '../../redis/redis-lock';
 import { KmsError, type KmsProvider } from '../../kms/kms-provider';
 import { tierReader, type TierLookup } from '../../tiers/read-through';
 import { TierError } from '../../tiers/tier-error';
+import type { TierObserver } from '../../tiers/tier-observer';
 import { jobId } from '../queues/job-id';
 import type { JobQueues } from '../queues/job-queues';
 import type { JobKind } from '../queues/job-types';
@@ -33,11 +37,13 @@ import { LifecycleScheduler } from './scheduler';
 import { factsAt } from './version-facts';
 import { TransitionRefusedError, Transitioner } from './transition';
 import { RestoreRefusedError, Restorer, type RestoreOutcome } from './restore';
+import { RemoteDeleteRefusedError, RemoteDeleter, remoteDeletesOf } from './remote-delete';
+import { DEFAULT_ORPHAN_GRACE_SECONDS, TierReconciler } from './tier-reconciler';
 
 /**
  * Jobs run at once by each of this process's workers: expirations are short metadata writes that wait on drives
  * and Redis, so many overlap well (the storage engine group-commits their metadata); a scan walks a whole bucket,
- * so one at a time.
+ * so one at a time; a remote delete is two small cloud requests; a reconcile lists a tier and walks the namespace.
  */
 export const ENGINE_CONCURRENCY: Readonly<Record<JobKind, number>> = {
   expire: 32,
@@ -45,6 +51,8 @@ export const ENGINE_CONCURRENCY: Readonly<Record<JobKind, number>> = {
   'abort-multipart': 8,
   scan: 1,
   restore: 4,
+  'remote-delete': 8,
+  reconcile: 1,
 };
 
 /** Longest a write waits for its scheduling before leaving it to the scanner. */
@@ -65,6 +73,10 @@ export interface LifecycleSettings {
    * a job cut short by a crash runs again about this long (up to twice this) after the crash.
    */
   readonly lockMs?: number;
+  /** Unreferenced remote objects younger than this are kept by the reconciler (default an hour). */
+  readonly orphanGraceSeconds?: number;
+  /** Seconds between periodic reconciles of every tier (default: the scanner interval). */
+  readonly reconcileIntervalSeconds?: number;
 }
 
 /** Told about every job outcome (metrics). */
@@ -115,6 +127,7 @@ function isPermanent(err: unknown): boolean {
     err instanceof DamagedRulesError ||
     err instanceof TransitionRefusedError ||
     err instanceof RestoreRefusedError ||
+    err instanceof RemoteDeleteRefusedError ||
     (err instanceof TierError && !err.retryable) ||
     (err instanceof KmsError && !err.retryable) ||
     isStorageError(err, 'InvalidBucketName') ||
@@ -135,9 +148,14 @@ export class LifecycleEngine {
   readonly actions: LifecycleActions;
   /** RestoreObject requests and their jobs; absent without tiers and a KMS. */
   readonly restorer: Restorer | undefined;
+  /** Removes tier objects of removed versions; absent without tiers. */
+  readonly remoteDeleter: RemoteDeleter | undefined;
+  /** Lists tiers and removes orphans (the admin API runs it too); absent without tiers. */
+  readonly reconciler: TierReconciler | undefined;
   private workers: JobWorkers | undefined;
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
   private redisDownSince = 0;
 
   constructor(
@@ -146,8 +164,11 @@ export class LifecycleEngine {
     private readonly redis: Redis,
     private readonly settings: LifecycleSettings,
     private readonly observe: ActionObserver = () => undefined,
-    /** The tier registry and the KMS: transitions and read-through (none: transitions fail, reads refuse). */
-    private readonly tiering?: { tiers: TierLookup; kms: KmsProvider },
+    /**
+     * The tier registry and the KMS: transitions, read-through, remote deletes and the reconciler (none:
+     * transitions and remote deletes fail, reads refuse); `observer` counts their outcomes per tier (metrics).
+     */
+    private readonly tiering?: { tiers: TierLookup; kms: KmsProvider; observer?: TierObserver },
   ) {
     this.rules = new BucketRules(layer);
     this.scheduler = new LifecycleScheduler(layer, queues, this.rules, settings.daySeconds);
@@ -158,10 +179,20 @@ export class LifecycleEngine {
       this.rules,
       locks,
       settings.daySeconds,
-      tiering && new Transitioner(layer, tiering.tiers, tiering.kms),
+      tiering && new Transitioner(layer, tiering.tiers, tiering.kms, tiering.observer),
     );
+    this.remoteDeleter = tiering && new RemoteDeleter(layer, tiering.tiers, locks, tiering.observer);
+    this.reconciler =
+      tiering &&
+      new TierReconciler(
+        layer,
+        tiering.tiers,
+        settings.orphanGraceSeconds ?? DEFAULT_ORPHAN_GRACE_SECONDS,
+        tiering.observer,
+      );
     this.restorer =
-      tiering && new Restorer(layer, queues, locks, tiering.tiers, tiering.kms, settings.daySeconds);
+      tiering &&
+      new Restorer(layer, queues, locks, tiering.tiers, tiering.kms, settings.daySeconds, tiering.observer);
   }
 
   /**
@@ -181,7 +212,8 @@ export class LifecycleEngine {
   /** Starts hearing changes, serving reads of transitioned versions, the workers and the periodic scan. */
   start(): void {
     this.unsubscribe = this.layer.onChange((change) => this.onChange(change));
-    if (this.tiering) this.layer.setRemoteReader(tierReader(this.tiering.tiers, this.tiering.kms));
+    if (this.tiering)
+      this.layer.setRemoteReader(tierReader(this.tiering.tiers, this.tiering.kms, this.tiering.observer));
     const handlers: JobHandlers = {
       expire: (payload, job, token) =>
         this.run('expire', payload.action, job, token, () => this.actions.expire(payload)),
@@ -203,6 +235,20 @@ export class LifecycleEngine {
         );
         this.observe('scan', 'scan', 'done');
       },
+      'remote-delete': (payload, job, token) =>
+        this.run('remote-delete', 'remote-delete', job, token, () => {
+          if (!this.remoteDeleter) throw new RemoteDeleteRefusedError('this gateway has no tiers configured');
+          return this.remoteDeleter.run(payload);
+        }),
+      reconcile: async (payload) => {
+        // A tier removed since the pass was queued has nothing left to reconcile here.
+        if (!this.reconciler || !this.tiering?.tiers.get(payload.tier)) return;
+        const r = await this.reconciler.reconcile(payload.tier);
+        logger.log(
+          `reconcile of tier ${r.tier}: ${r.listed} listed, ${r.referenced} referenced, ${r.young} young, ${r.orphans} orphans, ${r.removed} removed`,
+        );
+        this.observe('reconcile', 'reconcile', 'done');
+      },
     };
     this.workers = new JobWorkers(handlers, {
       connection: this.redis,
@@ -210,9 +256,18 @@ export class LifecycleEngine {
       concurrency: { ...ENGINE_CONCURRENCY, ...this.settings.concurrency },
       ...(this.settings.lockMs !== undefined ? { lockMs: this.settings.lockMs } : {}),
     });
-    for (const kind of ['expire', 'transition', 'abort-multipart', 'restore'] as const) {
+    for (const kind of [
+      'expire',
+      'transition',
+      'abort-multipart',
+      'restore',
+      'remote-delete',
+      'reconcile',
+    ] as const) {
       this.workers.worker(kind).on('failed', (job: Job | undefined, err: Error) => {
-        const action = (job?.data as { action?: string } | undefined)?.action ?? 'abort';
+        const action =
+          (job?.data as { action?: string } | undefined)?.action ??
+          (kind === 'abort-multipart' ? 'abort' : kind);
         this.observe(kind, action, 'failed');
         logger.warn(
           `${kind} job ${job?.id ?? '?'} failed (attempt ${job?.attemptsMade ?? '?'}): ${err.message}`,
@@ -222,6 +277,10 @@ export class LifecycleEngine {
     const intervalMs = this.settings.scannerIntervalSeconds * 1000;
     this.timer = setInterval(() => void this.queuePeriodicScan(intervalMs), intervalMs);
     this.timer.unref();
+    const reconcileMs =
+      (this.settings.reconcileIntervalSeconds ?? this.settings.scannerIntervalSeconds) * 1000;
+    this.reconcileTimer = setInterval(() => void this.queuePeriodicReconciles(reconcileMs), reconcileMs);
+    this.reconcileTimer.unref();
   }
 
   /** Stops hearing changes and queuing scans; resolves when running jobs have finished. */
@@ -230,6 +289,7 @@ export class LifecycleEngine {
     this.unsubscribe = undefined;
     if (this.tiering) this.layer.setRemoteReader(null);
     clearInterval(this.timer);
+    clearInterval(this.reconcileTimer);
     await this.workers?.close();
     this.workers = undefined;
   }
@@ -351,6 +411,20 @@ export class LifecycleEngine {
     }
   }
 
+  /** Queues one reconcile per tier for the current slot (the slot's id makes it one across gateways). */
+  private async queuePeriodicReconciles(intervalMs: number): Promise<void> {
+    const slot = Math.floor(Date.now() / intervalMs) * intervalMs;
+    for (const handle of this.tiering?.tiers.list?.() ?? []) {
+      try {
+        await this.queues.add('reconcile', { tier: handle.backend.name, slot });
+      } catch (err) {
+        logger.warn(
+          `could not queue the reconcile of tier ${handle.backend.name}: ${(err as Error).message}`,
+        );
+      }
+    }
+  }
+
   /** Schedules after a durable change (see the header for the bounds). */
   private async onChange(change: ObjectChange): Promise<void> {
     if (this.redis.status !== 'ready') {
@@ -361,12 +435,15 @@ export class LifecycleEngine {
       return;
     }
     this.redisDownSince = 0;
-    const work =
+    const deletes = remoteDeletesOf(change).map((payload) => ({ payload }));
+    const work = Promise.all([
       change.kind === 'upload'
         ? this.scheduler.scheduleUpload(change.bucket, change.key, change.uploadId, change.initiated)
         : change.kind === 'object'
           ? this.scheduler.scheduleKey(change.bucket, change.key, change.latest)
-          : this.queues.add('scan', { reason: 'rules', bucket: change.bucket, slot: Date.now() });
+          : this.queues.add('scan', { reason: 'rules', bucket: change.bucket, slot: Date.now() }),
+      this.queues.addMany('remote-delete', deletes),
+    ]);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), SCHEDULE_TIMEOUT_MS);

@@ -23,6 +23,7 @@
  * extension, from the request.
  */
 import { Logger } from '@nestjs/common';
+import { NO_TIER_OBSERVER, type TierObserver } from '../../tiers/tier-observer';
 import type { Readable } from 'node:stream';
 import type { KmsProvider } from '../../kms/kms-provider';
 import type { RedisLocks } from '../../redis/redis-lock';
@@ -87,6 +88,7 @@ export class Restorer {
     private readonly tiers: TierLookup,
     private readonly kms: KmsProvider,
     private readonly daySeconds: number,
+    private readonly observer: TierObserver = NO_TIER_OBSERVER,
   ) {}
 
   /**
@@ -251,10 +253,14 @@ export class Restorer {
       });
     } catch (err) {
       if (isStorageError(err, 'PreconditionFailed')) return 'skipped'; // the version changed meanwhile
+      const record = tierRecordOf(info);
+      if (record) this.observer.failed(record.tier, 'restore');
       throw err;
     } finally {
       plaintext.destroy();
     }
+    const record = tierRecordOf(info);
+    if (record) this.observer.restored(record.tier, info.size);
     const after = await this.current(job);
     const expiry = after && restoreStateOf(after)?.expiry;
     if (expiry !== undefined) await this.queueExpiry(job.bucket, job.key, job.versionId, expiry);

@@ -19,11 +19,13 @@
 import { encryptStream } from '../../kms/envelope/encrypt-stream';
 import { ciphertextLength } from '../../kms/envelope/envelope-format';
 import type { KmsProvider } from '../../kms/kms-provider';
+import { isStorageError } from '../../storage/errors';
 import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
 import type { ObjectVersion } from '../../storage/meta/version';
 import type { TierLookup } from '../../tiers/read-through';
 import type { TierBackend } from '../../tiers/tier-backend';
 import { TierError } from '../../tiers/tier-error';
+import { NO_TIER_OBSERVER, type TierObserver } from '../../tiers/tier-observer';
 import {
   dataKeyContext,
   newRemoteKey,
@@ -53,6 +55,8 @@ export class Transitioner {
     private readonly layer: ObjectLayer,
     private readonly tiers: TierLookup,
     private readonly kms: KmsProvider,
+    /** Counts transitions done (objects, plaintext bytes) and failed attempts, per tier. */
+    private readonly observer: TierObserver = NO_TIER_OBSERVER,
   ) {}
 
   /** Runs steps 2 to 5 for `info` (a local version the rules say is due for `job.storageClass`). */
@@ -62,7 +66,17 @@ export class Transitioner {
     // A removal is checking references and may yet be refused: not a permanent failure; the job backs off.
     if (tier.state === 'removing') throw new Error(`tier ${job.storageClass} is being removed`);
     // The lease keeps the backend open for the whole upload, even if the tier's keys are rotated meanwhile.
-    return this.tiers.use(job.storageClass, ({ backend }) => this.move(job, info, backend));
+    let outcome: 'done' | 'skipped';
+    try {
+      outcome = await this.tiers.use(job.storageClass, ({ backend }) => this.move(job, info, backend));
+    } catch (err) {
+      // The version changed or went meanwhile (the action counts it skipped): not a failure of the tier.
+      if (!isStorageError(err, 'PreconditionFailed', 'ObjectNotFound', 'VersionNotFound', 'BucketNotFound'))
+        this.observer.failed(job.storageClass, 'transition');
+      throw err;
+    }
+    if (outcome === 'done') this.observer.transitioned(job.storageClass, info.size);
+    return outcome;
   }
 
   private async move(

@@ -11,6 +11,7 @@
  */
 import { Queue, type DefaultJobOptions, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { CAPPED_EXPONENTIAL } from './backoff';
 import { jobId } from './job-id';
 import { JOB_KINDS, type JobKind, type JobPayloads } from './job-types';
 
@@ -22,6 +23,16 @@ export const JOB_DEFAULTS: Readonly<DefaultJobOptions> = Object.freeze({
   removeOnComplete: { count: 10_000, age: 24 * 3600 },
   removeOnFail: false,
 });
+
+/**
+ * Per-kind overrides of JOB_DEFAULTS. A remote delete retries for as long as its tier is down: capped backoff
+ * (1 s doubling to 10 minutes, backoff.ts), 1000 attempts (about a week); after that it stays failed and visible,
+ * and the reconciler removes the object once the tier is back.
+ */
+export const KIND_JOB_DEFAULTS: Readonly<Partial<Record<JobKind, Partial<DefaultJobOptions>>>> =
+  Object.freeze({
+    'remote-delete': { attempts: 1000, backoff: { type: CAPPED_EXPONENTIAL, delay: 1_000 } },
+  });
 
 /** The job states counted for the admin API. */
 export const JOB_STATES = ['waiting', 'delayed', 'active', 'prioritized', 'completed', 'failed'] as const;
@@ -55,15 +66,16 @@ interface Batch {
 export class JobQueues {
   private readonly queues: ReadonlyMap<JobKind, Queue>;
   private readonly batches = new Map<JobKind, Batch>();
+  private readonly connection: Redis;
 
   constructor(settings: QueueSettings) {
-    const defaultJobOptions = { ...JOB_DEFAULTS, ...settings.jobDefaults };
+    this.connection = settings.connection;
     this.queues = new Map(
       JOB_KINDS.map((kind) => {
         const queue = new Queue(kind, {
           connection: settings.connection,
           prefix: settings.prefix,
-          defaultJobOptions,
+          defaultJobOptions: { ...JOB_DEFAULTS, ...KIND_JOB_DEFAULTS[kind], ...settings.jobDefaults },
         });
         // BullMQ reports every failed reconnection here; the connection owner logs Redis going and coming back once,
         // so only keep these from being printed as unhandled (a stack per queue per retry while Redis is down).
@@ -134,6 +146,35 @@ export class JobQueues {
       }),
     );
     return Object.fromEntries(entries) as Record<JobKind, QueueCounts>;
+  }
+
+  /**
+   * Queue lag per kind, in seconds: how long the most overdue job that could run now has been waiting to start;
+   * 0 when none is. Two places are looked at: the oldest job of the wait list, due since it was added plus its
+   * delay (a retried job: since its last attempt started, an upper bound that includes the attempt and backoff),
+   * and the head of the delayed set, whose score carries its due time (BullMQ's `due * 0x1000 + n`), counted only
+   * once past due (delayed jobs past due are promoted as soon as a worker asks for work; a lag here means no
+   * worker is taking jobs).
+   */
+  async lags(now = Date.now()): Promise<Record<JobKind, number>> {
+    const entries = await Promise.all(
+      JOB_KINDS.map(async (kind) => {
+        const queue = this.queue(kind);
+        const [oldest] = await queue.getJobs(['wait'], 0, 0, true);
+        let since = Infinity;
+        if (oldest) {
+          since =
+            oldest.attemptsMade === 0
+              ? oldest.timestamp + (oldest.opts.delay ?? 0)
+              : (oldest.processedOn ?? oldest.timestamp);
+        }
+        // RESP2 answers [member, score], RESP3 [[member, score]]: flattened, either is [member, score].
+        const head = (await this.connection.zrange(queue.keys.delayed, '0', '0', 'WITHSCORES')).flat();
+        if (head.length === 2) since = Math.min(since, Math.floor(Number(head[1]) / 0x1000));
+        return [kind, since >= now ? 0 : (now - since) / 1000] as const;
+      }),
+    );
+    return Object.fromEntries(entries) as Record<JobKind, number>;
   }
 
   /** Closes every queue (the shared connection stays open; its owner closes it). */

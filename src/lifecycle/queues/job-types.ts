@@ -6,7 +6,15 @@
 import type { LifecycleAction } from '../rules/evaluate';
 
 /** Every kind of job, in the order their queues are opened. */
-export const JOB_KINDS = ['expire', 'transition', 'abort-multipart', 'scan', 'restore'] as const;
+export const JOB_KINDS = [
+  'expire',
+  'transition',
+  'abort-multipart',
+  'scan',
+  'restore',
+  'remote-delete',
+  'reconcile',
+] as const;
 
 /** A kind of job; also the name of its queue and of its jobs. */
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -62,6 +70,26 @@ export interface RestoreJob {
   at: number;
 }
 
+/**
+ * Removal of one remote object whose version is gone (deleted, overwritten, expired). The source names the key whose
+ * versions are re-checked before deleting: remote keys are per version, so only that key's versions can refer to it.
+ */
+export interface RemoteDeleteJob {
+  tier: string;
+  /** Opaque key under the tier prefix. */
+  remoteKey: string;
+  bucket: string;
+  key: string;
+  versionId: string;
+}
+
+/** One reconciler pass over a tier's prefix (remote-reconcile: orphans older than the grace are removed). */
+export interface ReconcileJob {
+  tier: string;
+  /** Epoch ms of the interval slot, so one pass per tier per slot runs across every gateway. */
+  slot: number;
+}
+
 /** The payload of each kind. */
 export interface JobPayloads {
   expire: ExpireJob;
@@ -69,6 +97,8 @@ export interface JobPayloads {
   'abort-multipart': AbortMultipartJob;
   scan: ScanJob;
   restore: RestoreJob;
+  'remote-delete': RemoteDeleteJob;
+  reconcile: ReconcileJob;
 }
 
 /**
@@ -81,4 +111,6 @@ export const JOB_IDENTITY: { [K in JobKind]: (p: JobPayloads[K]) => readonly (st
   'abort-multipart': (p) => [p.bucket, p.key, p.uploadId, p.dueAt],
   scan: (p) => [p.reason, p.bucket ?? '', p.slot],
   restore: (p) => [p.bucket, p.key, p.versionId, p.action, p.at],
+  'remote-delete': (p) => [p.tier, p.remoteKey],
+  reconcile: (p) => [p.tier, p.slot],
 };

@@ -12,6 +12,7 @@
  */
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { cappedBackoff } from './backoff';
 import { JOB_KINDS, type JobKind, type JobPayloads } from './job-types';
 
 /** Runs one job; its resolution completes the job, its rejection fails this attempt. */
@@ -69,6 +70,8 @@ export class JobWorkers {
           ...(settings.lockMs !== undefined
             ? { lockDuration: settings.lockMs, stalledInterval: settings.lockMs }
             : {}),
+          // Jobs asking for `capped-exponential` (remote deletes) back off through it (backoff.ts).
+          settings: { backoffStrategy: cappedBackoff },
         },
       );
       // BullMQ reports connection trouble here; the connection owner logs it, so only keep it from throwing.
