@@ -24,14 +24,24 @@ export const JOB_DEFAULTS: Readonly<DefaultJobOptions> = Object.freeze({
   removeOnFail: false,
 });
 
+/** Retries for as long as a cloud (tier or KMS) may be down: 1 s doubling to 10 minutes (backoff.ts), 1000 tries. */
+const UNTIL_THE_CLOUD_IS_BACK: Partial<DefaultJobOptions> = Object.freeze({
+  attempts: 1000,
+  backoff: { type: CAPPED_EXPONENTIAL, delay: 1_000 },
+});
+
 /**
- * Per-kind overrides of JOB_DEFAULTS. A remote delete retries for as long as its tier is down: capped backoff
- * (1 s doubling to 10 minutes, backoff.ts), 1000 attempts (about a week); after that it stays failed and visible,
- * and the reconciler removes the object once the tier is back.
+ * Per-kind overrides of JOB_DEFAULTS. Work that needs a tier or the KMS retries for as long as they are down, about
+ * a week (a job's id is deterministic, so one that failed for good would not be queued again by the scanner): a
+ * transition (the object stays local and readable meanwhile), a restore copy-back (the RestoreObject caller sees
+ * 409 meanwhile) and a remote delete (after a week it stays failed and visible, and the reconciler removes the
+ * object once the tier is back).
  */
 export const KIND_JOB_DEFAULTS: Readonly<Partial<Record<JobKind, Partial<DefaultJobOptions>>>> =
   Object.freeze({
-    'remote-delete': { attempts: 1000, backoff: { type: CAPPED_EXPONENTIAL, delay: 1_000 } },
+    transition: UNTIL_THE_CLOUD_IS_BACK,
+    restore: UNTIL_THE_CLOUD_IS_BACK,
+    'remote-delete': UNTIL_THE_CLOUD_IS_BACK,
   });
 
 /** The job states counted for the admin API. */
