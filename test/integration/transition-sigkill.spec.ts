@@ -149,6 +149,7 @@ describe('SIGKILL of the gateway during a 200 MiB transition', { timeout: 600_00
         TIERGATE_LIFECYCLE_DAY_SECONDS: '1',
         TIERGATE_SCANNER_INTERVAL_SECONDS: '3600',
         TIERGATE_LOCK_SECONDS: '2',
+        TIERGATE_TIER_ORPHAN_GRACE_SECONDS: '1',
         TIERGATE_KMS: 'aws',
         TIERGATE_KMS_KEY_ID: keyArn,
         TIERGATE_KMS_REGION: kmsServer.region,
@@ -181,135 +182,168 @@ describe('SIGKILL of the gateway during a 200 MiB transition', { timeout: 600_00
     log.filter((r) => completion(r) && (r.status === 200 || r.status === 0)).length -
     log.filter((r) => r.method === 'DELETE' && 'uploadId' in r.query).length;
 
-  it('after each kill and restart, the object reads back identical and its transition completes', async (t) => {
-    let gateway = await start();
-    const port = gateway.port;
-    let s3 = crashClient(gateway.url);
-    clients.push(s3);
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    const tier = JSON.stringify({
-      name: 'COLD',
-      type: 'oss',
-      endpoint: oss.endpoint,
-      region: 'cn-hangzhou',
-      bucket: TIER_BUCKET,
-      prefix: TIER_PREFIX,
-      storageClass: 'Standard',
-      accessKey: AK,
-      secretKey: SECRET,
-    });
-    const added = await sendSigned(
-      '127.0.0.1',
-      port,
-      {
-        method: 'PUT',
-        path: '/tiergate/admin/v1/tiers',
-        body: tier,
-        headers: { 'content-type': 'application/json' },
-      },
-      { credentials: ROOT_CREDENTIALS },
-    );
-    assert.ok(added.status === 200 || added.status === 201, `adding the tier: ${added.status} ${added.text}`);
-    await putRules(s3, BUCKET, [
-      {
-        ID: 'cold',
-        Status: 'Enabled',
-        Filter: { Prefix: 'obj/' },
-        Transitions: [{ Days: 1, StorageClass: 'COLD' as TransitionStorageClass }],
-      },
-    ]);
-
-    const points = killPoints(seededRandom(SEED));
-    t.diagnostic(`seed ${SEED}`);
-    let cutShort = 0;
-    const leftovers: { key: string; remoteKeys: string[] }[] = [];
-    for (const [n, point] of points.entries()) {
-      const key = `obj/${n}`;
-      const trialStart = Date.now();
-      const tierMark = oss.tap.log.length;
-      const kmsMark = kmsServer.requests.length;
-      const seen = (): Seen => ({
-        tier: oss.tap.log.slice(tierMark),
-        kms: kmsServer.requests.slice(kmsMark).map((r) => ({
-          operation: r.operation,
-          context: (r.body.EncryptionContext ?? {}) as Record<string, string>,
-        })),
-      });
-      await s3.send(
-        new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: patternStream(n, SIZE), ContentLength: SIZE }),
-      );
-      const putDone = Date.now();
-
-      // Kill point: poll the logs of the servers in this process.
-      const deadline = Date.now() + KILL_POINT_TIMEOUT_MS;
-      while (!point.reached(seen())) {
-        if (Date.now() > deadline)
-          assert.fail(`${key}: kill point "${point.name}" not reached\n${gateway.output().slice(-2_000)}`);
-        await delay(2);
-      }
-      if (point.after) await delay(point.after);
-      await gateway.kill();
-      const atKill = seen();
-      const killedAt = Date.now();
-      const restartMark = oss.tap.log.length;
-
-      gateway = await start(port);
-      s3 = clientFor(gateway.url);
+  it(
+    'after each kill and restart, the object reads back identical and its transition completes',
+    { timeout: 540_000 },
+    async (t) => {
+      let gateway = await start();
+      const port = gateway.port;
+      let s3 = crashClient(gateway.url);
       clients.push(s3);
-      await eventually(
-        `${key}'s transition to complete after the restart`,
-        COMPLETE_TIMEOUT_MS,
-        async () => {
-          const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
-          return (head.StorageClass as string | undefined) === 'COLD' ? true : undefined;
+      await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+      const tier = JSON.stringify({
+        name: 'COLD',
+        type: 'oss',
+        endpoint: oss.endpoint,
+        region: 'cn-hangzhou',
+        bucket: TIER_BUCKET,
+        prefix: TIER_PREFIX,
+        storageClass: 'Standard',
+        accessKey: AK,
+        secretKey: SECRET,
+      });
+      const added = await sendSigned(
+        '127.0.0.1',
+        port,
+        {
+          method: 'PUT',
+          path: '/tiergate/admin/v1/tiers',
+          body: tier,
+          headers: { 'content-type': 'application/json' },
         },
-        { describe: async () => gateway.output().slice(-2_000) },
+        { credentials: ROOT_CREDENTIALS },
       );
-      const completedAt = Date.now();
-      // Uploads of the killed gateway stay open; the resumed transition leaves none of its own.
-      cutShort += leftOpen(oss.tap.log.slice(tierMark, restartMark));
-      assert.equal(leftOpen(oss.tap.log.slice(restartMark)), 0, `${key}: the resumed upload is closed`);
+      assert.ok(
+        added.status === 200 || added.status === 201,
+        `adding the tier: ${added.status} ${added.text}`,
+      );
+      await putRules(s3, BUCKET, [
+        {
+          ID: 'cold',
+          Status: 'Enabled',
+          Filter: { Prefix: 'obj/' },
+          Transitions: [{ Days: 1, StorageClass: 'COLD' as TransitionStorageClass }],
+        },
+      ]);
 
-      const getMark = oss.tap.log.length;
-      const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-      assert.equal(res.ContentLength, SIZE);
+      const points = killPoints(seededRandom(SEED));
+      t.diagnostic(`seed ${SEED}`);
+      let cutShort = 0;
+      const leftovers: { key: string; remoteKeys: string[] }[] = [];
+      for (const [n, point] of points.entries()) {
+        const key = `obj/${n}`;
+        const trialStart = Date.now();
+        const tierMark = oss.tap.log.length;
+        const kmsMark = kmsServer.requests.length;
+        const seen = (): Seen => ({
+          tier: oss.tap.log.slice(tierMark),
+          kms: kmsServer.requests.slice(kmsMark).map((r) => ({
+            operation: r.operation,
+            context: (r.body.EncryptionContext ?? {}) as Record<string, string>,
+          })),
+        });
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key: key,
+            Body: patternStream(n, SIZE),
+            ContentLength: SIZE,
+          }),
+        );
+        const putDone = Date.now();
+
+        // Kill point: poll the logs of the servers in this process.
+        const deadline = Date.now() + KILL_POINT_TIMEOUT_MS;
+        while (!point.reached(seen())) {
+          if (Date.now() > deadline)
+            assert.fail(`${key}: kill point "${point.name}" not reached\n${gateway.output().slice(-2_000)}`);
+          await delay(2);
+        }
+        if (point.after) await delay(point.after);
+        await gateway.kill();
+        const atKill = seen();
+        const killedAt = Date.now();
+        const restartMark = oss.tap.log.length;
+
+        gateway = await start(port);
+        s3 = clientFor(gateway.url);
+        clients.push(s3);
+        await eventually(
+          `${key}'s transition to complete after the restart`,
+          COMPLETE_TIMEOUT_MS,
+          async () => {
+            const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+            return (head.StorageClass as string | undefined) === 'COLD' ? true : undefined;
+          },
+          { describe: async () => gateway.output().slice(-2_000) },
+        );
+        const completedAt = Date.now();
+        // Uploads of the killed gateway stay open; the resumed transition leaves none of its own.
+        cutShort += leftOpen(oss.tap.log.slice(tierMark, restartMark));
+        assert.equal(leftOpen(oss.tap.log.slice(restartMark)), 0, `${key}: the resumed upload is closed`);
+
+        const getMark = oss.tap.log.length;
+        const res = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+        assert.equal(res.ContentLength, SIZE);
+        assert.equal(
+          await streamSha256(res.Body as Readable),
+          await patternSha256(n, SIZE),
+          `${key} reads back identical`,
+        );
+        const served = new Set(
+          oss.tap.log
+            .slice(getMark)
+            .filter((r) => r.method === 'GET')
+            .map((r) => decodeURIComponent(r.path).split(TIER_PREFIX)[1]),
+        );
+        assert.equal(served.size, 1, `${key} is served by one remote object: ${[...served].join(', ')}`);
+        const [referenced] = served;
+        const remote = remoteObjectsOf(key);
+        assert.ok(remote.includes(referenced), `${key}: the referenced remote object is in the tier`);
+        const extra = remote.filter((k) => k !== referenced);
+        leftovers.push({ key, remoteKeys: extra });
+        t.diagnostic(
+          `${key}: killed at "${point.name}" (${partsDone(atKill)} parts stored, ${secs(killedAt - putDone)} after ` +
+            `the PUT's answer); transitioned ${secs(completedAt - killedAt)} after the kill; ` +
+            `${extra.length} leftover remote object(s); trial ${secs(Date.now() - trialStart)}`,
+        );
+      }
+
+      // A retry reuses the intent's remote key, so no version should have left a second remote object; whatever a
+      // kill did leave, the reconciler (grace 1 s here) must remove, and must keep every referenced object.
+      const planted = leftovers.flatMap((l) => l.remoteKeys);
+      await delay(1_100);
+      const reconciled = await sendSigned(
+        '127.0.0.1',
+        port,
+        { method: 'POST', path: '/tiergate/admin/v1/tiers/COLD/reconcile' },
+        { credentials: ROOT_CREDENTIALS },
+      );
+      assert.equal(reconciled.status, 200, reconciled.text);
+      const report = JSON.parse(reconciled.text) as { referenced: number; orphans: number; removed: number };
+      t.diagnostic(`reconcile: ${reconciled.text.slice(0, 300)}`);
       assert.equal(
-        await streamSha256(res.Body as Readable),
-        await patternSha256(n, SIZE),
-        `${key} reads back identical`,
+        report.referenced,
+        points.length,
+        'every transitioned version references its remote object',
       );
-      const served = new Set(
-        oss.tap.log
-          .slice(getMark)
-          .filter((r) => r.method === 'GET')
-          .map((r) => decodeURIComponent(r.path).split(TIER_PREFIX)[1]),
+      assert.equal(report.removed, planted.length, 'the reconciler removed exactly the leftovers');
+      for (const [n] of points.entries()) {
+        assert.equal(remoteObjectsOf(`obj/${n}`).length, 1, `obj/${n} has exactly one remote object left`);
+      }
+      assert.deepEqual(
+        leftovers.filter((l) => l.remoteKeys.length > 0),
+        [],
+        'remote objects of a version other than the one it references',
       );
-      assert.equal(served.size, 1, `${key} is served by one remote object: ${[...served].join(', ')}`);
-      const [referenced] = served;
-      const remote = remoteObjectsOf(key);
-      assert.ok(remote.includes(referenced), `${key}: the referenced remote object is in the tier`);
-      const extra = remote.filter((k) => k !== referenced);
-      leftovers.push({ key, remoteKeys: extra });
       t.diagnostic(
-        `${key}: killed at "${point.name}" (${partsDone(atKill)} parts stored, ${secs(killedAt - putDone)} after ` +
-          `the PUT's answer); transitioned ${secs(completedAt - killedAt)} after the kill; ` +
-          `${extra.length} leftover remote object(s); trial ${secs(Date.now() - trialStart)}`,
+        `open multipart uploads in the tier: ${oss.store.openUploads()} (cut short by a kill: ${cutShort})`,
       );
-    }
-
-    // The reconciler (a later step) removes these; the retry reusing the intent's remote key leaves none today.
-    assert.deepEqual(
-      leftovers.filter((l) => l.remoteKeys.length > 0),
-      [],
-      'remote objects of a version other than the one it references',
-    );
-    t.diagnostic(
-      `open multipart uploads in the tier: ${oss.store.openUploads()} (cut short by a kill: ${cutShort})`,
-    );
-    assert.equal(
-      oss.store.openUploads(),
-      cutShort,
-      'the only open multipart uploads are the ones a kill cut short',
-    );
-  });
+      assert.equal(
+        oss.store.openUploads(),
+        cutShort,
+        'the only open multipart uploads are the ones a kill cut short',
+      );
+    },
+  );
 });
