@@ -327,6 +327,16 @@ export class TierRegistry {
 
   /** Builds and probes the backend of `def`, stores the sealed definition, then swaps the entry in. */
   private async write(def: TierDefinition, current: StoredTier | undefined): Promise<TierEntry> {
+    const overlap = this.doc.tiers.find((t) => t.name !== def.name && sharesPrefix(t, def));
+    if (overlap) {
+      // Each tier's reconciler owns everything under its prefix: two tiers whose prefixes nest in one bucket would
+      // each see the other's objects as unreferenced and remove them.
+      throw new TierRegistryError(
+        'InvalidArgument',
+        `tier ${def.name} would share ${def.type} bucket ${def.bucket} with tier ${overlap.name} under nested ` +
+          `prefixes ("${def.prefix}" and "${overlap.prefix}"): give each tier its own bucket or disjoint prefixes`,
+      );
+    }
     const backend = createTierBackend(def, this.opts.backendOptions);
     try {
       await backend.probe();
@@ -469,6 +479,23 @@ export class TierRegistry {
     h.closed = true;
     h.entry.backend.close();
   }
+}
+
+/**
+ * True when `a` and `b` name one bucket (bucket names are global per cloud and endpoint) and one prefix contains the
+ * other (the empty prefix contains every other).
+ */
+function sharesPrefix(
+  a: Pick<TierDefinition, 'type' | 'endpoint' | 'bucket' | 'prefix'>,
+  b: Pick<TierDefinition, 'type' | 'endpoint' | 'bucket' | 'prefix'>,
+): boolean {
+  const endpoint = (e: string | undefined): string => (e ?? '').replace(/\/+$/, '').toLowerCase();
+  return (
+    a.type === b.type &&
+    endpoint(a.endpoint) === endpoint(b.endpoint) &&
+    a.bucket === b.bucket &&
+    (a.prefix.startsWith(b.prefix) || b.prefix.startsWith(a.prefix))
+  );
 }
 
 function sameDefinition(a: TierDefinition, b: TierDefinition): boolean {

@@ -302,6 +302,11 @@ export function tieringSuite(cloud: Cloud): void {
           (await s3.send(new HeadObjectCommand({ Bucket: 'archive', Key: key }))).Restore,
           'ongoing-request="true"',
         );
+        // Meanwhile a read through the unavailable cloud is a 503 to retry, never an internal error or bytes.
+        assert.deepEqual(
+          await s3Failure(s3.send(new GetObjectCommand({ Bucket: 'archive', Key: keyOf(200 * KiB) }))),
+          { code: 'ServiceUnavailable', status: 503 },
+        );
         await side.tap.outage('none');
         await until(
           'the copy-back to complete',

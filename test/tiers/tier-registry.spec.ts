@@ -139,6 +139,23 @@ describe('TierRegistry', () => {
     await assert.rejects(registry.add(ossDef()), { code: 'TierExists' });
   });
 
+  it("refuses a tier whose prefix nests with another tier's in the same bucket (their reconcilers would clash)", async () => {
+    const registry = await open();
+    for (const prefix of ['', 'warm/', 'warm/deeper/']) {
+      await assert.rejects(registry.add(ossDef({ name: 'NESTED', prefix })), (err: unknown) => {
+        assert.ok(err instanceof TierRegistryError);
+        assert.equal(err.code, 'InvalidArgument');
+        assert.match(err.message, /share oss bucket .* with tier WARM under nested prefixes/);
+        return true;
+      });
+    }
+    assert.equal(registry.get('NESTED'), undefined);
+    // A disjoint prefix in the same bucket is fine.
+    const apart = await registry.add(ossDef({ name: 'APART', prefix: 'warmer/' }));
+    assert.equal(apart.definition.prefix, 'warmer/');
+    await registry.remove('APART', async () => undefined);
+  });
+
   it('stores the document versioned, with the keys sealed: no secret on any drive', async () => {
     const doc = decodeDocument(await pool.getSystemConfig(TIERS_CONFIG_NAME));
     assert.equal(doc.format, 'tiergate.tiers');

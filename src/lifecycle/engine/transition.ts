@@ -5,17 +5,21 @@
  * Steps, under the Redis lock of the object (held, and extended, for the whole upload):
  * 1. re-check: the version exists, is not a delete marker, and the bucket's current rules still ask for this
  *    transition to this tier, due now (else `skipped`, or `early`);
- * 2. intent: a compare-and-swap records `{tier, status: 'transitioning', remoteKey}` on the version (a retry finds
- *    it and reuses the remote key, so a crash never leaves two remote copies of one version);
+ * 2. intent: a compare-and-swap records `{tier, status: 'transitioning', remoteKey}` on the version, with a fresh
+ *    remote key for every attempt (replacing an earlier attempt's intent), so an attempt that lost its lock and
+ *    still runs can neither overwrite this attempt's object nor commit its own;
  * 3. upload: the version's bytes stream from the erasure set through the envelope encryptor (a data key from the
  *    KMS bound to bucket, key and version) into the tier, multipart for large objects; bounded memory;
- * 4. verify: the tier's HEAD must show the exact envelope length;
+ * 4. verify: the tier's HEAD must show the exact envelope length and the upload's ETag;
  * 5. commit and free: `releaseVersionData` swaps in `{status: 'transitioned', header, ...}` only if the version is
  *    still the same (ETag, time, and our remote key in its intent), commits it by quorum, then deletes the shards.
  *
  * A crash anywhere leaves the version readable: before step 5 it is local (an intent at most, and perhaps a remote
- * object that the retry overwrites or the reconciler removes); after, it is remote and complete.
+ * object no version references, which the reconciler removes once it is older than its grace); after, it is remote
+ * and complete. The intent keeps naming the key of the last attempt, so the reconciler never removes an upload that
+ * may still be in flight.
  */
+import type { Readable } from 'node:stream';
 import { encryptStream } from '../../kms/envelope/encrypt-stream';
 import { ciphertextLength } from '../../kms/envelope/envelope-format';
 import type { KmsProvider } from '../../kms/kms-provider';
@@ -84,34 +88,35 @@ export class Transitioner {
     info: ObjectInfo,
     backend: TierBackend,
   ): Promise<'done' | 'skipped'> {
-    // 2. The intent (reused by a retry after a crash).
-    const existing = tierRecordOf(info);
-    let remoteKey: string;
-    if (existing?.status === 'transitioning' && existing.tier === job.storageClass) {
-      remoteKey = existing.remoteKey;
-    } else {
-      remoteKey = newRemoteKey();
-      const intent: TransitioningState = {
-        tier: job.storageClass,
-        status: 'transitioning',
-        remoteKey,
-        startedAt: Date.now(),
-      };
-      const ok = await this.layer
-        .updateObjectVersion(job.bucket, job.key, job.versionId, (cur) =>
-          unchanged(cur, info) && !cur.remote ? { ...cur, tier: { ...intent } } : null,
-        )
-        .then((after) => tierRecordOf(after)?.remoteKey === remoteKey);
-      if (!ok) return 'skipped';
-    }
+    // 2. The intent: a fresh remote key for every attempt. A retry never writes under a key an earlier attempt
+    // may still be writing (a stalled attempt whose lock lapsed, a GC pause): that attempt's commit then fails its
+    // compare-and-swap, and whatever it uploaded is an unreferenced object the reconciler removes after the grace.
+    const remoteKey = newRemoteKey();
+    const intent: TransitioningState = {
+      tier: job.storageClass,
+      status: 'transitioning',
+      remoteKey,
+      startedAt: Date.now(),
+    };
+    const ok = await this.layer
+      .updateObjectVersion(job.bucket, job.key, job.versionId, (cur) =>
+        unchanged(cur, info) &&
+        !cur.remote &&
+        (cur.tier === undefined || tierRecordOf({ tier: cur.tier })?.status === 'transitioning')
+          ? { ...cur, tier: { ...intent } }
+          : null,
+      )
+      .then((after) => tierRecordOf(after)?.remoteKey === remoteKey);
+    if (!ok) return 'skipped';
 
     // 3. Upload the encrypted bytes.
-    const dataKey = await this.kms.generateDataKey(dataKeyContext(info));
     let header: Buffer;
     let cipherSize: number;
     let put: Awaited<ReturnType<typeof backend.put>>;
-    const { stream } = await this.layer.getObject(job.bucket, job.key, { versionId: job.versionId });
+    const dataKey = await this.kms.generateDataKey(dataKeyContext(info));
+    let stream: Readable | undefined;
     try {
+      ({ stream } = await this.layer.getObject(job.bucket, job.key, { versionId: job.versionId }));
       const encrypted = encryptStream(stream, dataKey.plaintext, {
         keyId: dataKey.keyId,
         sealedKey: dataKey.sealed,
@@ -123,15 +128,23 @@ export class Transitioner {
       dataKey.destroy();
       // A multipart upload stops reading once it has the declared size, before the source reports its end: the
       // read stream (and the read lock it holds on the object) must be let go here, or the commit below waits.
-      stream.destroy();
+      stream?.destroy();
     }
 
     // 4. Verify what the tier holds.
+    // The exact length, and the ETag the upload was given (when the cloud reports both): another writer's bytes
+    // under this key, or a torn upload, fail the attempt before anything is committed.
     const remote = await backend.head(remoteKey);
-    if (!remote || remote.size !== cipherSize) {
+    const etag = (e: string): string => e.replace(/"/g, '').toLowerCase();
+    if (
+      !remote ||
+      remote.size !== cipherSize ||
+      (put.etag !== '' && remote.etag !== '' && etag(put.etag) !== etag(remote.etag))
+    ) {
       throw new TierError(
         'Unavailable',
-        `tier ${job.storageClass} holds ${remote?.size ?? 'nothing'} bytes at ${remoteKey}, expected ${cipherSize}`,
+        `tier ${job.storageClass} holds ${remote?.size ?? 'nothing'} bytes (ETag ${remote?.etag ?? '-'}) at ` +
+          `${remoteKey}, expected ${cipherSize} (ETag ${put.etag})`,
         { tier: job.storageClass },
       );
     }

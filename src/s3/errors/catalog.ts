@@ -105,6 +105,10 @@ export const S3_ERRORS = {
     message:
       'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   },
+  ServiceUnavailable: {
+    status: 503,
+    message: 'A cloud tier or the KMS this request needs is unavailable. Please try again.',
+  },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
   XAmzContentSHA256Mismatch: {
     status: 400,

@@ -2,7 +2,9 @@
  * S3Error: the one error type the S3 layer throws. The gateway turns it into an XML error response (or a bare status
  * for HEAD); anything else thrown becomes InternalError with its details logged, never sent.
  */
+import { KmsError } from '../../kms/kms-provider';
 import { isStorageError, type StorageError } from '../../storage/errors';
+import { TierError } from '../../tiers/tier-error';
 import { S3_ERRORS, type S3ErrorCode } from './catalog';
 
 /** An S3 protocol error. */
@@ -63,5 +65,15 @@ export function toS3Error(err: unknown): unknown {
     // Storage messages are written for operators; clients get AWS's wording except for argument errors.
     return new S3Error(code, code === 'InvalidArgument' ? err.message : undefined);
   }
+  // A read through a cloud tier: a cloud or KMS that is down is a 503 to retry, not an internal error; an archived
+  // object is the client's InvalidObjectState. Other tier and KMS failures (credentials, a missing key or remote
+  // object) stay InternalError: an operator must act, and the details are logged, not sent.
+  if (err instanceof TierError) {
+    if (err.code === 'ObjectArchived' || err.code === 'InvalidObjectState')
+      return new S3Error('InvalidObjectState');
+    if (err.code === 'Throttled') return new S3Error('SlowDown');
+    if (err.retryable) return new S3Error('ServiceUnavailable');
+  }
+  if (err instanceof KmsError && err.retryable) return new S3Error('ServiceUnavailable');
   return err;
 }
