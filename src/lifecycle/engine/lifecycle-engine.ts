@@ -287,7 +287,9 @@ export class LifecycleEngine {
   async close(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    if (this.tiering) this.layer.setRemoteReader(null);
+    // The remote reader stays registered: the app closes the engine before its HTTP server (Nest runs module
+    // destroy hooks first), and GETs of transitioned objects must keep working until the server stops. It only
+    // needs the tier registry and the KMS, which close after the server.
     clearInterval(this.timer);
     clearInterval(this.reconcileTimer);
     await this.workers?.close();
