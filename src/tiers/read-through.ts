@@ -17,6 +17,7 @@ import type { KmsProvider } from '../kms/kms-provider';
 import { storageError } from '../storage/errors';
 import type { ByteRange, ObjectInfo, RemoteReader } from '../storage/object-layer';
 import type { TierBackend } from './tier-backend';
+import { TierError } from './tier-error';
 import { NO_TIER_OBSERVER, type TierObserver } from './tier-observer';
 import { dataKeyContext, tierRecordOf } from './tier-state';
 
@@ -34,6 +35,23 @@ export interface TierLookup {
   use<T>(name: string, fn: (tier: TierHandle) => Promise<T>): Promise<T>;
   /** Every tier (the reconciler's periodic pass walks them); a lookup without it has none to reconcile. */
   list?(): readonly TierHandle[];
+  /**
+   * Whether `name` is a stored tier even when `get` has no backend for it (its keys did not unseal on this node,
+   * the KMS being down at boot): work on it is then retried, not refused for good.
+   */
+  isStored?(name: string): boolean;
+}
+
+/**
+ * The error for a tier `get` does not have: retryable (TierError Unavailable, a 503 to clients) when the tier is
+ * stored but not usable here yet, else `refused(message)` (a permanent refusal chosen by the caller).
+ */
+export function missingTier(tiers: TierLookup, name: string, refused: (message: string) => Error): Error {
+  if (tiers.isStored?.(name))
+    return new TierError('Unavailable', `tier ${name} is stored but not usable on this gateway yet`, {
+      tier: name,
+    });
+  return refused(`tier ${name} is not configured on this gateway`);
 }
 
 /** A TierLookup over a fixed map of backends (tests, benchmarks). */
@@ -63,8 +81,7 @@ export function tierReader(
       throw storageError('InvalidObjectState', 'the version has no readable copy in a tier');
     }
     const entry = tiers.get(record.tier);
-    if (!entry)
-      throw storageError('InvalidObjectState', `tier ${record.tier} is not configured on this gateway`);
+    if (!entry) throw missingTier(tiers, record.tier, (m) => storageError('InvalidObjectState', m));
     const { backend } = entry;
     if (backend.isArchiveClass(backend.storageClass)) {
       throw storageError('InvalidObjectState', 'the object is in an archive tier: restore it first');

@@ -174,6 +174,11 @@ export class TierRegistry {
     return this.problems;
   }
 
+  /** Whether `name` is in the stored document, usable here or not (see `unavailable()`). */
+  isStored(name: string): boolean {
+    return this.doc.tiers.some((t) => t.name === name);
+  }
+
   /** Whether a lifecycle Transition may name `name`: a stored tier not being removed. */
   isKnownStorageClass(name: string): boolean {
     return this.doc.tiers.some((t) => t.name === name && t.state === 'active');

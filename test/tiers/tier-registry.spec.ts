@@ -17,6 +17,8 @@ import { TIERS_CONFIG_NAME, decodeDocument, sealTier, unsealTier } from '../../s
 import { TierProbeError } from '../../src/tiers/tier-probe';
 import { RedisLocks } from '../../src/redis/redis-lock';
 import { redisClient, sharedRedis, uniquePrefix } from '../fixtures/redis-server';
+import { missingTier } from '../../src/tiers/read-through';
+import { TierError } from '../../src/tiers/tier-error';
 import { TierRegistry, TierRegistryError, type TierEntry } from '../../src/tiers/tier-registry';
 import { tierReferences } from '../../src/tiers/tier-references';
 import { startOssServer, type OssCredential, type OssServer } from '../fixtures/cloud/oss-server';
@@ -185,6 +187,13 @@ describe('TierRegistry', () => {
     assert.equal(foreign.get('WARM'), undefined);
     assert.match(foreign.unavailable().get('WARM') ?? '', /master key|KeyNotFound|fingerprint/i);
     assert.ok(foreign.isKnownStorageClass('WARM'), 'the tier still exists for lifecycle rules');
+    // Work on it is retried (a 503 to clients), not refused for good; a tier never stored is refused.
+    assert.ok(foreign.isStored('WARM'));
+    const missing = missingTier(foreign, 'WARM', (m) => new Error(m));
+    assert.ok(missing instanceof TierError && missing.code === 'Unavailable' && missing.retryable);
+    const unknown = missingTier(foreign, 'NOPE', (m) => new RangeError(m));
+    assert.ok(unknown instanceof RangeError);
+    assert.match(unknown.message, /tier NOPE is not configured/);
   });
 
   it('refuses a rotation to keys the cloud refuses and keeps the old ones working', async () => {

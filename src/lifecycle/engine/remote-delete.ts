@@ -17,7 +17,7 @@
 import { isStorageError } from '../../storage/errors';
 import type { ObjectChange, ObjectInfo, ObjectLayer } from '../../storage/object-layer';
 import type { RedisLocks } from '../../redis/redis-lock';
-import type { TierLookup } from '../../tiers/read-through';
+import { missingTier, type TierLookup } from '../../tiers/read-through';
 import { NO_TIER_OBSERVER, type TierObserver } from '../../tiers/tier-observer';
 import { tierRecordOf } from '../../tiers/tier-state';
 import type { RemoteDeleteJob } from '../queues/job-types';
@@ -68,7 +68,7 @@ export class RemoteDeleter {
   /** Deletes the job's remote object unless a version of its key still references it (see the header). */
   async run(job: RemoteDeleteJob): Promise<'done' | 'skipped'> {
     if (!this.tiers.get(job.tier))
-      throw new RemoteDeleteRefusedError(`tier ${job.tier} is not configured on this gateway`);
+      throw missingTier(this.tiers, job.tier, (m) => new RemoteDeleteRefusedError(m));
     return this.locks.withLock(
       `${job.bucket}/${job.key}`,
       async () => {

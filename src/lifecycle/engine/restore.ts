@@ -30,7 +30,7 @@ import type { RedisLocks } from '../../redis/redis-lock';
 import { isStorageError, storageError } from '../../storage/errors';
 import type { ObjectVersion } from '../../storage/meta/version';
 import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
-import { readRemote, type TierLookup } from '../../tiers/read-through';
+import { missingTier, readRemote, type TierLookup } from '../../tiers/read-through';
 import type { TierBackend } from '../../tiers/tier-backend';
 import { TierError } from '../../tiers/tier-error';
 import { restoreStateOf, tierRecordOf, type RestoreState } from '../../tiers/tier-state';
@@ -104,7 +104,7 @@ export class Restorer {
     if (info.deleteMarker || record?.status !== 'transitioned')
       throw storageError('InvalidObjectState', 'only a version transitioned to a tier can be restored');
     if (!this.tiers.get(record.tier))
-      throw storageError('InvalidObjectState', `tier ${record.tier} is not configured on this gateway`);
+      throw missingTier(this.tiers, record.tier, (m) => storageError('InvalidObjectState', m));
 
     const now = Date.now();
     // What the compare-and-swap decided, under the storage lock.
@@ -204,7 +204,7 @@ export class Restorer {
         if (!r.ongoing) return 'skipped';
         const record = tierRecordOf(info)!;
         if (!this.tiers.get(record.tier))
-          throw new RestoreRefusedError(`tier ${record.tier} is not configured on this gateway`);
+          throw missingTier(this.tiers, record.tier, (m) => new RestoreRefusedError(m));
         return this.tiers.use(record.tier, async ({ backend }) => {
           const ready = await this.cloudReady(backend, record.remoteKey);
           if (ready !== true) return { early: true, notBefore: ready };

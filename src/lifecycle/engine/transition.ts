@@ -26,7 +26,7 @@ import type { KmsProvider } from '../../kms/kms-provider';
 import { isStorageError } from '../../storage/errors';
 import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
 import type { ObjectVersion } from '../../storage/meta/version';
-import type { TierLookup } from '../../tiers/read-through';
+import { missingTier, type TierLookup } from '../../tiers/read-through';
 import type { TierBackend } from '../../tiers/tier-backend';
 import { TierError } from '../../tiers/tier-error';
 import { NO_TIER_OBSERVER, type TierObserver } from '../../tiers/tier-observer';
@@ -66,7 +66,7 @@ export class Transitioner {
   /** Runs steps 2 to 5 for `info` (a local version the rules say is due for `job.storageClass`). */
   async run(job: TransitionJob, info: ObjectInfo): Promise<'done' | 'skipped'> {
     const tier = this.tiers.get(job.storageClass);
-    if (!tier) throw new TransitionRefusedError(`tier ${job.storageClass} is not configured`);
+    if (!tier) throw missingTier(this.tiers, job.storageClass, (m) => new TransitionRefusedError(m));
     // A removal is checking references and may yet be refused: not a permanent failure; the job backs off.
     if (tier.state === 'removing') throw new Error(`tier ${job.storageClass} is being removed`);
     // The lease keeps the backend open for the whole upload, even if the tier's keys are rotated meanwhile.
