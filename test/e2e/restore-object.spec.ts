@@ -16,7 +16,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -39,21 +38,12 @@ import {
   walkFiles,
   type TestGateway,
 } from './harness';
+import { until } from '../fixtures/poll';
 
 const DAY_SECONDS = 2;
 const CLOUD_BUCKET = 'cloud';
 const AK = 'AKIARESTORETEST';
 const SECRET = 'restore-test-secret-0123456789';
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await delay(100);
-  }
-}
 
 /** Shard files of `bucket/key` (in its data dirs) on every drive. */
 async function dataFiles(gateway: TestGateway, bucket: string, key: string): Promise<string[]> {

@@ -24,6 +24,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { startOssServer, type OssCredential, type OssServer } from '../fixtures/cloud/oss-server';
 import { patternSha256, patternStream, streamSha256 } from '../fixtures/pattern-bytes';
 import { startGateway, type TestGateway } from './harness';
+import { until as pollUntil } from '../fixtures/poll';
 
 const MiB = 1024 * 1024;
 const CLOUD_BUCKET = 'rotation-tier';
@@ -33,15 +34,8 @@ const AK2 = 'LTAI5tRotationTwo';
 const SECRET2 = 'rotation-secret-two-9876543210';
 const BIG = 64 * MiB;
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
+const until = <T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> =>
+  pollUntil(what, check, ms, 20);
 
 describe('rotating the keys of a tier in use', { timeout: 240_000 }, () => {
   const credentials: Record<string, OssCredential> = { [AK1]: { secret: SECRET1 } };

@@ -17,7 +17,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { stat } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -44,6 +43,7 @@ import { TestKmsServer } from '../fixtures/kms-server';
 import { patternBytes, patternSha256, patternStream, readAll, streamSha256 } from '../fixtures/pattern-bytes';
 import { findPlaintextLeak } from '../fixtures/plaintext-leak';
 import { s3Failure, startGateway, walkFiles, type TestGateway } from './harness';
+import { until } from '../fixtures/poll';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -106,17 +106,6 @@ async function startCloud(cloud: Cloud): Promise<CloudSide> {
     },
     close: () => s3.close(),
   };
-}
-
-/** Polls `check` every 100 ms until it returns a value, failing after `ms`. */
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await delay(100);
-  }
 }
 
 const keyOf = (size: number): string => `cold/obj-${size}`;

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { LifecycleEngine } from '../../src/lifecycle/engine/lifecycle-engine';
 import { JobQueues } from '../../src/lifecycle/queues/job-queues';
@@ -16,16 +15,10 @@ import { openObjectLayer, type ErasurePool } from '../../src/storage/pool';
 import { parse, doc, rule } from '../fixtures/lifecycle-docs';
 import { redisClient, sharedRedis, uniquePrefix } from '../fixtures/redis-server';
 import { streamOf, tempDrives } from '../fixtures/temp-drives';
+import { until as pollUntil } from '../fixtures/poll';
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await delay(50);
-  }
-}
+const until = <T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> =>
+  pollUntil(what, check, ms, 50);
 
 describe('lifecycle engine on a pool and redis-server', () => {
   const tmp = tempDrives(4, 'lifecycle-engine');

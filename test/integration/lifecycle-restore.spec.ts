@@ -30,21 +30,15 @@ import { doc, parse, rule } from '../fixtures/lifecycle-docs';
 import { patternBytes, patternStream, readAll } from '../fixtures/pattern-bytes';
 import { redisClient, sharedRedis, uniquePrefix } from '../fixtures/redis-server';
 import { tempDrives } from '../fixtures/temp-drives';
+import { until as pollUntil } from '../fixtures/poll';
 
 const KiB = 1024;
 const BUCKET = 'tier-bucket';
 const AK = 'LTAI5tRestoreTest';
 const SECRET = 'oss-restore-secret-0123456789ab';
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await delay(50);
-  }
-}
+const until = <T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> =>
+  pollUntil(what, check, ms, 50);
 
 /** Every file under `dir` (none when it does not exist). */
 function files(dir: string): string[] {

@@ -12,7 +12,6 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { PACKAGE_SIZE, TAG_LENGTH } from '../../src/kms/envelope/envelope-format';
 import { LocalKms } from '../../src/kms/local-kms';
@@ -32,22 +31,13 @@ import { findPlaintextLeak } from '../fixtures/plaintext-leak';
 import { patternBytes, patternStream, readAll } from '../fixtures/pattern-bytes';
 import { redisClient, sharedRedis, uniquePrefix } from '../fixtures/redis-server';
 import { tempDrives } from '../fixtures/temp-drives';
+import { until } from '../fixtures/poll';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const BUCKET = 'tier-bucket';
 const AK = 'LTAI5tTransitionTest';
 const SECRET = 'oss-transition-secret-0123456789';
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await delay(100);
-  }
-}
 
 /** Every data directory (`%d.*`) under a drive's copy of `bucket`. */
 function dataDirs(root: string, bucket: string): string[] {

@@ -16,7 +16,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { GatewayMetrics } from '../../src/admin/metrics.service';
@@ -40,6 +39,7 @@ import { metricValue } from '../fixtures/lifecycle-load';
 import { patternBytes, patternStream, readAll } from '../fixtures/pattern-bytes';
 import { redisClient, sharedRedis, uniquePrefix } from '../fixtures/redis-server';
 import { tempDrives } from '../fixtures/temp-drives';
+import { until as pollUntil } from '../fixtures/poll';
 
 /** The attempts a transition job gets (its queue's own, else the defaults). */
 const TRANSITION_ATTEMPTS = KIND_JOB_DEFAULTS.transition?.attempts ?? JOB_DEFAULTS.attempts!;
@@ -53,15 +53,8 @@ const PART_SIZE = 256 * KiB;
 /** Hang guard of every wait (not a speed requirement). */
 const WAIT_MS = 90_000;
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await delay(50);
-  }
-}
+const until = <T>(what: string, check: () => Promise<T | undefined>, ms = WAIT_MS): Promise<T> =>
+  pollUntil(what, check, ms, 50);
 
 /** Bytes a stream gave before it ended or failed, and its error. */
 async function drain(stream: AsyncIterable<Buffer>): Promise<{ bytes: number; error?: Error }> {
