@@ -31,7 +31,7 @@ import type {
   TierRestoreOutcome,
 } from './tier-backend';
 import { ARCHIVE_CLASSES, hasStaticKeys, type TierDefinition } from './tier-definition';
-import { TierError, classify } from './tier-error';
+import { TierError, classify, putFailure } from './tier-error';
 import { runProbe } from './tier-probe';
 import { checkMetadata, checkRange, checkedBody, countedBody, cutParts } from './tier-streams';
 
@@ -216,7 +216,7 @@ export class AlibabaOssTier implements TierBackend {
       return await this.putParts(oss, name, counted, partSize, common, opts.signal);
     } catch (err) {
       counted.stream.destroy();
-      throw this.error('put', key, err);
+      throw putFailure(this.error('put', key, err));
     }
   }
 

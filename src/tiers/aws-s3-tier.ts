@@ -37,7 +37,7 @@ import type {
   TierRestoreOutcome,
 } from './tier-backend';
 import { ARCHIVE_CLASSES, S3_STORAGE_CLASSES, hasStaticKeys, type TierDefinition } from './tier-definition';
-import { TierError, classify } from './tier-error';
+import { TierError, classify, putFailure } from './tier-error';
 import { runProbe } from './tier-probe';
 import { checkMetadata, checkRange, checkedBody, countedBody } from './tier-streams';
 
@@ -140,7 +140,7 @@ export class AwsS3Tier implements TierBackend {
       return { etag: out.ETag ?? '', versionId: out.VersionId, size: counted.count() };
     } catch (err) {
       counted.stream.destroy();
-      throw this.error('put', key, err);
+      throw putFailure(this.error('put', key, err));
     }
   }
 

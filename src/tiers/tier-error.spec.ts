@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classify, TierError, type RawFailure } from './tier-error';
+import { classify, putFailure, TierError, type RawFailure } from './tier-error';
 
 describe('classify', () => {
   const table: [RawFailure, string, boolean][] = [
@@ -21,6 +21,15 @@ describe('classify', () => {
     [{ status: 404, cloudCode: 'NotFound', message: '' }, 'NotFound', false],
     [{ status: 416, message: '' }, 'InvalidRange', false],
     [{ status: 400, cloudCode: 'InvalidArgument', message: '' }, 'Rejected', false],
+    // 4xx answers a retry cures.
+    [{ status: 400, cloudCode: 'RequestTimeout', message: '' }, 'Unavailable', true],
+    [{ status: 409, cloudCode: 'OperationAborted', message: '' }, 'Unavailable', true],
+    [{ status: 400, cloudCode: 'BadDigest', message: '' }, 'Unavailable', true],
+    [{ status: 400, cloudCode: 'IncompleteBody', message: '' }, 'Unavailable', true],
+    [{ status: 400, cloudCode: 'ExpiredToken', message: '' }, 'Unavailable', true],
+    [{ status: 403, cloudCode: 'SecurityTokenExpired', message: '' }, 'Unavailable', true],
+    [{ status: 403, cloudCode: 'InvalidToken', message: '' }, 'AccessDenied', false],
+    [{ status: 409, cloudCode: 'BucketAlreadyExists', message: '' }, 'Rejected', false],
     [{ message: 'a local bug' }, 'Rejected', false],
   ];
   for (const [failure, code, retryable] of table) {
@@ -30,4 +39,21 @@ describe('classify', () => {
       assert.equal(new TierError(c, 'x').retryable, retryable);
     });
   }
+});
+
+describe('putFailure', () => {
+  it('makes a multipart upload that vanished under a put retryable', () => {
+    const gone = new TierError('NotFound', 'put k: NoSuchUpload', { status: 404, cloudCode: 'NoSuchUpload' });
+    const seen = putFailure(gone);
+    assert.equal(seen.code, 'Unavailable');
+    assert.equal(seen.retryable, true);
+    assert.equal(seen.details.cloudCode, 'NoSuchUpload');
+  });
+
+  it('leaves every other failure as it was', () => {
+    const denied = new TierError('AccessDenied', 'put k', { status: 403, cloudCode: 'AccessDenied' });
+    assert.equal(putFailure(denied), denied);
+    const missing = new TierError('NoSuchBucket', 'put k', { status: 404, cloudCode: 'NoSuchBucket' });
+    assert.equal(putFailure(missing), missing);
+  });
 });

@@ -59,6 +59,15 @@ export class TierError extends Error {
   }
 }
 
+/**
+ * A put's failure as the put's caller must see it: a multipart upload that vanished under the put (NoSuchUpload:
+ * aborted by a bucket rule or an operator) is cured by the next attempt, which starts a new one.
+ */
+export function putFailure(err: TierError): TierError {
+  if (err.details.cloudCode !== 'NoSuchUpload' || err.retryable) return err;
+  return new TierError('Unavailable', err.message, err.details);
+}
+
 /** True for a TierError. */
 export function isTierError(err: unknown): err is TierError {
   return err instanceof TierError;
@@ -108,6 +117,25 @@ const THROTTLE_CODES = new Set([
   'RequestThrottled',
 ]);
 
+/**
+ * Cloud error codes a later attempt cures although some come with a 4xx status: S3's RequestTimeout (400: the
+ * connection idled mid-body) and OperationAborted (409: a conflicting operation on the key is in progress);
+ * BadDigest and IncompleteBody (the body was damaged or cut short on its way, the source re-reads it); and expired
+ * temporary credentials (an instance profile or RAM role: the SDK fetches fresh ones for the next attempt; a tier
+ * with static keys has no token to expire).
+ */
+const TRANSIENT_CODES = new Set([
+  'RequestTimeout',
+  'OperationAborted',
+  'BadDigest',
+  'IncompleteBody',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'SecurityTokenExpired',
+  'InternalError',
+  'ServiceUnavailable',
+]);
+
 /** Cloud error codes of bad credentials or refused permission (S3 and OSS spell them alike). */
 const AUTH_CODES = new Set([
   'AccessDenied',
@@ -115,10 +143,7 @@ const AUTH_CODES = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
   'InvalidSecurity',
-  'ExpiredToken',
   'InvalidToken',
-  'TokenRefreshRequired',
-  'SecurityTokenExpired',
   'InvalidClientTokenId',
   'CredentialsProviderError',
   'AuthorizationHeaderMalformed',
@@ -148,6 +173,7 @@ export function classify(f: RawFailure): TierErrorCode {
     return 'InvalidConfig';
   const code = f.cloudCode ?? '';
   if (THROTTLE_CODES.has(code) || f.status === 429) return 'Throttled';
+  if (TRANSIENT_CODES.has(code)) return 'Unavailable';
   if (code === 'NoSuchKey' || code === 'NotFound' || code === 'NoSuchVersion') return 'NotFound';
   if (code === 'NoSuchBucket') return 'NoSuchBucket';
   if (code === 'InvalidObjectState') return 'ObjectArchived';
