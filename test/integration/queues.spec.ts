@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { JobQueues } from '../../src/lifecycle/queues/job-queues';
 import {
   JobWorkers,
+  MAX_STALLED_RUNS,
   MissingJobHandlerError,
   type JobHandler,
   type JobHandlers,
@@ -83,8 +84,8 @@ describe('job queues on redis-server', () => {
       },
     });
     closers.push(() => queues.close());
-    const startWorkers = (all: JobHandlers) => {
-      const workers = new JobWorkers(all, { connection, prefix });
+    const startWorkers = (all: JobHandlers, lockMs?: number) => {
+      const workers = new JobWorkers(all, { connection, prefix, ...(lockMs ? { lockMs } : {}) });
       closers.push(() => workers.close());
       return workers;
     };
@@ -168,6 +169,48 @@ describe('job queues on redis-server', () => {
     release();
     await closing;
     assert.equal(await queues.queue('expire').getJobState(id), 'completed');
+  });
+
+  it('runs a job whose worker died again, more than once (up to MAX_STALLED_RUNS)', async () => {
+    const { queues, startWorkers } = open();
+    const id = await queues.add('expire', expireJob('stalling'));
+    // Three workers in a row take the job and die with it (closed by force: the job stays active, its lock is no
+    // longer extended and expires), as three gateway crashes would. BullMQ's default fails the job at the second.
+    const hung: (() => void)[] = [];
+    const failedReason = async (): Promise<string | undefined> =>
+      (await queues.queue('expire').getJob(id))?.failedReason;
+    for (let crash = 0; crash < 3; crash++) {
+      let started = false;
+      const workers = startWorkers(
+        handlers(() => {
+          started = true;
+          return new Promise<void>((resolve) => hung.push(resolve));
+        }),
+        300,
+      );
+      await eventually(`run ${crash + 1} of the job`, async () => {
+        const failed = await failedReason();
+        if (failed) assert.fail(`the job failed after ${crash} crashes: ${failed}`);
+        return started ? true : undefined;
+      });
+      await workers.worker('expire').close(true);
+      await workers.close();
+    }
+    let runs = 0;
+    startWorkers(
+      handlers(async () => {
+        runs++;
+      }),
+      300,
+    );
+    await eventually('the job to complete', async () =>
+      (await queues.queue('expire').getJobState(id)) === 'completed' ? true : undefined,
+    );
+    assert.equal(runs, 1);
+    const job = (await queues.queue('expire').getJob(id))!;
+    assert.equal(job.stalledCounter, 3, 'found stalled three times');
+    assert.ok(MAX_STALLED_RUNS >= 3);
+    for (const resolve of hung) resolve();
   });
 
   it('refuses to start when a kind of job has no handler', () => {

@@ -9,6 +9,10 @@
  * - `close()` lets every worker finish the jobs it is running (BullMQ 6 `worker.close()` waits for them) and takes
  *   no new one; a job cut short by a crash is found stalled by another worker and run again, so handlers must be
  *   idempotent (they re-check that their action is still due).
+ * - A job cut short by crashes runs again up to MAX_STALLED_RUNS times (BullMQ's default is once): a transition of a
+ *   large object can outlive two restarts (a deploy, then a crash), and a job failed for good keeps its id, so the
+ *   scanner would never queue that action again. Only a job that takes its worker down that many times in a row (a
+ *   poison job) fails, and stays visible.
  */
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -33,6 +37,9 @@ export class MissingJobHandlerError extends Error {
     this.name = 'MissingJobHandlerError';
   }
 }
+
+/** Times a job whose worker died may be run again before it fails (see the file comment). */
+export const MAX_STALLED_RUNS = 10;
 
 /** Jobs a worker runs at once unless told otherwise. */
 export const DEFAULT_CONCURRENCY = 8;
@@ -67,6 +74,7 @@ export class JobWorkers {
           connection: settings.connection,
           prefix: settings.prefix,
           concurrency: settings.concurrency?.[kind] ?? DEFAULT_CONCURRENCY,
+          maxStalledCount: MAX_STALLED_RUNS,
           ...(settings.lockMs !== undefined
             ? { lockDuration: settings.lockMs, stalledInterval: settings.lockMs }
             : {}),
