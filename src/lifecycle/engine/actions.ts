@@ -21,7 +21,8 @@ import type { DeleteGuardView, ObjectInfo, ObjectLayer } from '../../storage/obj
 import { tierRecordOf } from '../../tiers/tier-state';
 import type { RedisLocks } from '../../redis/redis-lock';
 import type { AbortMultipartJob, ExpireJob, TransitionJob } from '../queues/job-types';
-import { TransitionRefusedError, type Transitioner } from './transition';
+import { isPermanent } from './permanent';
+import { dropIntent, TransitionRefusedError, type Transitioner } from './transition';
 import { abortDue, nextAction } from '../rules/evaluate';
 import type { BucketRules } from './bucket-rules';
 import { factsAt, latestFacts } from './version-facts';
@@ -102,46 +103,72 @@ export class LifecycleActions {
 
   /**
    * Runs a `transition` job: under the object's Redis lock, re-checks that the rules still ask for this transition
-   * of this exact version, due now, then hands it to the Transitioner (transition.ts).
+   * of this exact version, due now, then hands it to the Transitioner (transition.ts). A job that ends without
+   * transitioning, skipped or failed for good, drops the version's intent if it has one: no attempt holds the lock
+   * now, and an intent left behind would keep its tier referenced (not removable) for no upload.
    */
   async transition(job: TransitionJob): Promise<ActionOutcome> {
-    if (!this.transitioner) throw new TransitionRefusedError('this gateway has no tiers configured');
-    const transitioner = this.transitioner;
     return this.locks.withLock(
       `${job.bucket}/${job.key}`,
       async () => {
-        const config = await this.rules.of(job.bucket);
-        if (!config) return 'skipped';
-        let versions: ObjectInfo[];
+        let outcome: ActionOutcome;
         try {
-          versions = await this.layer.getObjectVersions(job.bucket, job.key);
+          outcome = await this.transitionLocked(job);
         } catch (err) {
-          if (isStale(err)) return 'skipped';
+          if (isPermanent(err)) await this.dropIntentOf(job);
           throw err;
         }
-        const i = versions.findIndex((v) => v.versionId === job.versionId);
-        if (i < 0 || versions[i].deleteMarker) return 'skipped';
-        const info = versions[i];
-        const record = tierRecordOf(info);
-        if (record?.status === 'transitioned' && record.tier === job.storageClass && info.remote)
-          return 'done';
-        // A restored copy (RestoreObject) is local but its bytes are in a tier already: transitioning it again
-        // would replace the record naming that remote object. Its expiry releases it; the rules apply after.
-        if (record?.status === 'transitioned' && !info.remote) return 'skipped';
-        const now = Date.now();
-        const next = nextAction(config, factsAt(versions, i), { daySeconds: this.daySeconds, now });
-        if (!next || next.action !== job.action || next.storageClass !== job.storageClass) return 'skipped';
-        if (next.dueAt > now) return { early: true, notBefore: next.dueAt };
-        try {
-          return await transitioner.run(job, info);
-        } catch (err) {
-          if (isStale(err)) return 'skipped';
-          throw err;
-        }
+        if (outcome === 'skipped') await this.dropIntentOf(job);
+        return outcome;
       },
       // An upload holds the lock for its whole length; other actions on the key wait or retry.
       { waitMs: 30_000 },
     );
+  }
+
+  /** The transition job's checks, then the transition itself. */
+  private async transitionLocked(job: TransitionJob): Promise<ActionOutcome> {
+    if (!this.transitioner) throw new TransitionRefusedError('this gateway has no tiers configured');
+    let versions: ObjectInfo[];
+    try {
+      versions = await this.layer.getObjectVersions(job.bucket, job.key);
+    } catch (err) {
+      if (isStale(err)) return 'skipped';
+      throw err;
+    }
+    const i = versions.findIndex((v) => v.versionId === job.versionId);
+    if (i < 0 || versions[i].deleteMarker) return 'skipped';
+    const info = versions[i];
+    const config = await this.rules.of(job.bucket);
+    if (!config) return 'skipped';
+    const record = tierRecordOf(info);
+    if (record?.status === 'transitioned' && record.tier === job.storageClass && info.remote) return 'done';
+    // A restored copy (RestoreObject) is local but its bytes are in a tier already: transitioning it again
+    // would replace the record naming that remote object. Its expiry releases it; the rules apply after.
+    if (record?.status === 'transitioned' && !info.remote) return 'skipped';
+    const now = Date.now();
+    const next = nextAction(config, factsAt(versions, i), { daySeconds: this.daySeconds, now });
+    if (!next || next.action !== job.action || next.storageClass !== job.storageClass) return 'skipped';
+    if (next.dueAt > now) return { early: true, notBefore: next.dueAt };
+    try {
+      return await this.transitioner.run(job, info);
+    } catch (err) {
+      if (isStale(err)) return 'skipped';
+      throw err;
+    }
+  }
+
+  /** Drops the job's version's intent, if it has one (the caller holds the object's Redis lock). */
+  private async dropIntentOf(job: TransitionJob): Promise<void> {
+    const target = { bucket: job.bucket, key: job.key, versionId: job.versionId };
+    const current = await this.layer
+      .getObjectInfo(job.bucket, job.key, { versionId: job.versionId })
+      .catch((err: unknown) => {
+        if (isStale(err)) return undefined;
+        throw err;
+      });
+    const intent = current && tierRecordOf(current);
+    if (intent?.status === 'transitioning') await dropIntent(this.layer, target, intent.remoteKey);
   }
 
   /** Runs an `abort-multipart` job: aborts the upload when a rule still asks for it now, else skips. */

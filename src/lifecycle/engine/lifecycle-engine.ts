@@ -18,12 +18,11 @@
 import { Logger } from '@nestjs/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isStorageError, storageError } from '../../storage/errors';
+import { storageError } from '../../storage/errors';
 import type { ObjectChange, ObjectLayer } from '../../storage/object-layer';
 import { RedisLocks } from '../../redis/redis-lock';
-import { KmsError, type KmsProvider } from '../../kms/kms-provider';
+import type { KmsProvider } from '../../kms/kms-provider';
 import { tierReader, type TierLookup } from '../../tiers/read-through';
-import { TierError } from '../../tiers/tier-error';
 import type { TierObserver } from '../../tiers/tier-observer';
 import { jobId } from '../queues/job-id';
 import type { JobQueues } from '../queues/job-queues';
@@ -31,11 +30,12 @@ import type { JobKind } from '../queues/job-types';
 import { JobWorkers, type JobHandlers } from '../queues/job-workers';
 import { abortDue, nextAction } from '../rules/evaluate';
 import { LifecycleActions, type ActionOutcome } from './actions';
-import { BucketRules, DamagedRulesError } from './bucket-rules';
+import { BucketRules } from './bucket-rules';
+import { isPermanent } from './permanent';
 import { LifecycleScanner } from './scanner';
 import { LifecycleScheduler } from './scheduler';
 import { factsAt } from './version-facts';
-import { TransitionRefusedError, Transitioner } from './transition';
+import { Transitioner } from './transition';
 import { RestoreRefusedError, Restorer, type RestoreOutcome } from './restore';
 import { RemoteDeleteRefusedError, RemoteDeleter, remoteDeletesOf } from './remote-delete';
 import { DEFAULT_ORPHAN_GRACE_SECONDS, TierReconciler } from './tier-reconciler';
@@ -119,21 +119,6 @@ export interface Explanation {
   hasRules: boolean;
   versions: VersionExplanation[];
   uploads: UploadExplanation[];
-}
-
-/** Errors a retry cannot fix. */
-function isPermanent(err: unknown): boolean {
-  return (
-    err instanceof DamagedRulesError ||
-    err instanceof TransitionRefusedError ||
-    err instanceof RestoreRefusedError ||
-    err instanceof RemoteDeleteRefusedError ||
-    (err instanceof TierError && !err.retryable) ||
-    (err instanceof KmsError && !err.retryable) ||
-    isStorageError(err, 'InvalidBucketName') ||
-    isStorageError(err, 'InvalidArgument') ||
-    isStorageError(err, 'InvalidObjectName')
-  );
 }
 
 function iso(ms: number): string {

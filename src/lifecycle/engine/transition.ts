@@ -18,6 +18,12 @@
  * object no version references, which the reconciler removes once it is older than its grace); after, it is remote
  * and complete. The intent keeps naming the key of the last attempt, so the reconciler never removes an upload that
  * may still be in flight.
+ *
+ * An intent no attempt will follow up is dropped (`dropIntent`), so it cannot keep its tier referenced (a tier with
+ * references cannot be removed): by the job that finds the transition no longer due or fails it for good, under
+ * the object's lock, and otherwise by the reconciler once the intent is older than its grace and its object's lock
+ * is free. Dropping is safe whenever no attempt holds the lock: an attempt that lost its lock and still runs finds
+ * its intent gone at commit, and its upload is an orphan the reconciler removes.
  */
 import type { Readable } from 'node:stream';
 import { encryptStream } from '../../kms/envelope/encrypt-stream';
@@ -51,6 +57,33 @@ export class TransitionRefusedError extends Error {
 /** Same version, unchanged since `info` was read: the compare of every compare-and-swap here. */
 function unchanged(cur: ObjectVersion, info: ObjectInfo): boolean {
   return cur.etag === info.etag && cur.modTime === info.modTime.getTime() && cur.size === info.size;
+}
+
+/**
+ * Removes the `transitioning` intent naming `remoteKey` from a local version (a compare-and-swap: any other state,
+ * a newer intent, a transitioned record, is left alone). The caller holds the object's Redis lock, or knows no
+ * attempt does. True when an intent was removed; false when there was none to remove (or the version is gone).
+ */
+export async function dropIntent(
+  layer: ObjectLayer,
+  target: { bucket: string; key: string; versionId: string },
+  remoteKey: string,
+): Promise<boolean> {
+  let dropped = false;
+  try {
+    await layer.updateObjectVersion(target.bucket, target.key, target.versionId, (cur) => {
+      const intent = tierRecordOf({ tier: cur.tier });
+      if (cur.remote || intent?.status !== 'transitioning' || intent.remoteKey !== remoteKey) return null;
+      const next = { ...cur };
+      delete next.tier;
+      dropped = true;
+      return next;
+    });
+    return dropped;
+  } catch (err) {
+    if (isStorageError(err, 'ObjectNotFound', 'VersionNotFound', 'BucketNotFound')) return false;
+    throw err;
+  }
 }
 
 /** Moves versions to tiers (the caller holds the object's Redis lock and has re-checked that it is due). */
