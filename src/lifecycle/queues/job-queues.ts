@@ -45,6 +45,9 @@ export const KIND_JOB_DEFAULTS: Readonly<Partial<Record<JobKind, Partial<Default
   });
 
 /** The job states counted for the admin API. */
+/** Failed jobs read per round trip by retryFailed. */
+const RETRY_PAGE = 500;
+
 export const JOB_STATES = ['waiting', 'delayed', 'active', 'prioritized', 'completed', 'failed'] as const;
 
 /** A state a job can be counted in. */
@@ -101,6 +104,30 @@ export class JobQueues {
     const jobOpts: JobsOptions = { jobId: id, ...(opts.delay ? { delay: Math.max(0, opts.delay) } : {}) };
     await this.queue(kind).add(kind, payload, jobOpts);
     return id;
+  }
+
+  /**
+   * Puts every failed job of `kind` back to work with a fresh count of attempts (an operator fixed what failed it:
+   * a tier's credentials, a rule); returns how many. Each job keeps its id, so nothing is scheduled twice. A job
+   * that fails again meanwhile is not retried twice in one call: the failed set is read page by page from its
+   * oldest end, as it stood.
+   */
+  async retryFailed(kind: JobKind): Promise<number> {
+    const queue = this.queue(kind);
+    const ids: string[] = [];
+    for (let start = 0; ; start += RETRY_PAGE) {
+      const page = await queue.getFailed(start, start + RETRY_PAGE - 1);
+      ids.push(...page.map((j) => j.id).filter((id): id is string => id !== undefined));
+      if (page.length < RETRY_PAGE) break;
+    }
+    let retried = 0;
+    for (const id of ids) {
+      const job = await queue.getJob(id);
+      if (!job || !(await job.isFailed())) continue; // retried, removed or running since the listing
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      retried++;
+    }
+    return retried;
   }
 
   /**
