@@ -6,10 +6,13 @@
  *
  * Archive classes (GLACIER, DEEP_ARCHIVE, Archive, ColdArchive) cannot be read until restored: InvalidObjectState.
  *
+ * A read holds a lease on its tier (TierLookup.use) for as long as its stream lives, so a credential rotation
+ * never cuts off a long GET: the retired backend stays open until the last read through it is done.
+ *
  * The optional TierObserver counts the plaintext bytes of each read that reaches its end, and each read that fails
  * (before the stream, or while it flows).
  */
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { decryptRange } from '../kms/envelope/decrypt-range';
 import { parseEnvelopeHeader } from '../kms/envelope/envelope-format';
 import { rangePlan } from '../kms/envelope/range-plan';
@@ -80,24 +83,33 @@ export function tierReader(
     if (record?.status !== 'transitioned') {
       throw storageError('InvalidObjectState', 'the version has no readable copy in a tier');
     }
-    const entry = tiers.get(record.tier);
-    if (!entry) throw missingTier(tiers, record.tier, (m) => storageError('InvalidObjectState', m));
-    const { backend } = entry;
-    if (backend.isArchiveClass(backend.storageClass)) {
-      throw storageError('InvalidObjectState', 'the object is in an archive tier: restore it first');
-    }
-    let plain: Readable;
-    try {
-      plain = await readRemote(backend, kms, info, range);
-    } catch (err) {
-      observer.failed(record.tier, 'read');
-      throw err;
-    }
-    // 'end' and 'error' listeners do not change how the stream flows; the consumer still drives it.
-    const bytes = range ? range.end - range.start + 1 : info.size;
-    plain.once('end', () => observer.readThrough(record.tier, bytes));
-    plain.on('error', () => observer.failed(record.tier, 'read'));
-    return plain;
+    if (!tiers.get(record.tier))
+      throw missingTier(tiers, record.tier, (m) => storageError('InvalidObjectState', m));
+    const tier = record.tier;
+    // The read holds a lease on the tier for as long as its stream lives (until it ends, fails or is destroyed):
+    // a credential rotation meanwhile retires the backend it reads from, which is closed only once no lease holds it.
+    return new Promise<Readable>((resolve, reject) => {
+      tiers
+        .use(tier, async ({ backend }) => {
+          if (backend.isArchiveClass(backend.storageClass)) {
+            throw storageError('InvalidObjectState', 'the object is in an archive tier: restore it first');
+          }
+          let plain: Readable;
+          try {
+            plain = await readRemote(backend, kms, info, range);
+          } catch (err) {
+            observer.failed(tier, 'read');
+            throw err;
+          }
+          // 'end' and 'error' listeners do not change how the stream flows; the consumer still drives it.
+          const bytes = range ? range.end - range.start + 1 : info.size;
+          plain.once('end', () => observer.readThrough(tier, bytes));
+          plain.on('error', () => observer.failed(tier, 'read'));
+          resolve(plain);
+          await new Promise<void>((done) => finished(plain, () => done()));
+        })
+        .catch(reject);
+    });
   };
 }
 
