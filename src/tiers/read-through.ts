@@ -22,7 +22,7 @@ import type { ByteRange, ObjectInfo, RemoteReader } from '../storage/object-laye
 import type { TierBackend } from './tier-backend';
 import { TierError } from './tier-error';
 import { NO_TIER_OBSERVER, type TierObserver } from './tier-observer';
-import { dataKeyContext, tierRecordOf } from './tier-state';
+import { dataKeyContext, tierRecordOf, writtenClass } from './tier-state';
 
 /** A tier as the transition and read paths need it. */
 export interface TierHandle {
@@ -91,7 +91,8 @@ export function tierReader(
     return new Promise<Readable>((resolve, reject) => {
       tiers
         .use(tier, async ({ backend }) => {
-          if (backend.isArchiveClass(backend.storageClass)) {
+          // The class the object was written in: editing the tier's class later does not move old objects.
+          if (backend.isArchiveClass(writtenClass(record, backend.storageClass))) {
             throw storageError('InvalidObjectState', 'the object is in an archive tier: restore it first');
           }
           let plain: Readable;

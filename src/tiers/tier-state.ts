@@ -44,7 +44,17 @@ export interface TransitionedState {
   /** Bytes of the remote object (header and packages). */
   readonly cipherSize: number;
   readonly transitionedAt: number;
+  /**
+   * The cloud storage class the remote object was written in (a tier's class may be edited later; records written
+   * before this was kept lack it, and the tier's current class stands in for it).
+   */
+  readonly storageClass?: string;
   readonly [field: string]: unknown;
+}
+
+/** The class the remote object of `record` was written in: its own record's, else the tier's current one. */
+export function writtenClass(record: TransitionedState, tierClass: string): string {
+  return typeof record.storageClass === 'string' ? record.storageClass : tierClass;
 }
 
 /** A RestoreObject of a transitioned version (TransitionedState.restore). */

@@ -192,6 +192,7 @@ export class Transitioner {
       header: header.toString('base64'),
       cipherSize,
       transitionedAt: Date.now(),
+      storageClass: backend.storageClass,
     };
     await this.layer.releaseVersionData(job.bucket, job.key, job.versionId, (cur) => {
       const intent = tierRecordOf({ tier: cur.tier });

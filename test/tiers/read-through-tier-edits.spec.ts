@@ -1,10 +1,16 @@
 /**
+ * Read-through across edits of its tier, over a real pool, the local KMS, the tier registry and the OSS test server.
+ *
  * A read-through GET holds a lease on its tier for as long as its stream lives: over a real pool, the local KMS,
  * the tier registry (retire grace shortened to 100 ms) and the OSS test server (V4 checked against a credential
  * table the test edits), a 32 MiB object is transitioned, a GET of it reads its first chunk and pauses, the tier's
  * credentials are rotated and the grace passes; the GET then reads on to the end, byte-identical. Without the
  * lease the retired backend would be closed under the paused read (its sockets destroyed). Once that read is done,
  * the retired backend is closed (its close is watched), so a rotation leaks nothing; the tier reads on new keys.
+ *
+ * Editing the tier's storage class moves no object: an object written in Standard still reads through after the
+ * tier's class became Archive, while an object transitioned after the edit is archived (403 InvalidObjectState to
+ * a GET until restored).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -115,5 +121,32 @@ describe('a read-through GET across a credential rotation', { timeout: 120_000 }
     const tail: Buffer[] = [];
     for await (const c of again.stream) tail.push(c as Buffer);
     assert.ok(Buffer.concat(tail).equals(patternBytes(9, SIZE - 10, 10)));
+  });
+
+  it('keeps reading objects in the class they were written in after the tier class is edited', async () => {
+    const current = registry.get('WARM')!;
+    await registry.edit(
+      'WARM',
+      { ...def(AK2, SECRET2), storageClass: 'Archive' },
+      {
+        ifGeneration: current.generation,
+      },
+    );
+    const tail = await pool.getObject('data', 'big', { range: { start: 0, end: 99 } });
+    const head: Buffer[] = [];
+    for await (const c of tail.stream) head.push(c as Buffer);
+    assert.ok(Buffer.concat(head).equals(patternBytes(9, 0, 100)), 'the Standard object still reads through');
+
+    const info = await pool.putObject('data', 'cold', patternStream(4, 300 * 1024), { size: 300 * 1024 });
+    const job = {
+      bucket: 'data',
+      key: 'cold',
+      versionId: info.versionId,
+      action: 'transition' as const,
+      storageClass: 'WARM',
+      dueAt: Date.now(),
+    };
+    assert.equal(await new Transitioner(pool, registry, kms).run(job, info), 'done');
+    await assert.rejects(pool.getObject('data', 'cold'), { code: 'InvalidObjectState' });
   });
 });
