@@ -21,6 +21,8 @@ describe('classify', () => {
     [{ status: 404, cloudCode: 'NotFound', message: '' }, 'NotFound', false],
     [{ status: 416, message: '' }, 'InvalidRange', false],
     [{ status: 400, cloudCode: 'InvalidArgument', message: '' }, 'Rejected', false],
+    [{ status: 501, cloudCode: 'NotImplemented', message: '' }, 'Rejected', false],
+    [{ status: 501, message: '' }, 'Rejected', false],
     [{ message: 'a local bug' }, 'Rejected', false],
   ];
   for (const [failure, code, retryable] of table) {
