@@ -159,6 +159,11 @@ export class GatewayMetrics implements TierObserver {
     'Bytes (as stored in the tier) of the remote objects deleted, by reason.',
     ['tier', 'reason'],
   );
+  private readonly tierUploadsAborted = this.registry.counter(
+    'tiergate_tier_uploads_aborted_total',
+    'Multipart uploads the reconciler aborted in each tier (left open by a transition that died mid-upload; no version references their key).',
+    ['tier'],
+  );
   private readonly tierFailures = this.registry.counter(
     'tiergate_tier_failures_total',
     'Failed attempts of tier operations (transition, read, restore, remote-delete, reconcile), per tier; retried ones included.',
@@ -205,6 +210,11 @@ export class GatewayMetrics implements TierObserver {
   remoteDeleted(tier: string, bytes: number, reason: RemoteDeleteReason): void {
     this.tierDeleted.inc({ tier, reason });
     this.tierDeletedBytes.inc({ tier, reason }, bytes);
+  }
+
+  /** TierObserver: the reconciler aborted a multipart upload left open in `tier`. */
+  uploadAborted(tier: string): void {
+    this.tierUploadsAborted.inc({ tier });
   }
 
   /** TierObserver: an attempt of `operation` on `tier` failed. */

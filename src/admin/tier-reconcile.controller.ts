@@ -1,9 +1,11 @@
 /**
  * The tier reconciler in the admin API (DESIGN.md section 5, docs/tiers.md), root-signed (AdminAuthGuard):
- * - POST /tiergate/admin/v1/tiers/{name}/reconcile[?dryRun=true]: lists the tier's prefix, walks the namespace for
- *   references, and removes the unreferenced remote objects older than the grace period
- *   (TIERGATE_TIER_ORPHAN_GRACE_SECONDS), in this request; answers the ReconcileReport (listed, referenced, young,
- *   orphans, removed, and the first orphans one by one). A dry run removes nothing and reports the same.
+ * - POST /tiergate/admin/v1/tiers/{name}/reconcile[?dryRun=true]: lists the tier's prefix and its open multipart
+ *   uploads, walks the namespace for references, removes the unreferenced remote objects and aborts the
+ *   unreferenced uploads older than the grace period (TIERGATE_TIER_ORPHAN_GRACE_SECONDS), in this request; answers
+ *   the ReconcileReport (listed, referenced, young, orphans, removed and the first orphans one by one; uploadsListed,
+ *   uploadsReferenced, uploadsYoung, uploadsStale, uploadsAborted and the first stale uploads; uploadsNotListed when
+ *   the tier cannot list uploads). A dry run removes and aborts nothing and reports the same.
  * The same pass runs by itself every reconcile interval as a queued job, once per tier per slot across gateways.
  * Errors answer JSON `{ code, message }`: 400 InvalidArgument (a dryRun that is not true/false), 404 NoSuchTier,
  * 503 TierUnavailable (the tier did not answer; the report is not partial: nothing after the failure was done).

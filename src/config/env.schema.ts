@@ -127,7 +127,7 @@ export const ENV_SCHEMA = {
   },
   TIERGATE_TIER_ORPHAN_GRACE_SECONDS: {
     description:
-      'the tier reconciler removes unreferenced remote objects only once they are this old, 1-2592000 seconds',
+      'the tier reconciler removes unreferenced remote objects, and aborts unreferenced multipart uploads, only once they are this old, 1-2592000 seconds',
     default: '3600',
     parse: integer(1, 2_592_000),
   },

@@ -67,7 +67,7 @@ export interface LifecycleConfig {
    * is picked up again this long after a crash. Held locks are renewed well within it while their holder lives.
    */
   readonly lockSeconds: number;
-  /** The reconciler keeps unreferenced tier objects younger than this (an upload may be in flight). */
+  /** The reconciler keeps unreferenced tier objects and open uploads younger than this (an upload may be in flight). */
   readonly orphanGraceSeconds: number;
 }
 

@@ -29,6 +29,7 @@ import type {
   TierPutOptions,
   TierPutResult,
   TierRestoreOutcome,
+  TierUploadEntry,
 } from './tier-backend';
 import { ARCHIVE_CLASSES, hasStaticKeys, type TierDefinition } from './tier-definition';
 import { TierError, classify, putFailure } from './tier-error';
@@ -43,7 +44,7 @@ export interface AlibabaOssTierOptions {
   partSize?: number;
   /** Parts uploaded in parallel (each buffered). Default 2. */
   queueSize?: number;
-  /** Objects per ListObjectsV2 page (1-1000). Default 1000. */
+  /** Entries per ListObjectsV2 or ListMultipartUploads page (1-1000). Default 1000. */
   listPageSize?: number;
   /** Milliseconds one request (one part) may take; a response body may idle this long. Default 60000. */
   timeoutMs?: number;
@@ -100,7 +101,16 @@ interface OssCalls {
     parts: { number: number; etag: string }[],
     o: OssRequestOptions,
   ): Promise<{ res: { headers: OssHeaders } }>;
-  abortMultipartUpload(name: string, uploadId: string): Promise<unknown>;
+  abortMultipartUpload(name: string, uploadId: string, o?: OssRequestOptions): Promise<unknown>;
+  listUploads(
+    query: Record<string, string | number>,
+    o: OssRequestOptions,
+  ): Promise<{
+    uploads: { name: string; uploadId: string; initiated?: string }[];
+    nextKeyMarker?: string;
+    nextUploadIdMarker?: string;
+    isTruncated: boolean;
+  }>;
   getStream(
     name: string,
     o: OssRequestOptions,
@@ -401,6 +411,50 @@ export class AlibabaOssTier implements TierBackend {
       }
       token = page.isTruncated ? (page.nextContinuationToken ?? undefined) : undefined;
     } while (token !== undefined);
+  }
+
+  async *listUploads(prefix = ''): AsyncIterable<TierUploadEntry> {
+    // OSS pages uploads by (key, upload id): the next page starts after NextKeyMarker's upload NextUploadIdMarker.
+    const oss = await this.ready();
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      let page: Awaited<ReturnType<OssCalls['listUploads']>>;
+      try {
+        page = await oss.listUploads(
+          {
+            prefix: this.prefix + prefix,
+            'max-uploads': this.pageSize,
+            ...(keyMarker ? { 'key-marker': keyMarker } : {}),
+            ...(keyMarker && uploadIdMarker ? { 'upload-id-marker': uploadIdMarker } : {}),
+          },
+          { timeout: this.timeoutMs },
+        );
+      } catch (err) {
+        throw this.error('listUploads', prefix, err);
+      }
+      for (const u of page.uploads) {
+        if (!u.name.startsWith(this.prefix)) continue;
+        yield {
+          key: u.name.slice(this.prefix.length),
+          uploadId: u.uploadId,
+          initiated: u.initiated ? new Date(u.initiated) : undefined,
+        };
+      }
+      keyMarker = page.isTruncated ? page.nextKeyMarker || undefined : undefined;
+      uploadIdMarker = page.nextUploadIdMarker || undefined;
+    } while (keyMarker !== undefined);
+  }
+
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    const oss = await this.ready();
+    try {
+      await oss.abortMultipartUpload(this.prefix + key, uploadId, { timeout: this.timeoutMs });
+    } catch (err) {
+      // 404 NoSuchUpload: completed or aborted already.
+      const e = this.error('abortUpload', key, err);
+      if (e.code !== 'NotFound') throw e;
+    }
   }
 
   probe(): Promise<void> {

@@ -14,9 +14,11 @@
  *   Range can never make a caller read the wrong bytes.
  */
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   RestoreObjectCommand,
@@ -35,6 +37,7 @@ import type {
   TierPutOptions,
   TierPutResult,
   TierRestoreOutcome,
+  TierUploadEntry,
 } from './tier-backend';
 import { ARCHIVE_CLASSES, S3_STORAGE_CLASSES, hasStaticKeys, type TierDefinition } from './tier-definition';
 import { TierError, classify, putFailure } from './tier-error';
@@ -51,7 +54,7 @@ export interface AwsS3TierOptions {
   partSize?: number;
   /** Parts uploaded in parallel (each buffered). Default 2. */
   queueSize?: number;
-  /** Objects per ListObjectsV2 page (1-1000). Default 1000. */
+  /** Entries per ListObjectsV2 or ListMultipartUploads page (1-1000). Default 1000. */
   listPageSize?: number;
   /** Milliseconds to establish a connection. Default 5000. */
   connectTimeoutMs?: number;
@@ -232,6 +235,46 @@ export class AwsS3Tier implements TierBackend {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
+  }
+
+  async *listUploads(prefix = ''): AsyncIterable<TierUploadEntry> {
+    // S3 pages uploads by (key, upload id): the next page starts after NextKeyMarker's upload NextUploadIdMarker.
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+            MaxUploads: this.pageSize,
+          }),
+        );
+      } catch (err) {
+        throw this.error('listUploads', prefix, err);
+      }
+      for (const u of page.Uploads ?? []) {
+        if (u.Key === undefined || u.UploadId === undefined || !u.Key.startsWith(this.prefix)) continue;
+        yield { key: u.Key.slice(this.prefix.length), uploadId: u.UploadId, initiated: u.Initiated };
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.NextUploadIdMarker;
+    } while (keyMarker !== undefined);
+  }
+
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.prefix + key, UploadId: uploadId }),
+      );
+    } catch (err) {
+      // 404 NoSuchUpload: completed or aborted already.
+      const e = this.error('abortUpload', key, err);
+      if (e.code !== 'NotFound') throw e;
+    }
   }
 
   probe(): Promise<void> {

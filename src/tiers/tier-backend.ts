@@ -1,7 +1,8 @@
 /**
  * TierBackend: what the lifecycle engine needs from a cloud bucket (after MinIO's `cmd/warm-backend.go`): put a
- * stream, read it back whole or by range, head, delete, list, probe, and start a cloud-side restore. One file per
- * cloud implements it (aws-s3-tier.ts, alibaba-oss-tier.ts); test/tiers/tier-contract.ts holds both to one contract.
+ * stream, read it back whole or by range, head, delete, list, probe, start a cloud-side restore, and list and abort
+ * the multipart uploads left open under the prefix. One file per cloud implements it (aws-s3-tier.ts,
+ * alibaba-oss-tier.ts); test/tiers/tier-contract.ts holds both to one contract.
  *
  * Invariants every backend keeps:
  * - Keys are opaque: the caller names objects; the backend stores them at `prefix + key` and `list` gives them back
@@ -10,7 +11,10 @@
  *   multipart); `get` returns the cloud's response stream, asking for exactly the range given, and fails the stream
  *   (never ends it early) if fewer bytes arrive than the response announced.
  * - Every failure is a TierError (tier-error.ts), classified retryable or permanent.
- * - `delete` is idempotent: deleting an absent object succeeds.
+ * - `delete` and `abortUpload` are idempotent: deleting an absent object, or aborting an upload that is no longer
+ *   open (completed, aborted), succeeds.
+ * - A cloud that cannot list multipart uploads (s3rver) fails `listUploads` with a TierError that
+ *   `isNotImplemented` (tier-error.ts) recognises, permanent, so callers can report it and carry on.
  * - A backend is immutable once built: credential rotation builds a new one and the registry swaps it in; `close`
  *   releases the old one's sockets once no caller uses it.
  */
@@ -73,6 +77,14 @@ export interface TierListEntry {
   lastModified?: Date;
 }
 
+/** One multipart upload open in the cloud (started, neither completed nor aborted); `key` is opaque. */
+export interface TierUploadEntry {
+  key: string;
+  uploadId: string;
+  /** When the upload was started, by the cloud's clock. */
+  initiated?: Date;
+}
+
 /**
  * The answer to a restore request: `started` (202), `in-progress` (409 RestoreAlreadyInProgress), or
  * `already-restored` (200: the cloud extends the restored copy's expiry).
@@ -97,6 +109,13 @@ export interface TierBackend {
   delete(key: string): Promise<void>;
   /** Every object whose opaque key starts with `prefix`, in key order, paging as needed. */
   list(prefix?: string): AsyncIterable<TierListEntry>;
+  /**
+   * Every multipart upload open under the prefix whose opaque key starts with `prefix`, in key order (a key's
+   * uploads oldest first), paging as needed. Parts of an open upload are stored, and billed, until it is aborted.
+   */
+  listUploads(prefix?: string): AsyncIterable<TierUploadEntry>;
+  /** Aborts an open multipart upload, deleting its parts; an upload that is no longer open is success. */
+  abortUpload(key: string, uploadId: string): Promise<void>;
   /**
    * Checks the tier works: put, get (bytes compared), list and delete of a small probe object under the prefix.
    * Throws TierProbeError naming the step that failed.

@@ -30,6 +30,8 @@ describe('classify', () => {
     [{ status: 403, cloudCode: 'SecurityTokenExpired', message: '' }, 'Unavailable', true],
     [{ status: 403, cloudCode: 'InvalidToken', message: '' }, 'AccessDenied', false],
     [{ status: 409, cloudCode: 'BucketAlreadyExists', message: '' }, 'Rejected', false],
+    [{ status: 501, cloudCode: 'NotImplemented', message: '' }, 'Rejected', false],
+    [{ status: 501, message: '' }, 'Rejected', false],
     [{ message: 'a local bug' }, 'Rejected', false],
   ];
   for (const [failure, code, retryable] of table) {

@@ -6,6 +6,8 @@
  * (network errors, timeouts, 5xx, throttling, a truncated response); everything that needs a person (wrong or
  * revoked credentials, a missing bucket, a bad configuration) is permanent, so jobs fail at once with the cause
  * instead of backing off for hours. `NotFound` and `ObjectArchived` are answers, not outages: neither is retryable.
+ * Neither is `501 NotImplemented`: a server that lacks an operation (s3rver's ListMultipartUploads) will lack it on
+ * the next attempt too.
  */
 
 /** What went wrong, as a caller needs to know it. */
@@ -179,6 +181,7 @@ export function classify(f: RawFailure): TierErrorCode {
   if (code === 'InvalidObjectState') return 'ObjectArchived';
   if (code === 'InvalidRange') return 'InvalidRange';
   if (AUTH_CODES.has(code)) return 'AccessDenied';
+  if (code === 'NotImplemented' || f.status === 501) return 'Rejected';
   if (f.status !== undefined) {
     if (f.status >= 500 || f.status === 408) return 'Unavailable';
     if (f.status === 401 || f.status === 403) return 'AccessDenied';
@@ -189,4 +192,13 @@ export function classify(f: RawFailure): TierErrorCode {
   // No HTTP answer: a transport failure we have no name for is still a transport failure (retryable); an error
   // with neither an answer nor a transport code is a local fault that retrying will not cure.
   return f.networkCode !== undefined ? 'Unavailable' : 'Rejected';
+}
+
+/** True for a TierError saying the cloud does not implement the operation (`501 NotImplemented`). */
+export function isNotImplemented(err: unknown): err is TierError {
+  return (
+    err instanceof TierError &&
+    err.code === 'Rejected' &&
+    (err.details.cloudCode === 'NotImplemented' || err.details.status === 501)
+  );
 }

@@ -1,7 +1,8 @@
 /**
  * TierObserver: what the tier paths tell the metrics (admin/metrics.service.ts implements it). The transition, the
- * read-through, the restore, the remote delete and the reconciler each report what they moved, per tier, and every
- * failed attempt with its operation, so a tier that is down shows as failures climbing while nothing moves.
+ * read-through, the restore, the remote delete and the reconciler each report what they moved (the reconciler: what
+ * it removed and the uploads it aborted), per tier, and every failed attempt with its operation, so a tier that is
+ * down shows as failures climbing while nothing moves.
  * Observers only count: they must not throw, and nothing waits on them.
  */
 
@@ -21,6 +22,8 @@ export interface TierObserver {
   restored(tier: string, bytes: number): void;
   /** A remote object of `bytes` bytes (as the tier stores it) was deleted from `tier`. */
   remoteDeleted(tier: string, bytes: number, reason: RemoteDeleteReason): void;
+  /** The reconciler aborted a multipart upload left open in `tier` (its parts are deleted). */
+  uploadAborted(tier: string): void;
   /** One attempt of `operation` on `tier` failed (it may be retried). */
   failed(tier: string, operation: TierOperation): void;
 }
@@ -31,5 +34,6 @@ export const NO_TIER_OBSERVER: TierObserver = Object.freeze({
   readThrough: () => undefined,
   restored: () => undefined,
   remoteDeleted: () => undefined,
+  uploadAborted: () => undefined,
   failed: () => undefined,
 });

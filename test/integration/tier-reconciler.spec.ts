@@ -1,6 +1,7 @@
 /**
  * The tier reconciler over a real pool, a real redis-server, the local KMS and real tier backends on our offline
- * cloud servers (OSS with exact V4 signatures, and s3rver). The RECON tier's prefix holds, when the pass runs:
+ * cloud servers (OSS with exact V4 signatures, s3rver, and our S3 server with SigV4). The RECON tier's prefix holds,
+ * when the pass runs:
  * - a transitioned version's object (referenced), and an object a version names in its `transitioning` intent (a
  *   crash between upload and commit: referenced, kept);
  * - an orphan planted directly under the prefix, older than the grace (3 s), and one planted just before the pass
@@ -8,13 +9,21 @@
  * A dry run reports exactly that and removes nothing; the real pass removes only the old orphan, and the metrics
  * count it as an orphan removal. Deleting the version with the intent then removes its object (a remote delete of a
  * `transitioning` version). A tier the gateway does not have is refused.
+ *
+ * Open multipart uploads (left through the cloud's own client, as a killed gateway leaves them), where the server
+ * lists them (OSS, our S3 server): one whose key a version's `transitioning` intent names (an upload in flight: kept
+ * however old), one of an attempt whose intent a later attempt replaced (older than the grace: aborted), and one
+ * younger than the grace (kept). A dry run reports the same and aborts nothing; the metrics count the abort. On
+ * s3rver, which answers ListMultipartUploads 501 NotImplemented, the pass still reconciles the objects and says
+ * why it listed no uploads.
  */
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { NoSuchTierError } from '../../src/lifecycle/engine/tier-reconciler';
+import { NoSuchTierError, type ReconcileReport } from '../../src/lifecycle/engine/tier-reconciler';
 import { newRemoteKey, sourceMetadata, tierRecordOf } from '../../src/tiers/tier-state';
+import { openUpload } from '../fixtures/cloud/open-upload';
 import { patternBytes, patternStream, readAll } from '../fixtures/pattern-bytes';
 import {
   metricValue,
@@ -28,7 +37,7 @@ import {
 
 const GRACE_SECONDS = 3;
 
-for (const cloud of ['oss', 's3'] as const) {
+for (const cloud of ['oss', 's3', 's3-archive'] as const) {
   describe(`the reconciler on an ${cloud} tier`, { timeout: 120_000 }, () => {
     let t: TierEngine;
 
@@ -68,7 +77,9 @@ for (const cloud of ['oss', 's3'] as const) {
       await delay(GRACE_SECONDS * 1000 + 1500);
       await backend.put('young-orphan', Readable.from([Buffer.alloc(10, 3)]), { size: 10 });
 
-      const dry = await t.engine.reconciler!.reconcile('RECON', { dryRun: true });
+      const { uploadsNotListed, ...dry } = await t.engine.reconciler!.reconcile('RECON', { dryRun: true });
+      if (cloud === 's3') assert.match(uploadsNotListed ?? '', /does not implement ListMultipartUploads/);
+      else assert.equal(uploadsNotListed, undefined);
       assert.deepEqual(
         { ...dry, details: dry.details.map((d) => [d.key, d.size, d.removed, d.source?.key]) },
         {
@@ -81,6 +92,12 @@ for (const cloud of ['oss', 's3'] as const) {
           orphans: 1,
           removed: 0,
           details: [['old-orphan', 1234, false, 'gone']],
+          uploadsListed: 0,
+          uploadsReferenced: 0,
+          uploadsYoung: 0,
+          uploadsStale: 0,
+          uploadsAborted: 0,
+          uploadDetails: [],
         },
       );
       assert.ok(await backend.head('old-orphan'), 'a dry run removes nothing');
@@ -112,6 +129,81 @@ for (const cloud of ['oss', 's3'] as const) {
         (await backend.head(pendingKey)) === null ? true : undefined,
       );
     });
+
+    if (cloud !== 's3')
+      it('aborts an old open upload no version references; keeps young and referenced ones; a dry run aborts nothing', async () => {
+        const backend = t.backends.RECON;
+        const def = t.definitions.RECON;
+        const intent = (remoteKey: string) => ({
+          tier: 'RECON',
+          status: 'transitioning' as const,
+          remoteKey,
+          startedAt: Date.now(),
+        });
+        // A transition still uploading: its intent names the upload's key.
+        const held = await t.pool.putObject('norules', 'held', patternStream(4, 1000), { size: 1000 });
+        const heldKey = newRemoteKey();
+        await t.pool.updateObjectVersion('norules', 'held', held.versionId, (cur) => ({
+          ...cur,
+          tier: intent(heldKey),
+        }));
+        const heldId = await openUpload(def, heldKey);
+        // An attempt killed mid-upload, whose intent the retry replaced with its own fresh key.
+        const retried = await t.pool.putObject('norules', 'retried', patternStream(5, 1000), { size: 1000 });
+        const killedKey = newRemoteKey();
+        await t.pool.updateObjectVersion('norules', 'retried', retried.versionId, (cur) => ({
+          ...cur,
+          tier: intent(killedKey),
+        }));
+        const killedId = await openUpload(def, killedKey);
+        await t.pool.updateObjectVersion('norules', 'retried', retried.versionId, (cur) => ({
+          ...cur,
+          tier: intent(newRemoteKey()),
+        }));
+        await delay(GRACE_SECONDS * 1000 + 1500);
+        const youngKey = newRemoteKey();
+        const youngId = await openUpload(def, youngKey);
+        const open = async () => {
+          const ids: string[] = [];
+          for await (const u of backend.listUploads()) ids.push(u.uploadId);
+          return ids.sort();
+        };
+        const uploadsOf = (r: ReconcileReport) => ({
+          counts: [r.uploadsListed, r.uploadsReferenced, r.uploadsYoung, r.uploadsStale, r.uploadsAborted],
+          details: r.uploadDetails.map((d) => [d.key, d.uploadId, d.aborted]),
+          notListed: r.uploadsNotListed,
+        });
+
+        const dry = await t.engine.reconciler!.reconcile('RECON', { dryRun: true });
+        assert.deepEqual(uploadsOf(dry), {
+          counts: [3, 1, 1, 1, 0],
+          details: [[killedKey, killedId, false]],
+          notListed: undefined,
+        });
+        assert.ok(Date.parse(dry.uploadDetails[0].initiated) < Date.now() - GRACE_SECONDS * 1000);
+        assert.deepEqual(await open(), [heldId, killedId, youngId].sort(), 'a dry run aborts nothing');
+
+        const real = await t.engine.reconciler!.reconcile('RECON');
+        assert.deepEqual(uploadsOf(real), {
+          counts: [3, 1, 1, 1, 1],
+          details: [[killedKey, killedId, true]],
+          notListed: undefined,
+        });
+        assert.deepEqual(
+          await open(),
+          [heldId, youngId].sort(),
+          'only the killed attempt’s upload is aborted',
+        );
+        const text = t.metrics.render(undefined);
+        assert.equal(metricValue(text, 'tiergate_tier_uploads_aborted_total', { tier: 'RECON' }), 1, text);
+
+        // Once the version holding the intent is gone, nothing references its upload: aborted past the grace.
+        await t.pool.deleteObject('norules', 'held');
+        const after = await t.engine.reconciler!.reconcile('RECON');
+        assert.deepEqual(uploadsOf(after).counts, [2, 0, 1, 1, 1]);
+        assert.deepEqual(await open(), [youngId]);
+        await backend.abortUpload(youngKey, youngId);
+      });
 
     it('refuses a tier it does not have', async () => {
       await assert.rejects(t.engine.reconciler!.reconcile('NOPE'), NoSuchTierError);

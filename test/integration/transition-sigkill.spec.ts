@@ -19,9 +19,9 @@
  *   references. Other remote objects of that version (an interrupted attempt's upload: every attempt takes a
  *   fresh remote key) are collected as leftovers; after all trials a reconcile through the admin API removes
  *   exactly those and leaves one remote object per version;
- * - after all trials, the tier's open multipart uploads are exactly the ones cut short by a kill: nothing aborts
- *   an upload whose process died (a tier-side AbortIncompleteMultipartUpload rule, or a later abort-by-listing in
- *   the reconciler, must clean them); a resumed transition leaves none of its own open.
+ * - after all trials, the tier's open multipart uploads are exactly the ones cut short by a kill (nothing aborts an
+ *   upload whose process died; a resumed transition leaves none of its own open), and that reconcile aborts exactly
+ *   those (no version references their keys: each retry took a fresh one), leaving no upload open in the tier.
  */
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
@@ -36,6 +36,7 @@ import {
   type S3Client,
   type TransitionStorageClass,
 } from '@aws-sdk/client-s3';
+import type { ReconcileReport } from '../../src/lifecycle/engine/tier-reconciler';
 import { SOURCE_METADATA_KEY } from '../../src/tiers/tier-state';
 import { crashClient, startGateway, type GatewayProcess } from '../e2e/gateway-process';
 import { sendSigned } from '../e2e/harness';
@@ -309,9 +310,18 @@ describe('SIGKILL of the gateway during a 200 MiB transition', { timeout: 600_00
         );
       }
 
-      // Every attempt uploads under a fresh remote key, so a kill after an upload leaves that object unreferenced:
-      // the reconciler (grace 1 s here) must remove exactly those, and keep every referenced object.
+      // Every attempt uploads under a fresh remote key, so a kill after an upload leaves that object unreferenced, and
+      // a kill during one its open multipart upload: the reconciler (grace 1 s here) must remove and abort exactly
+      // those, and keep every referenced object.
       const planted = leftovers.flatMap((l) => l.remoteKeys);
+      t.diagnostic(
+        `open multipart uploads in the tier: ${oss.store.openUploads()} (cut short by a kill: ${cutShort})`,
+      );
+      assert.equal(
+        oss.store.openUploads(),
+        cutShort,
+        'the only open multipart uploads are the ones a kill cut short',
+      );
       await delay(1_100);
       const reconciled = await sendSigned(
         '127.0.0.1',
@@ -320,7 +330,7 @@ describe('SIGKILL of the gateway during a 200 MiB transition', { timeout: 600_00
         { credentials: ROOT_CREDENTIALS },
       );
       assert.equal(reconciled.status, 200, reconciled.text);
-      const report = JSON.parse(reconciled.text) as { referenced: number; orphans: number; removed: number };
+      const report = JSON.parse(reconciled.text) as ReconcileReport;
       t.diagnostic(`reconcile: ${reconciled.text.slice(0, 300)}`);
       assert.equal(
         report.referenced,
@@ -331,14 +341,12 @@ describe('SIGKILL of the gateway during a 200 MiB transition', { timeout: 600_00
       for (const [n] of points.entries()) {
         assert.equal(remoteObjectsOf(`obj/${n}`).length, 1, `obj/${n} has exactly one remote object left`);
       }
-      t.diagnostic(
-        `open multipart uploads in the tier: ${oss.store.openUploads()} (cut short by a kill: ${cutShort})`,
+      assert.deepEqual(
+        [report.uploadsListed, report.uploadsReferenced, report.uploadsStale, report.uploadsAborted],
+        [cutShort, 0, cutShort, cutShort],
+        'the reconciler aborted exactly the uploads a kill cut short',
       );
-      assert.equal(
-        oss.store.openUploads(),
-        cutShort,
-        'the only open multipart uploads are the ones a kill cut short',
-      );
+      assert.equal(oss.store.openUploads(), 0, 'no multipart upload is left open in the tier');
     },
   );
 });

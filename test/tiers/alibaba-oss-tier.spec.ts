@@ -5,6 +5,7 @@
  */
 import { AlibabaOssTier } from '../../src/tiers/alibaba-oss-tier';
 import type { TierDefinition } from '../../src/tiers/tier-definition';
+import { openUpload } from '../fixtures/cloud/open-upload';
 import { startOssServer, type OssServer } from '../fixtures/cloud/oss-server';
 import { tierContract } from './tier-contract';
 
@@ -24,6 +25,8 @@ function target(server: OssServer, def: TierDefinition, pathStyle: boolean) {
     authFailures: () => server.authFailures,
     partSize: 8 * MiB,
     openUploads: () => server.store.openUploads(),
+    openUpload: (key: string, over?: Partial<TierDefinition>) =>
+      openUpload({ ...def, ...over }, key, { pathStyle }),
   };
 }
 
@@ -46,7 +49,7 @@ tierContract(
     return target(standard, def, false);
   },
   () => standard.close(),
-  { big: true, archive: false },
+  { big: true, archive: false, uploads: true },
 );
 
 let archive: OssServer;
@@ -73,5 +76,5 @@ tierContract(
     return { ...target(archive, def, true), archive: { restoreMs: 300 } };
   },
   () => archive.close(),
-  { big: false, archive: true },
+  { big: false, archive: true, uploads: true },
 );

@@ -1,10 +1,12 @@
 /**
  * The S3 tier under the tier contract on two servers: s3rver (the emulator the benchmark uses; STANDARD only, no
- * signature checks, checksums WHEN_REQUIRED) and our archive-class S3 server (SigV4 verified, the SDK's default
- * aws-chunked uploads with CRC32 trailers, GLACIER restore semantics).
+ * signature checks, checksums WHEN_REQUIRED, no ListMultipartUploads) and our archive-class S3 server (SigV4
+ * verified, the SDK's default aws-chunked uploads with CRC32 trailers, GLACIER restore semantics, open multipart
+ * uploads listed and aborted).
  */
 import { AwsS3Tier } from '../../src/tiers/aws-s3-tier';
 import type { TierDefinition } from '../../src/tiers/tier-definition';
+import { openUpload } from '../fixtures/cloud/open-upload';
 import { startS3ArchiveServer, type S3ArchiveServer } from '../fixtures/cloud/s3-archive-server';
 import { S3RVER_KEYS, startS3rver, type S3rverServer } from '../fixtures/cloud/s3rver-server';
 import { tierContract } from './tier-contract';
@@ -39,7 +41,7 @@ tierContract(
     };
   },
   () => rver.close(),
-  { big: true, archive: false },
+  { big: true, archive: false, uploads: false },
 );
 
 let archive: S3ArchiveServer;
@@ -73,8 +75,9 @@ tierContract(
       partSize: 8 * MiB,
       archive: { restoreMs: 300 },
       openUploads: () => archive.store.openUploads(),
+      openUpload: (key: string, over?: Partial<TierDefinition>) => openUpload({ ...def, ...over }, key),
     };
   },
   () => archive.close(),
-  { big: true, archive: true },
+  { big: true, archive: true, uploads: true },
 );

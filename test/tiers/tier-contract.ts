@@ -2,14 +2,15 @@
  * The contract every TierBackend keeps (after RustFS's backend contract tests), run by one spec per backend and
  * test server. Assertions about what crossed the wire come from the server's wire tap, never from the backend's own
  * account. A target describes what its server can show: whether it reports storage classes (s3rver does not),
- * whether it checks signatures (s3rver checks only the key id), and its archive class if it has restore semantics.
+ * whether it checks signatures (s3rver checks only the key id), its archive class if it has restore semantics, and
+ * how to leave a multipart upload open if it can list them (s3rver answers ListMultipartUploads NotImplemented).
  */
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { TierBackend } from '../../src/tiers/tier-backend';
 import type { TierDefinition } from '../../src/tiers/tier-definition';
-import { TierError } from '../../src/tiers/tier-error';
+import { TierError, isNotImplemented } from '../../src/tiers/tier-error';
 import { TierProbeError } from '../../src/tiers/tier-probe';
 import type { WireRecord, WireTap } from '../fixtures/cloud/wire-tap';
 import { patternBytes, patternSha256, patternStream, readAll, streamSha256 } from '../fixtures/pattern-bytes';
@@ -36,6 +37,11 @@ export interface ContractTarget {
   archive?: { restoreMs: number };
   /** Multipart uploads still open on the server (must be 0 after any put). */
   openUploads?: () => number;
+  /**
+   * Starts a multipart upload of the opaque `key` with one part through the cloud's own client and leaves it open
+   * (as a killed gateway does); `over` changes the definition (another prefix). Returns the upload id.
+   */
+  openUpload?: (key: string, over?: Partial<TierDefinition>) => Promise<string>;
   /** Known defects of the server the contract must work around (s3rver's). */
   quirks?: {
     /** The server answers `bytes=0-0` with the whole object (the backend must refuse to pass that off as a range). */
@@ -51,7 +57,7 @@ export function tierContract(
   setup: () => Promise<ContractTarget>,
   teardown: () => Promise<void>,
   /** Which target-specific cases to define (known before setup runs: a case that does not apply is not defined). */
-  cases: { big: boolean; archive: boolean },
+  cases: { big: boolean; archive: boolean; uploads: boolean },
 ): void {
   describe(`tier contract: ${label}`, () => {
     let t: ContractTarget;
@@ -172,6 +178,69 @@ export function tierContract(
         all.includes('listx/other') && !all.includes('list/z') && !all.some((k) => k.startsWith('neighbour')),
       );
     });
+
+    if (cases.uploads)
+      it('lists open multipart uploads under its prefix, oldest first per key, across pages; aborts idempotently', async () => {
+        const open = t.openUpload;
+        assert.ok(open, 'the target can leave an upload open');
+        const started = Date.now();
+        const ids: Record<string, string> = {};
+        for (const name of ['b1', 'a', 'b2', 'c']) ids[name] = await open(`mpu/${name[0]}`);
+        const outside = await open('mpux/other');
+        const neighbour = await open('mpu/z', { prefix: 'neighbour/' });
+        assert.equal(t.openUploads?.() ?? 6, 6);
+
+        // Two per page: the first page ends between the two uploads of mpu/b (key-marker and upload-id-marker).
+        const paged = make(undefined, { listPageSize: 2 });
+        const mark = t.tap.log.length;
+        const listed: [string, string][] = [];
+        for await (const u of paged.listUploads('mpu/')) {
+          listed.push([u.key, u.uploadId]);
+          const at = u.initiated?.getTime() ?? 0;
+          assert.ok(
+            at >= started - 2000 && at <= Date.now() + 2000,
+            `initiated ${u.initiated?.toISOString()}`,
+          );
+        }
+        assert.deepEqual(listed, [
+          ['mpu/a', ids.a],
+          ['mpu/b', ids.b1],
+          ['mpu/b', ids.b2],
+          ['mpu/c', ids.c],
+        ]);
+        const pages = since(mark).filter((r) => r.method === 'GET' && 'uploads' in r.query);
+        assert.equal(pages.length, 2, 'four uploads at two per page');
+        const all: string[] = [];
+        for await (const u of tier.listUploads()) all.push(u.uploadId);
+        assert.ok(all.includes(outside) && !all.includes(neighbour), 'its own prefix, all of it, only');
+
+        await tier.abortUpload('mpu/b', ids.b1);
+        await tier.abortUpload('mpu/b', ids.b1);
+        await tier.abortUpload('mpu/a', 'no-such-upload-id');
+        const left: string[] = [];
+        for await (const u of tier.listUploads('mpu/')) left.push(u.uploadId);
+        assert.deepEqual(left, [ids.a, ids.b2, ids.c]);
+        for (const [key, id] of [
+          ['mpu/a', ids.a],
+          ['mpu/b', ids.b2],
+          ['mpu/c', ids.c],
+          ['mpux/other', outside],
+        ])
+          await tier.abortUpload(key, id);
+        await make({ prefix: 'neighbour/' }).abortUpload('mpu/z', neighbour);
+        for await (const u of tier.listUploads()) assert.fail(`upload left open: ${u.key} ${u.uploadId}`);
+        assert.equal(t.openUploads?.() ?? 0, 0);
+      });
+    else
+      it('a server without ListMultipartUploads fails the listing permanently, as NotImplemented', async () => {
+        const pages = tier.listUploads()[Symbol.asyncIterator]();
+        const err = await pages.next().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        assert.ok(isNotImplemented(err), `expected NotImplemented, got ${String(err)}`);
+        assert.equal(err.retryable, false);
+      });
 
     it('delete is idempotent', async () => {
       await put('del/obj', 10, 1);

@@ -73,7 +73,7 @@ export interface LifecycleSettings {
    * a job cut short by a crash runs again about this long (up to twice this) after the crash.
    */
   readonly lockMs?: number;
-  /** Unreferenced remote objects younger than this are kept by the reconciler (default an hour). */
+  /** Unreferenced remote objects and open uploads younger than this are kept by the reconciler (default an hour). */
   readonly orphanGraceSeconds?: number;
   /** Seconds between periodic reconciles of every tier (default: the scanner interval). */
   readonly reconcileIntervalSeconds?: number;
@@ -229,8 +229,11 @@ export class LifecycleEngine {
         // A tier removed since the pass was queued has nothing left to reconcile here.
         if (!this.reconciler || !this.tiering?.tiers.get(payload.tier)) return;
         const r = await this.reconciler.reconcile(payload.tier);
+        const uploads =
+          r.uploadsNotListed ??
+          `${r.uploadsListed} listed, ${r.uploadsReferenced} referenced, ${r.uploadsYoung} young, ${r.uploadsStale} stale, ${r.uploadsAborted} aborted`;
         logger.log(
-          `reconcile of tier ${r.tier}: ${r.listed} listed, ${r.referenced} referenced, ${r.young} young, ${r.orphans} orphans, ${r.removed} removed`,
+          `reconcile of tier ${r.tier}: ${r.listed} listed, ${r.referenced} referenced, ${r.young} young, ${r.orphans} orphans, ${r.removed} removed; open uploads: ${uploads}`,
         );
         this.observe('reconcile', 'reconcile', 'done');
       },

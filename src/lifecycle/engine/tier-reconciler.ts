@@ -2,26 +2,39 @@
  * The tier reconciler (DESIGN.md section 3): lists a tier's prefix and removes the remote objects no version
  * references (orphans): left by a crash between a transition's upload and its commit, a removal whose remote delete
  * was never queued (Redis down) or gave up, an upload that finished after its version was deleted, a leftover probe.
+ * It also aborts the multipart uploads left open under the prefix by a transition that died mid-upload (a SIGKILL
+ * aborts nothing): the cloud keeps, and bills, their parts until someone does.
  *
- * Data safety: a cloud copy is never deleted while something still needs it.
- * 1. List first, then walk: the tier is listed, then every version of the namespace is walked for references to
- *    the listed keys (either status: `transitioning` intents too, since a retry reuses its remote key). A version
- *    that comes to reference a key after the walk passed its object can only do so with a fresh random key, never
- *    one that was already listed, so the walk cannot miss a reference to a listed object, however long it takes.
- * 2. Grace: an unreferenced object younger than the grace period (TIERGATE_TIER_ORPHAN_GRACE_SECONDS, default an
- *    hour) is kept: it may be an upload whose intent or commit is in flight. An object without a modification time
- *    is kept too.
- * 3. Re-check: right before deleting, the object's own header names its source version (`tiergate-source`); that
+ * Data safety: a cloud copy is never deleted, nor an upload aborted, while something still needs it.
+ * 1. List first, then walk: the tier's objects and its open multipart uploads are listed, then every version of the
+ *    namespace is walked for references to the listed keys (either status: `transitioning` intents too, since a
+ *    retry reuses its remote key). A version that comes to reference a key after the walk passed its object can only
+ *    do so with a fresh random key, never one that was already listed, so the walk cannot miss a reference to a
+ *    listed object or upload, however long it takes.
+ * 2. Uploads: a transition records its intent (with a fresh remote key) before it starts its upload, so a listed
+ *    upload's intent was recorded before the walk began. If no version references the upload's key after the walk,
+ *    the intent is gone (replaced by a later attempt's fresh key, or its version removed) and the attempt can never
+ *    commit (its commit is a compare-and-swap on that intent): aborting the upload only ends an attempt that is
+ *    already lost. A legitimate upload, however long, holds its intent and is referenced. There is no source header
+ *    to re-check for an upload (the key is all there is), and none is needed.
+ * 3. Grace: an unreferenced object or upload younger than the grace period (TIERGATE_TIER_ORPHAN_GRACE_SECONDS,
+ *    default an hour) is kept: for an object, its intent or commit may be in flight; for an upload, step 2 already
+ *    suffices and the grace is a second line (against a clock or a walk we did not foresee). An object without a
+ *    modification time, or an upload without an initiation time, is kept too.
+ * 4. Re-check: right before deleting, the object's own header names its source version (`tiergate-source`); that
  *    key's versions are read again and the object is kept if one references it now.
- * A dry run reports the same without deleting. Memory: one entry per listed object.
+ * A dry run reports the same without deleting or aborting. A tier that cannot list multipart uploads (s3rver answers
+ * 501 NotImplemented) is reconciled for its objects, and the report says why its uploads were not listed. Memory:
+ * one entry per listed object and per listed upload.
  *
  * A tier's prefix belongs to one deployment: everything under it that this deployment's versions do not reference
- * is removed once past the grace. Two deployments must never share a bucket and prefix.
+ * is removed (or aborted) once past the grace. Two deployments must never share a bucket and prefix.
  */
 import { isStorageError } from '../../storage/errors';
 import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
 import type { TierLookup } from '../../tiers/read-through';
-import type { TierBackend, TierListEntry } from '../../tiers/tier-backend';
+import type { TierBackend, TierListEntry, TierUploadEntry } from '../../tiers/tier-backend';
+import { isNotImplemented } from '../../tiers/tier-error';
 import { NO_TIER_OBSERVER, type TierObserver } from '../../tiers/tier-observer';
 import { allVersions } from '../../tiers/tier-references';
 import { SOURCE_METADATA_KEY, tierRecordOf } from '../../tiers/tier-state';
@@ -30,7 +43,7 @@ import { referencesRemote } from './remote-delete';
 /** Default grace period: an hour. */
 export const DEFAULT_ORPHAN_GRACE_SECONDS = 3600;
 
-/** Most orphans listed one by one in a report (the counts cover all of them). */
+/** Most orphans (and most stale uploads) listed one by one in a report (the counts cover all of them). */
 export const REPORT_DETAILS_MAX = 1000;
 
 /** A reconcile of a tier this gateway does not have. */
@@ -57,6 +70,14 @@ export interface OrphanDetail {
   removed: boolean;
 }
 
+/** One stale multipart upload in a report. */
+export interface UploadDetail {
+  key: string;
+  uploadId: string;
+  initiated: string;
+  aborted: boolean;
+}
+
 /** What a reconcile found and did (the admin API's answer). */
 export interface ReconcileReport {
   tier: string;
@@ -74,6 +95,20 @@ export interface ReconcileReport {
   removed: number;
   /** The first REPORT_DETAILS_MAX orphans. */
   details: OrphanDetail[];
+  /** Multipart uploads open under the tier prefix (0 when they could not be listed: see `uploadsNotListed`). */
+  uploadsListed: number;
+  /** Listed uploads whose key some version references (a transition's upload in flight). */
+  uploadsReferenced: number;
+  /** Unreferenced uploads kept because they are younger than the grace (or have no initiation time). */
+  uploadsYoung: number;
+  /** Unreferenced uploads older than the grace: no attempt can ever complete them. */
+  uploadsStale: number;
+  /** Stale uploads aborted (0 on a dry run). */
+  uploadsAborted: number;
+  /** The first REPORT_DETAILS_MAX stale uploads. */
+  uploadDetails: UploadDetail[];
+  /** Why the tier's open uploads could not be listed (it does not implement ListMultipartUploads); absent if they were. */
+  uploadsNotListed?: string;
 }
 
 /** Options of one pass. */
@@ -126,20 +161,38 @@ export class TierReconciler {
       orphans: 0,
       removed: 0,
       details: [],
+      uploadsListed: 0,
+      uploadsReferenced: 0,
+      uploadsYoung: 0,
+      uploadsStale: 0,
+      uploadsAborted: 0,
+      uploadDetails: [],
     };
-    // 1. List, then walk for references to what was listed.
+    // 1. List objects and open uploads, then walk for references to what was listed.
     const listed = new Map<string, TierListEntry>();
     for await (const entry of backend.list()) listed.set(entry.key, entry);
     report.listed = listed.size;
+    const uploads: TierUploadEntry[] = [];
+    try {
+      for await (const upload of backend.listUploads()) uploads.push(upload);
+    } catch (err) {
+      if (!isNotImplemented(err)) throw err;
+      uploads.length = 0;
+      report.uploadsNotListed = `the tier does not implement ListMultipartUploads: ${err.message}`;
+    }
+    report.uploadsListed = uploads.length;
+    const uploadKeys = new Set(uploads.map((u) => u.key));
     const referenced = new Set<string>();
     for await (const v of allVersions(this.layer)) {
       const r = tierRecordOf(v);
-      if (r && r.tier === tier && listed.has(r.remoteKey)) referenced.add(r.remoteKey);
+      if (r && r.tier === tier && (listed.has(r.remoteKey) || uploadKeys.has(r.remoteKey)))
+        referenced.add(r.remoteKey);
     }
-    report.referenced = referenced.size;
+    for (const key of listed.keys()) if (referenced.has(key)) report.referenced++;
 
-    // 2. The grace, counted from the walk's end.
+    // 3. The grace, counted from the walk's end.
     const cutoff = Date.now() - this.graceSeconds * 1000;
+    await this.abortStale(tier, backend, uploads, referenced, cutoff, dryRun, report);
     for (const [key, entry] of listed) {
       if (referenced.has(key)) continue;
       const at = entry.lastModified?.getTime();
@@ -147,7 +200,7 @@ export class TierReconciler {
         report.young++;
         continue;
       }
-      // 3. Re-check the source key right before deleting.
+      // 4. Re-check the source key right before deleting.
       const head = await backend.head(key);
       if (!head) continue; // gone meanwhile (a remote delete got there first)
       const source = remoteSource(head.metadata);
@@ -174,6 +227,45 @@ export class TierReconciler {
       }
     }
     return report;
+  }
+
+  /** Steps 2 and 3 for the listed uploads: aborts (or, on a dry run, reports) the unreferenced ones past the grace. */
+  private async abortStale(
+    tier: string,
+    backend: TierBackend,
+    uploads: readonly TierUploadEntry[],
+    referenced: ReadonlySet<string>,
+    cutoff: number,
+    dryRun: boolean,
+    report: ReconcileReport,
+  ): Promise<void> {
+    for (const upload of uploads) {
+      if (referenced.has(upload.key)) {
+        report.uploadsReferenced++;
+        continue;
+      }
+      const at = upload.initiated?.getTime();
+      if (at === undefined || at > cutoff) {
+        report.uploadsYoung++;
+        continue;
+      }
+      report.uploadsStale++;
+      let aborted = false;
+      if (!dryRun) {
+        await backend.abortUpload(upload.key, upload.uploadId);
+        aborted = true;
+        report.uploadsAborted++;
+        this.observer.uploadAborted(tier);
+      }
+      if (report.uploadDetails.length < REPORT_DETAILS_MAX) {
+        report.uploadDetails.push({
+          key: upload.key,
+          uploadId: upload.uploadId,
+          initiated: new Date(at).toISOString(),
+          aborted,
+        });
+      }
+    }
   }
 
   private async versionsOf(source: RemoteSource): Promise<ObjectInfo[]> {

@@ -1,6 +1,6 @@
 # alicloud-tier: the cloud tier on Alibaba Cloud, used by alicloud-gateway (ECS nodes) and examples/hybrid (on-prem
 # nodes). A private OSS bucket that cold objects move to, encrypted server-side with the module's KMS key, public
-# access blocked; the KMS key (yearly automatic rotation, an alias); and the RAM policy the gateway needs, for the
+# access blocked, multipart uploads still incomplete after abort_incomplete_uploads_days aborted; the KMS key (yearly automatic rotation, an alias); and the RAM policy the gateway needs, for the
 # caller to attach to an ECS role or a RAM user.
 
 data "alicloud_account" "current" {}
@@ -36,6 +36,16 @@ resource "alicloud_oss_bucket" "tier" {
   force_destroy = var.force_destroy
   tags          = local.tags
 
+  lifecycle_rule {
+    id      = "abort-stale-multipart-uploads"
+    prefix  = var.prefix
+    enabled = true
+
+    abort_multipart_upload {
+      days = var.abort_incomplete_uploads_days
+    }
+  }
+
   lifecycle {
     ignore_changes = [server_side_encryption_rule]
   }
@@ -58,7 +68,9 @@ resource "alicloud_oss_bucket_server_side_encryption" "tier" {
 }
 
 # Exactly the actions the gateway's OSS tier backend and Alibaba KMS provider use: listing the prefix, put/get/delete
-# and restore of objects under it, multipart clean-up, and data keys from this one key.
+# and restore of objects under it, listing and aborting the multipart uploads left open under it (the reconciler),
+# and data keys from this one key. ListMultipartUploads is granted on the bucket without an oss:Prefix condition;
+# the gateway always lists with the tier prefix, and aborting is still limited to keys under it.
 locals {
   oss_bucket_arn = "acs:oss:*:${data.alicloud_account.current.id}:${alicloud_oss_bucket.tier.bucket}"
   kms_key_arn    = "acs:kms:${local.region}:${data.alicloud_account.current.id}:key/${alicloud_kms_key.tier.id}"
@@ -71,6 +83,11 @@ locals {
         Action    = ["oss:ListObjects"]
         Resource  = [local.oss_bucket_arn]
         Condition = { StringLike = { "oss:Prefix" = ["${var.prefix}*"] } }
+      },
+      {
+        Effect   = "Allow"
+        Action   = ["oss:ListMultipartUploads"]
+        Resource = [local.oss_bucket_arn]
       },
       {
         Effect = "Allow"

@@ -54,6 +54,17 @@ variable "storage_class" {
   }
 }
 
+variable "abort_incomplete_uploads_days" {
+  type        = number
+  description = "Days after which OSS deletes the parts of a multipart upload under the prefix that is still incomplete (a gateway killed mid-transition leaves one open; its parts are billed until aborted). The gateway's reconciler aborts them sooner; this rule is the backstop."
+  default     = 7
+
+  validation {
+    condition     = var.abort_incomplete_uploads_days >= 1 && var.abort_incomplete_uploads_days <= 365 && floor(var.abort_incomplete_uploads_days) == var.abort_incomplete_uploads_days
+    error_message = "abort_incomplete_uploads_days must be a whole number of days from 1 to 365."
+  }
+}
+
 variable "kms_pending_window_days" {
   type        = number
   description = "Waiting period before a deleted KMS key is destroyed (data tiered under it is unreadable after)."

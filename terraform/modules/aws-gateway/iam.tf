@@ -4,13 +4,14 @@
 module "tier" {
   source = "../aws-tier"
 
-  name                     = var.name
-  tags                     = var.tags
-  bucket_name              = var.tier_bucket_name
-  force_destroy            = var.tier_bucket_force_destroy
-  prefix                   = var.tier_prefix
-  storage_class            = var.tier_storage_class
-  kms_deletion_window_days = var.kms_deletion_window_days
+  name                          = var.name
+  tags                          = var.tags
+  bucket_name                   = var.tier_bucket_name
+  force_destroy                 = var.tier_bucket_force_destroy
+  prefix                        = var.tier_prefix
+  storage_class                 = var.tier_storage_class
+  abort_incomplete_uploads_days = var.tier_abort_incomplete_uploads_days
+  kms_deletion_window_days      = var.kms_deletion_window_days
 }
 
 resource "aws_iam_role" "gateway" {

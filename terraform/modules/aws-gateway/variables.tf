@@ -282,6 +282,17 @@ variable "tier_storage_class" {
   default     = "STANDARD_IA"
 }
 
+variable "tier_abort_incomplete_uploads_days" {
+  type        = number
+  description = "Days after which S3 aborts a multipart upload under the tier prefix that is still incomplete (left open by a gateway killed mid-transition); a backstop to the gateway's reconciler."
+  default     = 7
+
+  validation {
+    condition     = var.tier_abort_incomplete_uploads_days >= 1 && var.tier_abort_incomplete_uploads_days <= 365 && floor(var.tier_abort_incomplete_uploads_days) == var.tier_abort_incomplete_uploads_days
+    error_message = "tier_abort_incomplete_uploads_days must be a whole number of days from 1 to 365."
+  }
+}
+
 variable "kms_deletion_window_days" {
   type        = number
   description = "Waiting period before a deleted KMS key is destroyed (data tiered under it is unreadable after)."

@@ -1,6 +1,6 @@
 # aws-tier: the cloud tier on AWS, used by aws-gateway (EC2 nodes) and examples/hybrid (on-prem nodes). An S3 bucket
 # that cold objects move to (public access blocked, owner-enforced, SSE-KMS with a bucket key by default, TLS-only
-# policy, stale multipart uploads aborted), the KMS key that encrypts it (yearly rotation, an alias), and the access
+# policy, multipart uploads still incomplete after abort_incomplete_uploads_days aborted), the KMS key that encrypts it (yearly rotation, an alias), and the access
 # policy the gateway needs, for the caller to attach to an instance role or a user.
 
 locals {
@@ -73,7 +73,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "tier" {
     }
 
     abort_incomplete_multipart_upload {
-      days_after_initiation = 7
+      days_after_initiation = var.abort_incomplete_uploads_days
     }
   }
 }
@@ -97,7 +97,10 @@ resource "aws_s3_bucket_policy" "tier" {
 }
 
 # Exactly the actions the gateway's S3 tier backend and AWS KMS provider use: listing the prefix, put/get/delete
-# and restore of objects under it, multipart clean-up, and data keys from this one key.
+# and restore of objects under it, listing and aborting the multipart uploads left open under it (the reconciler),
+# and data keys from this one key. ListBucketMultipartUploads takes no s3:prefix condition (S3 defines that key for
+# ListBucket and ListBucketVersions only), so it is granted on the bucket; the gateway always lists with the tier
+# prefix, and aborting is still limited to keys under it.
 locals {
   access_policy = {
     Version = "2012-10-17"
@@ -108,6 +111,12 @@ locals {
         Action    = ["s3:ListBucket"]
         Resource  = [aws_s3_bucket.tier.arn]
         Condition = { StringLike = { "s3:prefix" = ["${var.prefix}*"] } }
+      },
+      {
+        Sid      = "ListTierUploads"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucketMultipartUploads"]
+        Resource = [aws_s3_bucket.tier.arn]
       },
       {
         Sid    = "TierObjects"

@@ -89,7 +89,7 @@ run "instance_role_carries_exactly_the_tier_policy" {
     error_message = "The instance role must carry the tier's access policy."
   }
   assert {
-    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.gateway.policy).Statement : s.Action])) == toset(["s3:ListBucket", "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:RestoreObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"])
+    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.gateway.policy).Statement : s.Action])) == toset(["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:RestoreObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"])
     error_message = "The role must be granted exactly the actions the gateway uses."
   }
   assert {
@@ -161,10 +161,11 @@ run "rejects_bad_input" {
   command = plan
 
   variables {
-    name              = "Bad_Name"
-    allowed_cidrs     = ["not-a-cidr"]
-    data_volume_count = 1
+    name                               = "Bad_Name"
+    allowed_cidrs                      = ["not-a-cidr"]
+    data_volume_count                  = 1
+    tier_abort_incomplete_uploads_days = 1.5
   }
 
-  expect_failures = [var.name, var.allowed_cidrs, var.data_volume_count]
+  expect_failures = [var.name, var.allowed_cidrs, var.data_volume_count, var.tier_abort_incomplete_uploads_days]
 }

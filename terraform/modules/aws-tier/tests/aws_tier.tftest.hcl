@@ -1,6 +1,6 @@
 # terraform test for the aws-tier module on a mocked AWS provider: the bucket hardening (public access block,
-# owner-enforced, SSE-KMS, TLS-only policy), the rotating key and its alias, the exact access policy, the tier
-# definition, and the validations.
+# owner-enforced, SSE-KMS, TLS-only policy), the rule aborting incomplete multipart uploads, the rotating key and its
+# alias, the exact access policy, the tier definition, and the validations.
 
 mock_provider "aws" {
   mock_data "aws_region" {
@@ -49,25 +49,33 @@ run "bucket_and_key_are_hardened" {
     condition     = aws_s3_bucket.tier.bucket_prefix == "tg-tier-" && aws_s3_bucket.tier.tags["Environment"] == "test" && aws_kms_key.tier.tags["Module"] == "tiergate/aws-tier"
     error_message = "Bucket naming or tags are wrong."
   }
+  assert {
+    condition     = one(aws_s3_bucket_lifecycle_configuration.tier.rule).status == "Enabled" && one(one(aws_s3_bucket_lifecycle_configuration.tier.rule).filter).prefix == "tiergate/" && one(one(aws_s3_bucket_lifecycle_configuration.tier.rule).abort_incomplete_multipart_upload).days_after_initiation == 7
+    error_message = "Multipart uploads under the prefix still incomplete after 7 days (the default) must be aborted."
+  }
 }
 
 run "access_policy_is_exactly_what_the_gateway_uses" {
   command = apply
 
   assert {
-    condition     = length(jsondecode(output.access_policy_json).Statement) == 3
-    error_message = "The access policy must have exactly three statements."
+    condition     = length(jsondecode(output.access_policy_json).Statement) == 4
+    error_message = "The access policy must have exactly four statements."
   }
   assert {
     condition     = jsondecode(output.access_policy_json).Statement[0].Action == ["s3:ListBucket"] && jsondecode(output.access_policy_json).Statement[0].Resource == ["arn:aws:s3:::tg-tier-0001"] && jsondecode(output.access_policy_json).Statement[0].Condition.StringLike["s3:prefix"] == ["tiergate/*"]
     error_message = "Listing must be limited to the tier prefix of the tier bucket."
   }
   assert {
-    condition     = toset(jsondecode(output.access_policy_json).Statement[1].Action) == toset(["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:RestoreObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]) && jsondecode(output.access_policy_json).Statement[1].Resource == ["arn:aws:s3:::tg-tier-0001/tiergate/*"]
+    condition     = jsondecode(output.access_policy_json).Statement[1].Action == ["s3:ListBucketMultipartUploads"] && jsondecode(output.access_policy_json).Statement[1].Resource == ["arn:aws:s3:::tg-tier-0001"]
+    error_message = "Listing multipart uploads (the reconciler) must be allowed on the tier bucket."
+  }
+  assert {
+    condition     = toset(jsondecode(output.access_policy_json).Statement[2].Action) == toset(["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:RestoreObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]) && jsondecode(output.access_policy_json).Statement[2].Resource == ["arn:aws:s3:::tg-tier-0001/tiergate/*"]
     error_message = "Object actions must be the gateway's, on the tier prefix only."
   }
   assert {
-    condition     = toset(jsondecode(output.access_policy_json).Statement[2].Action) == toset(["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"]) && jsondecode(output.access_policy_json).Statement[2].Resource == [aws_kms_key.tier.arn]
+    condition     = toset(jsondecode(output.access_policy_json).Statement[3].Action) == toset(["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"]) && jsondecode(output.access_policy_json).Statement[3].Resource == [aws_kms_key.tier.arn]
     error_message = "KMS actions must be the three the gateway uses, on the tier key only."
   }
   assert {
@@ -76,12 +84,13 @@ run "access_policy_is_exactly_what_the_gateway_uses" {
   }
 }
 
-run "named_bucket_and_other_prefix" {
+run "named_bucket_other_prefix_and_abort_days" {
   command = apply
 
   variables {
-    bucket_name = "acme-cold-data"
-    prefix      = "site-a/"
+    bucket_name                   = "acme-cold-data"
+    prefix                        = "site-a/"
+    abort_incomplete_uploads_days = 2
   }
 
   assert {
@@ -89,8 +98,12 @@ run "named_bucket_and_other_prefix" {
     error_message = "A given bucket name must be used as is."
   }
   assert {
-    condition     = jsondecode(output.access_policy_json).Statement[1].Resource == ["arn:aws:s3:::tg-tier-0001/site-a/*"]
+    condition     = jsondecode(output.access_policy_json).Statement[2].Resource == ["arn:aws:s3:::tg-tier-0001/site-a/*"]
     error_message = "The policy must follow the prefix."
+  }
+  assert {
+    condition     = one(one(aws_s3_bucket_lifecycle_configuration.tier.rule).filter).prefix == "site-a/" && one(one(aws_s3_bucket_lifecycle_configuration.tier.rule).abort_incomplete_multipart_upload).days_after_initiation == 2
+    error_message = "The abort rule must follow the prefix and abort_incomplete_uploads_days."
   }
 }
 
@@ -98,11 +111,12 @@ run "rejects_bad_input" {
   command = plan
 
   variables {
-    bucket_name              = "Not_A_Bucket"
-    prefix                   = "no-trailing-slash"
-    storage_class            = "COLD"
-    kms_deletion_window_days = 3
+    bucket_name                   = "Not_A_Bucket"
+    prefix                        = "no-trailing-slash"
+    storage_class                 = "COLD"
+    kms_deletion_window_days      = 3
+    abort_incomplete_uploads_days = 0
   }
 
-  expect_failures = [var.bucket_name, var.prefix, var.storage_class, var.kms_deletion_window_days]
+  expect_failures = [var.bucket_name, var.prefix, var.storage_class, var.kms_deletion_window_days, var.abort_incomplete_uploads_days]
 }
