@@ -3,7 +3,7 @@
  * cloud servers (OSS with exact V4 signatures, s3rver, and our S3 server with SigV4). The RECON tier's prefix holds,
  * when the pass runs:
  * - a transitioned version's object (referenced), and an object a version names in its `transitioning` intent (a
- *   crash between upload and commit: referenced, kept);
+ *   transition between upload and commit, still running: it holds its object's Redis lock; referenced, kept);
  * - an orphan planted directly under the prefix, older than the grace (3 s), and one planted just before the pass
  *   (younger than the grace: kept).
  * A dry run reports exactly that and removes nothing; the real pass removes only the old orphan, and the metrics
@@ -16,6 +16,11 @@
  * younger than the grace (kept). A dry run reports the same and aborts nothing; the metrics count the abort. On
  * s3rver, which answers ListMultipartUploads 501 NotImplemented, the pass still reconciles the objects and says
  * why it listed no uploads.
+ *
+ * Stale intents (older than the grace): one whose object's lock is held (an attempt still running) is kept; one no
+ * attempt holds (a transition killed between upload and commit, its job lost) is dropped, and the object it named
+ * is removed as an orphan in the same pass; the version stays local and readable. A dry run drops nothing.
+ * A tier whose credentials may not list multipart uploads (403) is still reconciled for its objects, and says why.
  */
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
@@ -98,12 +103,20 @@ for (const cloud of ['oss', 's3', 's3-archive'] as const) {
           uploadsStale: 0,
           uploadsAborted: 0,
           uploadDetails: [],
+          intentsStale: 1,
+          intentsDropped: 0,
         },
       );
       assert.ok(await backend.head('old-orphan'), 'a dry run removes nothing');
 
-      const real = await t.engine.reconciler!.reconcile('RECON');
+      // The pending transition is still running (on some gateway): it holds its object's lock.
+      const real = await t.locks.withLock('norules/pending', () => t.engine.reconciler!.reconcile('RECON'));
       assert.equal(real.dryRun, false);
+      assert.deepEqual(
+        [real.intentsStale, real.intentsDropped],
+        [1, 0],
+        'a running attempt keeps its intent',
+      );
       assert.deepEqual(
         [real.listed, real.referenced, real.young, real.orphans, real.removed],
         [4, 2, 1, 1, 1],
@@ -183,7 +196,12 @@ for (const cloud of ['oss', 's3', 's3-archive'] as const) {
         assert.ok(Date.parse(dry.uploadDetails[0].initiated) < Date.now() - GRACE_SECONDS * 1000);
         assert.deepEqual(await open(), [heldId, killedId, youngId].sort(), 'a dry run aborts nothing');
 
-        const real = await t.engine.reconciler!.reconcile('RECON');
+        // The held transition is still uploading: it holds its object's lock. The retry's own intent is stale too,
+        // and nothing holds its lock: dropped.
+        const real = await t.locks.withLock('norules/held', () => t.engine.reconciler!.reconcile('RECON'));
+        assert.deepEqual([real.intentsStale, real.intentsDropped], [2, 1]);
+        assert.equal((await t.pool.getObjectInfo('norules', 'retried')).tier, undefined);
+        assert.equal(tierRecordOf(await t.pool.getObjectInfo('norules', 'held'))?.remoteKey, heldKey);
         assert.deepEqual(uploadsOf(real), {
           counts: [3, 1, 1, 1, 1],
           details: [[killedKey, killedId, true]],
@@ -203,6 +221,61 @@ for (const cloud of ['oss', 's3', 's3-archive'] as const) {
         assert.deepEqual(uploadsOf(after).counts, [2, 0, 1, 1, 1]);
         assert.deepEqual(await open(), [youngId]);
         await backend.abortUpload(youngKey, youngId);
+      });
+
+    it('drops a stale intent no attempt holds, then removes the object it named', async () => {
+      const backend = t.backends.RECON;
+      // A transition killed between its upload and its commit, whose job was lost: the intent stays behind.
+      const crashed = await t.pool.putObject('norules', 'crashed', patternStream(6, 1500), { size: 1500 });
+      const crashedKey = newRemoteKey();
+      await t.pool.updateObjectVersion('norules', 'crashed', crashed.versionId, (cur) => ({
+        ...cur,
+        tier: { tier: 'RECON', status: 'transitioning', remoteKey: crashedKey, startedAt: Date.now() },
+      }));
+      await backend.put(crashedKey, Readable.from([Buffer.alloc(1600, 4)]), {
+        size: 1600,
+        metadata: sourceMetadata(crashed),
+      });
+      await delay(GRACE_SECONDS * 1000 + 1500);
+
+      const dry = await t.engine.reconciler!.reconcile('RECON', { dryRun: true });
+      assert.deepEqual([dry.intentsStale, dry.intentsDropped], [1, 0]);
+      assert.ok(
+        !dry.details.some((d) => d.key === crashedKey),
+        'a dry run keeps the intent and what it names',
+      );
+      assert.equal(tierRecordOf(await t.pool.getObjectInfo('norules', 'crashed'))?.remoteKey, crashedKey);
+
+      const real = await t.engine.reconciler!.reconcile('RECON');
+      assert.deepEqual([real.intentsStale, real.intentsDropped], [1, 1]);
+      assert.deepEqual(
+        real.details.filter((d) => d.key === crashedKey).map((d) => d.removed),
+        [true],
+        'what the dropped intent named is an orphan of the same pass',
+      );
+      assert.equal(await backend.head(crashedKey), null);
+      const info = await t.pool.getObjectInfo('norules', 'crashed');
+      assert.equal(info.tier, undefined, 'the intent is gone');
+      assert.equal(info.storageClass, 'STANDARD');
+      const got = await readAll((await t.pool.getObject('norules', 'crashed')).stream);
+      assert.ok(got.equals(patternBytes(6, 0, 1500)), 'the version is local and reads back');
+    });
+
+    if (cloud !== 's3')
+      it('reconciles the objects of a tier whose credentials may not list uploads, and says so', async () => {
+        const backend = t.backends.RECON;
+        await backend.put('denied-orphan', Readable.from([Buffer.alloc(77, 5)]), { size: 77 });
+        await delay(GRACE_SECONDS * 1000 + 1500);
+        t.tap.failNext({
+          match: (r) => r.method === 'GET' && r.query.uploads !== undefined,
+          status: 403,
+          code: 'AccessDenied',
+        });
+        const report = await t.engine.reconciler!.reconcile('RECON');
+        assert.match(report.uploadsNotListed ?? '', /may not list multipart uploads/);
+        assert.equal(report.uploadsListed, 0);
+        assert.ok(report.details.some((d) => d.key === 'denied-orphan' && d.removed));
+        assert.equal(await backend.head('denied-orphan'), null);
       });
 
     it('refuses a tier it does not have', async () => {

@@ -174,6 +174,7 @@ export class LifecycleEngine {
         tiering.tiers,
         settings.orphanGraceSeconds ?? DEFAULT_ORPHAN_GRACE_SECONDS,
         tiering.observer,
+        locks,
       );
     this.restorer =
       tiering &&

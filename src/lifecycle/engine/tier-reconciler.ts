@@ -23,7 +23,12 @@
  *    modification time, or an upload without an initiation time, is kept too.
  * 4. Re-check: right before deleting, the object's own header names its source version (`tiergate-source`); that
  *    key's versions are read again and the object is kept if one references it now.
- * A dry run reports the same without deleting or aborting. A tier that cannot list multipart uploads (s3rver answers
+ * 5. Stale intents: a `transitioning` intent older than the grace whose object's Redis lock is free belongs to an
+ *    attempt that is no longer running (a transition holds that lock, extended, for its whole upload), whose job was
+ *    lost or failed: it is dropped by a compare-and-swap on its remote key (an attempt that lost its lock and still
+ *    runs then fails its commit), so it no longer keeps its tier referenced, and what it named becomes an orphan of
+ *    this same pass. The transition job itself drops the intents of transitions it skips or fails for good.
+ * A dry run reports the same without deleting, aborting or dropping. A tier that cannot list multipart uploads (s3rver answers
  * 501 NotImplemented) is reconciled for its objects, and the report says why its uploads were not listed. Memory:
  * one entry per listed object and per listed upload.
  *
@@ -34,11 +39,13 @@ import { isStorageError } from '../../storage/errors';
 import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
 import type { TierLookup } from '../../tiers/read-through';
 import type { TierBackend, TierListEntry, TierUploadEntry } from '../../tiers/tier-backend';
-import { isNotImplemented } from '../../tiers/tier-error';
+import { isNotImplemented, TierError } from '../../tiers/tier-error';
 import { NO_TIER_OBSERVER, type TierObserver } from '../../tiers/tier-observer';
 import { allVersions } from '../../tiers/tier-references';
 import { SOURCE_METADATA_KEY, tierRecordOf } from '../../tiers/tier-state';
+import { LockTimeoutError, type RedisLocks } from '../../redis/redis-lock';
 import { referencesRemote } from './remote-delete';
+import { dropIntent } from './transition';
 
 /** Default grace period: an hour. */
 export const DEFAULT_ORPHAN_GRACE_SECONDS = 3600;
@@ -107,8 +114,23 @@ export interface ReconcileReport {
   uploadsAborted: number;
   /** The first REPORT_DETAILS_MAX stale uploads. */
   uploadDetails: UploadDetail[];
-  /** Why the tier's open uploads could not be listed (it does not implement ListMultipartUploads); absent if they were. */
+  /**
+   * Why the tier's open uploads could not be listed (it does not implement ListMultipartUploads, or its credentials
+   * may not list them); absent if they were.
+   */
   uploadsNotListed?: string;
+  /** `transitioning` intents naming this tier that are older than the grace. */
+  intentsStale: number;
+  /** Stale intents dropped (no attempt held their object's lock; 0 on a dry run). */
+  intentsDropped: number;
+}
+
+/** A `transitioning` intent older than the grace, found by the walk. */
+interface StaleIntent {
+  bucket: string;
+  key: string;
+  versionId: string;
+  remoteKey: string;
 }
 
 /** Options of one pass. */
@@ -137,6 +159,8 @@ export class TierReconciler {
     private readonly tiers: TierLookup,
     private readonly graceSeconds: number = DEFAULT_ORPHAN_GRACE_SECONDS,
     private readonly observer: TierObserver = NO_TIER_OBSERVER,
+    /** The objects' Redis locks: with them, stale intents are dropped (step 5); without, only counted. */
+    private readonly locks?: RedisLocks,
   ) {}
 
   /** One pass over `tier` (NoSuchTierError when this gateway has none by that name). */
@@ -167,6 +191,8 @@ export class TierReconciler {
       uploadsStale: 0,
       uploadsAborted: 0,
       uploadDetails: [],
+      intentsStale: 0,
+      intentsDropped: 0,
     };
     // 1. List objects and open uploads, then walk for references to what was listed.
     const listed = new Map<string, TierListEntry>();
@@ -176,18 +202,27 @@ export class TierReconciler {
     try {
       for await (const upload of backend.listUploads()) uploads.push(upload);
     } catch (err) {
-      if (!isNotImplemented(err)) throw err;
+      const denied = err instanceof TierError && err.code === 'AccessDenied';
+      if (!isNotImplemented(err) && !denied) throw err;
       uploads.length = 0;
-      report.uploadsNotListed = `the tier does not implement ListMultipartUploads: ${err.message}`;
+      report.uploadsNotListed = denied
+        ? `the tier's credentials may not list multipart uploads (grant ListBucketMultipartUploads / ListMultipartUploads): ${err.message}`
+        : `the tier does not implement ListMultipartUploads: ${err.message}`;
     }
     report.uploadsListed = uploads.length;
     const uploadKeys = new Set(uploads.map((u) => u.key));
     const referenced = new Set<string>();
+    const intents: StaleIntent[] = [];
+    const intentCutoff = Date.now() - this.graceSeconds * 1000;
     for await (const v of allVersions(this.layer)) {
       const r = tierRecordOf(v);
-      if (r && r.tier === tier && (listed.has(r.remoteKey) || uploadKeys.has(r.remoteKey)))
-        referenced.add(r.remoteKey);
+      if (!r || r.tier !== tier) continue;
+      if (listed.has(r.remoteKey) || uploadKeys.has(r.remoteKey)) referenced.add(r.remoteKey);
+      if (r.status === 'transitioning' && !(r.startedAt >= intentCutoff))
+        intents.push({ bucket: v.bucket, key: v.key, versionId: v.versionId, remoteKey: r.remoteKey });
     }
+    // 5. Stale intents: dropped when no attempt holds their object's lock; what they named is then unreferenced.
+    for (const dropped of await this.dropStale(intents, dryRun, report)) referenced.delete(dropped);
     for (const key of listed.keys()) if (referenced.has(key)) report.referenced++;
 
     // 3. The grace, counted from the walk's end.
@@ -227,6 +262,40 @@ export class TierReconciler {
       }
     }
     return report;
+  }
+
+  /**
+   * Step 5: drops each stale intent whose object's Redis lock is free (no attempt runs: a transition holds the lock
+   * for its whole upload), by a compare-and-swap on its remote key; returns the remote keys of the dropped ones.
+   * A busy lock keeps the intent (an attempt is running, or the object is otherwise busy: the next pass sees it).
+   */
+  private async dropStale(
+    intents: readonly StaleIntent[],
+    dryRun: boolean,
+    report: ReconcileReport,
+  ): Promise<string[]> {
+    report.intentsStale = intents.length;
+    const locks = this.locks;
+    if (dryRun || !locks) return [];
+    const dropped: string[] = [];
+    for (const intent of intents) {
+      try {
+        const done = await locks.withLock(
+          `${intent.bucket}/${intent.key}`,
+          () => dropIntent(this.layer, intent, intent.remoteKey),
+          {
+            waitMs: 0,
+          },
+        );
+        if (done) {
+          dropped.push(intent.remoteKey);
+          report.intentsDropped++;
+        }
+      } catch (err) {
+        if (!(err instanceof LockTimeoutError)) throw err;
+      }
+    }
+    return dropped;
   }
 
   /** Steps 2 and 3 for the listed uploads: aborts (or, on a dry run, reports) the unreferenced ones past the grace. */
