@@ -32,6 +32,22 @@ interface Target {
   close: () => Promise<void>;
 }
 
+/** A backend on one of our servers (both expose the wire tap and their store's open uploads). */
+function target(
+  backend: TierBackend,
+  server: { tap: WireTap; store: { openUploads(): number }; close(): Promise<void> },
+): Target {
+  return {
+    backend,
+    tap: server.tap,
+    openUploads: () => server.store.openUploads(),
+    close: async () => {
+      backend.close();
+      await server.close();
+    },
+  };
+}
+
 const targets: Record<string, () => Promise<Target>> = {
   'aws-s3': async () => {
     const server = await startS3ArchiveServer({
@@ -53,15 +69,7 @@ const targets: Record<string, () => Promise<Target>> = {
       },
       { maxAttempts: 1, partSize: PART },
     );
-    return {
-      backend,
-      tap: server.tap,
-      openUploads: () => server.store.openUploads(),
-      close: async () => {
-        backend.close();
-        await server.close();
-      },
-    };
+    return target(backend, server);
   },
   'alibaba-oss': async () => {
     const server = await startOssServer({
@@ -82,15 +90,7 @@ const targets: Record<string, () => Promise<Target>> = {
       },
       { partSize: PART },
     );
-    return {
-      backend,
-      tap: server.tap,
-      openUploads: () => server.store.openUploads(),
-      close: async () => {
-        backend.close();
-        await server.close();
-      },
-    };
+    return target(backend, server);
   },
 };
 

@@ -160,15 +160,7 @@ export class LifecycleActions {
 
   /** Drops the job's version's intent, if it has one (the caller holds the object's Redis lock). */
   private async dropIntentOf(job: TransitionJob): Promise<void> {
-    const target = { bucket: job.bucket, key: job.key, versionId: job.versionId };
-    const current = await this.layer
-      .getObjectInfo(job.bucket, job.key, { versionId: job.versionId })
-      .catch((err: unknown) => {
-        if (isStale(err)) return undefined;
-        throw err;
-      });
-    const intent = current && tierRecordOf(current);
-    if (intent?.status === 'transitioning') await dropIntent(this.layer, target, intent.remoteKey);
+    await dropIntent(this.layer, { bucket: job.bucket, key: job.key, versionId: job.versionId });
   }
 
   /** Runs an `abort-multipart` job: aborts the upload when a rule still asks for it now, else skips. */

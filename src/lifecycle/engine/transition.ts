@@ -60,20 +60,22 @@ function unchanged(cur: ObjectVersion, info: ObjectInfo): boolean {
 }
 
 /**
- * Removes the `transitioning` intent naming `remoteKey` from a local version (a compare-and-swap: any other state,
+ * Removes the `transitioning` intent (the one naming `remoteKey`, when given) from a local version (a compare-and-swap: any other state,
  * a newer intent, a transitioned record, is left alone). The caller holds the object's Redis lock, or knows no
  * attempt does. True when an intent was removed; false when there was none to remove (or the version is gone).
  */
 export async function dropIntent(
   layer: ObjectLayer,
   target: { bucket: string; key: string; versionId: string },
-  remoteKey: string,
+  /** The intent's remote key; undefined drops whatever intent the version has. */
+  remoteKey?: string,
 ): Promise<boolean> {
   let dropped = false;
   try {
     await layer.updateObjectVersion(target.bucket, target.key, target.versionId, (cur) => {
       const intent = tierRecordOf({ tier: cur.tier });
-      if (cur.remote || intent?.status !== 'transitioning' || intent.remoteKey !== remoteKey) return null;
+      if (cur.remote || intent?.status !== 'transitioning') return null;
+      if (remoteKey !== undefined && intent.remoteKey !== remoteKey) return null;
       const next = { ...cur };
       delete next.tier;
       dropped = true;
