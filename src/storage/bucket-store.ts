@@ -7,7 +7,7 @@ import type { Drive } from './drive/drive';
 import { isStorageError, storageError } from './errors';
 import type { ErasureSet } from './erasure-set';
 import { BUCKETS_DIR, checkBucketName, MULTIPART_DIR, SYS_VOLUME, SYSTEM_CONFIG_DIR } from './layout';
-import { NsLock } from './ns-lock';
+import { objectLocks, type ClusterLock, type ObjectLocks } from './object-locks';
 import type { BucketInfo, VersioningStatus } from './object-layer';
 import { walkSet } from './set-listing';
 
@@ -43,10 +43,15 @@ export class BucketStore {
   private readonly configEpoch = new Map<string, number>();
   /** Existence checks in flight: requests that find the cache expired together share one check. */
   private readonly checking = new Map<string, Promise<boolean>>();
-  /** Serialises bucket creation and removal within this process. */
-  private readonly locks = new NsLock();
+  /** Serialises bucket creation and removal (across the cluster when there is one). */
+  private readonly locks: ObjectLocks;
 
-  constructor(private readonly sets: ErasureSet[]) {}
+  constructor(
+    private readonly sets: ErasureSet[],
+    clusterLock?: ClusterLock,
+  ) {
+    this.locks = objectLocks(clusterLock, 'bucket');
+  }
 
   private drives(): Drive[] {
     return this.sets.flatMap((s) => s.drives.filter((d): d is Drive => d !== null));

@@ -46,7 +46,9 @@ export type StorageErrorCode =
   | 'FileCorrupt'
   | 'UnformattedDrive'
   | 'ForeignDrive'
-  | 'InvalidFormat';
+  | 'InvalidFormat'
+  /** The cluster-wide lock of an object stayed busy for the whole wait (S3 SlowDown: retry). */
+  | 'LockTimeout';
 
 /** Shorthand constructor. */
 export function storageError(code: StorageErrorCode, message: string): StorageError {
