@@ -33,8 +33,11 @@ import {
   type StorageOp,
 } from './storage-wire';
 
-/** A handle idle this long is closed (a writer aborted), ms. */
-export const HANDLE_IDLE_MS = 2 * 60_000;
+/**
+ * A handle idle this long is closed (a writer aborted), ms. Long enough for a slow client's upload (a writer sees
+ * one write per 1 MiB erasure block of the body: 15 minutes is a client sending under 1.2 KiB/s).
+ */
+export const HANDLE_IDLE_MS = 15 * 60_000;
 
 type Handle =
   { kind: 'writer'; file: FileWriter; used: number } | { kind: 'reader'; file: FileReader; used: number };
@@ -78,7 +81,7 @@ export class StorageServer {
     private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void = () => undefined,
   ) {
     this.key = storageKey(secret);
-    this.sweep = setInterval(() => this.closeIdle(Date.now() - HANDLE_IDLE_MS), HANDLE_IDLE_MS / 4);
+    this.sweep = setInterval(() => void this.closeIdle(Date.now() - HANDLE_IDLE_MS), HANDLE_IDLE_MS / 4);
     this.sweep.unref();
   }
 
