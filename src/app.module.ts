@@ -11,9 +11,9 @@ import { KmsModule } from './kms/kms.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { QueuesModule } from './lifecycle/queues/queues.module';
 import { RedisConnection } from './redis/redis-connection';
-import { LockTimeoutError, RedisLocks } from './redis/redis-lock';
+import { clusterLock } from './redis/cluster-lock';
+import { RedisLocks } from './redis/redis-lock';
 import { RedisModule } from './redis/redis.module';
-import { storageError } from './storage/errors';
 import { TiergateConfig } from './config/tiergate-config';
 import { StorageModule } from './storage/storage.module';
 import { TiersModule } from './tiers/tiers.module';
@@ -37,14 +37,7 @@ export function storageOptionsFrom(config: TiergateConfig, redis?: RedisConnecti
   return {
     ...options,
     node: { url: nodeUrl, secret: config.root.secretAccessKey.reveal() },
-    clusterLock: async (name, fn) => {
-      try {
-        return await locks.withLock(name, fn, { waitMs: CLUSTER_LOCK_WAIT_MS });
-      } catch (err) {
-        if (err instanceof LockTimeoutError) throw storageError('LockTimeout', err.message);
-        throw err;
-      }
-    },
+    clusterLock: clusterLock(locks, CLUSTER_LOCK_WAIT_MS),
   };
 }
 

@@ -47,7 +47,7 @@ export type StorageErrorCode =
   | 'UnformattedDrive'
   | 'ForeignDrive'
   | 'InvalidFormat'
-  /** The cluster-wide lock of an object stayed busy for the whole wait (S3 SlowDown: retry). */
+  /** The cluster-wide lock of an object could not be had: busy for the whole wait, or Redis unreachable (SlowDown). */
   | 'LockTimeout';
 
 /** Shorthand constructor. */
