@@ -78,7 +78,7 @@ export class StorageServer {
     private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void = () => undefined,
   ) {
     this.key = storageKey(secret);
-    this.sweep = setInterval(() => this.closeIdle(Date.now() - HANDLE_IDLE_MS), HANDLE_IDLE_MS / 4);
+    this.sweep = setInterval(() => void this.closeIdle(Date.now() - HANDLE_IDLE_MS), HANDLE_IDLE_MS / 4);
     this.sweep.unref();
   }
 
@@ -147,8 +147,14 @@ export class StorageServer {
       this.log('warn', `storage API: refused ${op} from ${req.socket.remoteAddress}: ${refused}`);
       return this.fail(res, 403, 'AccessDenied', refused);
     }
-    const drive = this.drives.get(drivePath);
-    if (!drive) return this.fail(res, 404, 'DriveOffline', `this node serves no drive ${drivePath}`);
+    let dir: string; // the header is percent-encoded (headers are Latin-1, directories need not be)
+    try {
+      dir = decodeURIComponent(drivePath);
+    } catch {
+      return this.fail(res, 400, 'InvalidArgument', `malformed drive ${drivePath}`);
+    }
+    const drive = this.drives.get(dir);
+    if (!drive) return this.fail(res, 404, 'DriveOffline', `this node serves no drive ${dir}`);
     let result: Result;
     try {
       result = await this.call(drive, op, decodeArgs(argsHeader), body);
