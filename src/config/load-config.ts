@@ -34,7 +34,12 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): TiergateConfi
   const invalid = new Set(issues.map((i) => i.variable));
   const anyInvalid = (...names: EnvName[]) => names.some((name) => invalid.has(name));
 
-  const storage = anyInvalid('TIERGATE_DRIVES', 'TIERGATE_SET_DRIVE_COUNT', 'TIERGATE_PARITY')
+  const storage = anyInvalid(
+    'TIERGATE_DRIVES',
+    'TIERGATE_NODE_URL',
+    'TIERGATE_SET_DRIVE_COUNT',
+    'TIERGATE_PARITY',
+  )
     ? undefined
     : storageConfig(values, issue);
   const root = anyInvalid('TIERGATE_ROOT_USER', 'TIERGATE_ROOT_PASSWORD')

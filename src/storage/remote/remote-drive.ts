@@ -108,7 +108,7 @@ export class RemoteDrive implements Drive {
       return Promise.reject(this.offline('node unreachable (retrying soon)'));
     const argsHeader = encodeArgs(args);
     const date = String(Date.now());
-    const drive = this.path;
+    const drive = encodeURIComponent(this.path); // a header is Latin-1: a directory may not be
     return new Promise((resolve, reject) => {
       const req = request(
         {

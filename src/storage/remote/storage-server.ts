@@ -150,8 +150,14 @@ export class StorageServer {
       this.log('warn', `storage API: refused ${op} from ${req.socket.remoteAddress}: ${refused}`);
       return this.fail(res, 403, 'AccessDenied', refused);
     }
-    const drive = this.drives.get(drivePath);
-    if (!drive) return this.fail(res, 404, 'DriveOffline', `this node serves no drive ${drivePath}`);
+    let dir: string; // the header is percent-encoded (headers are Latin-1, directories need not be)
+    try {
+      dir = decodeURIComponent(drivePath);
+    } catch {
+      return this.fail(res, 400, 'InvalidArgument', `malformed drive ${drivePath}`);
+    }
+    const drive = this.drives.get(dir);
+    if (!drive) return this.fail(res, 404, 'DriveOffline', `this node serves no drive ${dir}`);
     let result: Result;
     try {
       result = await this.call(drive, op, decodeArgs(argsHeader), body);

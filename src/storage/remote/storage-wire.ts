@@ -3,7 +3,7 @@
  * the Drive interface, one HTTP request per call, between the nodes of one deployment (DESIGN.md section 1).
  *
  *     POST /tiergate/storage/v1/<op>
- *     x-tiergate-drive: <the drive's directory on the serving node>
+ *     x-tiergate-drive: <the drive's directory on the serving node, encodeURIComponent'ed (headers are Latin-1)>
  *     x-tiergate-args:  <base64url JSON of the call's arguments>
  *     x-tiergate-date:  <ms since the epoch>
  *     x-tiergate-auth:  <hex HMAC-SHA256 of the string to sign, keyed by the cluster secret>
