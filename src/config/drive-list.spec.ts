@@ -120,6 +120,13 @@ describe('parseDriveList with drive URLs (a cluster)', () => {
     ['http://h:1/,http://h:1/d', /absolute, normalised path/],
     ['http://h:1//d1,http://h:1/d2', /absolute, normalised path/],
     ['http://h:1/a%2F..%2Fb,http://h:1/d2', /absolute, normalised path/],
+    // Decoded, these would name another directory when the normalised URL is read again.
+    [
+      'http://h:1/mnt/a%23b,http://h:1/d2',
+      /"http:\/\/h:1\/mnt\/a%23b": a drive directory named in a URL may not hold %, # or \?/,
+    ],
+    ['http://h:1/mnt/a%3Fb,http://h:1/d2', /may not hold %, # or \?/],
+    ['http://h:1/mnt/a%25b,http://h:1/d2', /may not hold %, # or \?/],
     ['https://h:1/d1,https://h:1/d2', /drive URLs are http:\/\/host:port\/directory/],
     ['ftp://h:1/d1,ftp://h:1/d2', /drive URLs are http:\/\/host:port\/directory/],
     ['http://[::1/d1,http://h:1/d2', /is not a URL/],

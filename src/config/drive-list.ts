@@ -112,6 +112,9 @@ function parseDriveUrl(entry: string): string {
     throw new Error(`"${entry}": a drive URL has no credentials, query or fragment`);
   if (!url.port) throw new Error(`"${entry}": give the node's storage port (http://host:port/directory)`);
   const dir = decodeURIComponent(url.pathname).replace(/\/+$/, '');
+  if (/[%#?]/.test(dir)) {
+    throw new Error(`"${entry}": a drive directory named in a URL may not hold %, # or ?`);
+  }
   if (dir === '' || dir !== resolve(dir)) {
     throw new Error(`"${entry}": the directory must be an absolute, normalised path on that node`);
   }

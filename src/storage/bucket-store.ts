@@ -46,11 +46,18 @@ export class BucketStore {
   /** Serialises bucket creation and removal (across the cluster when there is one). */
   private readonly locks: ObjectLocks;
 
+  /**
+   * How long a bucket found to exist is taken to exist. Not at all in a cluster: another node may delete it, and
+   * a write let through by a stale answer would be acknowledged into a bucket that is gone.
+   */
+  private readonly existsMs: number;
+
   constructor(
     private readonly sets: ErasureSet[],
     clusterLock?: ClusterLock,
   ) {
     this.locks = objectLocks(clusterLock, 'bucket');
+    this.existsMs = clusterLock ? 0 : BUCKET_CACHE_MS;
   }
 
   private drives(): Drive[] {
@@ -93,7 +100,7 @@ export class BucketStore {
       await this.removeBucketEverywhere(bucket);
       throw storageError('WriteQuorum', 'could not create the bucket on enough drives');
     }
-    this.cache.set(bucket, Date.now() + BUCKET_CACHE_MS);
+    this.cache.set(bucket, Date.now() + this.existsMs);
   }
 
   /** True / false by quorum; throws ReadQuorum when the drives cannot decide. */
@@ -128,7 +135,7 @@ export class BucketStore {
       this.checking.set(bucket, check);
     }
     if (!(await check)) throw storageError('BucketNotFound', 'the specified bucket does not exist');
-    this.cache.set(bucket, Date.now() + BUCKET_CACHE_MS);
+    this.cache.set(bucket, Date.now() + this.existsMs);
   }
 
   /** The bucket's record. */

@@ -161,6 +161,17 @@ describe('an erasure pool spanning two nodes', () => {
     assert.ok(clusterLock.taken.includes(`bucket:${bucket}`), 'bucket creation took the cluster lock');
   });
 
+  it('refuses a write on one node into a bucket the other node just deleted (no stale existence cache)', async () => {
+    await nodeB!.makeBucket('short-lived');
+    await nodeB!.putObject('short-lived', 'seen', streamOf(Buffer.from('x'))); // B has found the bucket now
+    await nodeB!.deleteObject('short-lived', 'seen');
+    await nodeA.deleteBucket('short-lived');
+    await assert.rejects(nodeB!.putObject('short-lived', 'late', streamOf(Buffer.from('late'))), {
+      code: 'BucketNotFound',
+    });
+    await assert.rejects(nodeA.headBucket('short-lived'), { code: 'BucketNotFound' });
+  });
+
   // An inline object, one just over the 128 KiB inline threshold, and one of several erasure blocks.
   const sizes = { small: 1000, medium: 128 * 1024 + 1, large: 5 * 1024 * 1024 + 123 };
   const payload = (node: string, size: number) => randomBytes(seededRandom(size + node.charCodeAt(0)), size);
