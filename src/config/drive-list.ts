@@ -52,19 +52,27 @@ export function expandEllipses(pattern: string): string[] {
 }
 
 /**
- * Parses the whole TIERGATE_DRIVES value into absolute, distinct, non-nested directories (relative entries are
- * resolved against `cwd`). Throws an Error saying which entry is wrong.
+ * Parses the whole TIERGATE_DRIVES value: absolute, distinct, non-nested directories (relative entries are
+ * resolved against `cwd`), or, for a cluster, drive URLs `http://<node host>:<port>/<absolute directory>` (ranges
+ * allowed anywhere, `http://10.0.1.{1...4}:9100/mnt/disk{1...4}`), returned as normalised URLs. Directories and
+ * URLs cannot be mixed. Throws an Error saying which entry is wrong.
  */
 export function parseDriveList(value: string, cwd: string): string[] {
   const drives: string[] = [];
+  let urls = 0;
   value.split(',').forEach((raw, index) => {
     const entry = raw.trim();
     if (entry === '') throw new Error(`entry ${index + 1} is empty`);
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) {
-      throw new Error(`"${entry}": remote drives (URLs) are not supported; list local directories`);
+    for (const drive of expandEllipses(entry)) {
+      if (isDriveUrl(drive)) {
+        urls++;
+        drives.push(parseDriveUrl(drive));
+      } else drives.push(resolve(cwd, drive));
     }
-    for (const drive of expandEllipses(entry)) drives.push(resolve(cwd, drive));
   });
+  if (urls > 0 && urls !== drives.length) {
+    throw new Error('list either local directories or, for a cluster, drive URLs, not both');
+  }
   if (drives.length > MAX_DRIVES) throw new Error(`${drives.length} drives, more than ${MAX_DRIVES}`);
   if (drives.length < MIN_DRIVES) {
     throw new Error(`only ${drives.length} drive given; erasure coding needs at least ${MIN_DRIVES}`);
@@ -75,11 +83,56 @@ export function parseDriveList(value: string, cwd: string): string[] {
     seen.add(drive);
   }
   for (const drive of drives) {
-    let dir = drive;
+    const { origin, dir: start } = splitDrive(drive);
+    let dir = start;
     while (dir !== dirname(dir)) {
       dir = dirname(dir);
-      if (seen.has(dir)) throw new Error(`drive ${drive} lies inside drive ${dir}`);
+      const parent = origin + dir;
+      if (seen.has(parent)) throw new Error(`drive ${drive} lies inside drive ${parent}`);
     }
   }
   return drives;
+}
+
+/** True for an entry written as a URL (`scheme://...`). */
+export function isDriveUrl(entry: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(entry);
+}
+
+/** Checks one drive URL and returns it normalised (`http://host:port/dir`, no trailing slash). */
+function parseDriveUrl(entry: string): string {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    throw new Error(`"${entry}" is not a URL`);
+  }
+  if (url.protocol !== 'http:') throw new Error(`"${entry}": drive URLs are http://host:port/directory`);
+  if (url.username || url.password || url.search || url.hash)
+    throw new Error(`"${entry}": a drive URL has no credentials, query or fragment`);
+  if (!url.port) throw new Error(`"${entry}": give the node's storage port (http://host:port/directory)`);
+  const dir = decodeURIComponent(url.pathname).replace(/\/+$/, '');
+  if (/[%#?]/.test(dir)) {
+    throw new Error(`"${entry}": a drive directory named in a URL may not hold %, # or ?`);
+  }
+  if (dir === '' || dir !== resolve(dir)) {
+    throw new Error(`"${entry}": the directory must be an absolute, normalised path on that node`);
+  }
+  return url.origin + dir;
+}
+
+/** A drive's origin ('' for a local directory) and directory. */
+export function splitDrive(drive: string): { origin: string; dir: string } {
+  if (!isDriveUrl(drive)) return { origin: '', dir: drive };
+  const url = new URL(drive);
+  return { origin: url.origin, dir: decodeURIComponent(url.pathname) };
+}
+
+/** The directories of this node's own drives: all of them, or in a cluster those served at `nodeUrl`. */
+export function localDriveDirs(drives: readonly string[], nodeUrl: string | undefined): string[] {
+  const origin = nodeUrl ? new URL(nodeUrl).origin : '';
+  return drives
+    .map(splitDrive)
+    .filter((d) => d.origin === origin)
+    .map((d) => d.dir);
 }

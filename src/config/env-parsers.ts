@@ -81,6 +81,23 @@ export const httpUrl: EnvParser<string> = (raw) => {
   return raw;
 };
 
+/** A cluster node's storage API origin, `http://host:port` (nothing after the port). */
+export const nodeUrl: EnvParser<string> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`"${raw}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' || !url.port || url.username || url.password) {
+    throw new Error(`"${raw}" is not http://host:port`);
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    throw new Error(`"${raw}": give the origin only (http://host:port), no path`);
+  }
+  return url.origin;
+};
+
 /** A cloud region name such as `us-east-1` or `cn-hangzhou`. */
 export const regionName: EnvParser<string> = (raw) => {
   if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(raw) || raw.length > 64) {

@@ -6,6 +6,7 @@ import { parseDriveList } from './drive-list';
 import {
   accessKeyId,
   httpUrl,
+  nodeUrl,
   integer,
   kmsKeyId,
   masterKey,
@@ -50,9 +51,17 @@ export const ENV_SCHEMA = {
     parse: domainList,
   },
   TIERGATE_DRIVES: {
-    description: 'drive directories, comma separated, with {1...N} ranges; relative to the working directory',
+    description:
+      'drive directories, comma separated, with {1...N} ranges, relative to the working directory; in a cluster, ' +
+      "every node's drives as http://host:port/directory, the same list on every node",
     default: './data/drive{1...4}',
     parse: (raw, cwd) => parseDriveList(raw, cwd),
+  },
+  TIERGATE_NODE_URL: {
+    description:
+      'in a cluster, this node as the drive URLs name it (http://host:port); its storage API listens there',
+    defaultNote: 'none: a single node on local directories',
+    parse: nodeUrl,
   },
   TIERGATE_SET_DRIVE_COUNT: {
     description: 'drives per erasure set, 2-16, dividing the drive count',

@@ -341,3 +341,155 @@ describe('loadConfig', () => {
     assert.deepEqual(warnings, ['TIERGATE_KMS_REGION is ignored with TIERGATE_KMS=local']);
   });
 });
+
+describe('loadConfig in a cluster', () => {
+  const DRIVES = 'http://10.0.1.{1...2}:9100/mnt/disk{1...4}';
+  const CLUSTER = {
+    ...ROOT,
+    TIERGATE_DRIVES: DRIVES,
+    TIERGATE_NODE_URL: 'http://10.0.1.2:9100',
+    TIERGATE_REDIS_URL: 'redis://10.0.1.9:6379',
+    TIERGATE_KMS_SECRET_KEY: KEY_HEX,
+  };
+
+  it("gives this node's own drives and keeps the embedded redis and key file paths on them", () => {
+    const config = loadConfig(CLUSTER, CWD);
+    assert.equal(config.storage.drives.length, 8);
+    assert.equal(config.storage.drives[0], 'http://10.0.1.1:9100/mnt/disk1');
+    assert.equal(config.storage.drives[7], 'http://10.0.1.2:9100/mnt/disk4');
+    assert.equal(config.storage.nodeUrl, 'http://10.0.1.2:9100');
+    assert.deepEqual(
+      config.storage.localDrives,
+      [1, 2, 3, 4].map((i) => `/mnt/disk${i}`),
+    );
+    assert.equal(config.redis.url?.reveal(), 'redis://10.0.1.9:6379');
+    assert.equal(config.redis.embeddedDir, '/mnt/redis');
+    assert.ok(config.kms.provider === 'local');
+    assert.equal(config.kms.keyFile, '/mnt/kms/master.key');
+    assert.deepEqual(config.kms.masterKey?.reveal(), Buffer.from(KEY_HEX, 'hex'));
+  });
+
+  it('takes the data root from the local drives only', () => {
+    const config = loadConfig(
+      {
+        ...CLUSTER,
+        TIERGATE_DRIVES: 'http://n1:9100/srv/n1/d{1...2},http://n2:9100/data/tg/d{1...2}',
+        TIERGATE_NODE_URL: 'http://n2:9100',
+      },
+      CWD,
+    );
+    assert.deepEqual(config.storage.localDrives, ['/data/tg/d1', '/data/tg/d2']);
+    assert.equal(config.redis.embeddedDir, '/data/tg/redis');
+    assert.equal(config.kms.provider === 'local' && config.kms.keyFile, '/data/tg/kms/master.key');
+  });
+
+  it('normalises the node URL to its origin', () => {
+    const config = loadConfig({ ...CLUSTER, TIERGATE_NODE_URL: ' http://10.0.1.2:9100/ ' }, CWD);
+    assert.equal(config.storage.nodeUrl, 'http://10.0.1.2:9100');
+    assert.equal(config.storage.localDrives.length, 4);
+  });
+
+  it('needs no master key with a cloud KMS', () => {
+    const { TIERGATE_KMS_SECRET_KEY: _unused, ...rest } = CLUSTER;
+    const config = loadConfig({ ...rest, TIERGATE_KMS: 'aws', TIERGATE_KMS_KEY_ID: ARN }, CWD);
+    assert.equal(config.kms.provider, 'aws');
+    assert.equal(config.storage.localDrives.length, 4);
+  });
+
+  it('keeps every drive local and no node URL outside a cluster', () => {
+    const config = loadConfig({ TIERGATE_DRIVES: '/a,/b' }, CWD);
+    assert.deepEqual(config.storage.localDrives, ['/a', '/b']);
+    assert.equal(config.storage.nodeUrl, undefined);
+    assert.equal('nodeUrl' in config.storage, false);
+  });
+
+  const without = (name: keyof typeof CLUSTER): Env => {
+    const env: Record<string, string> = { ...CLUSTER };
+    delete env[name];
+    return env;
+  };
+  const bad: [string, Env, string[], RegExp][] = [
+    [
+      'drive URLs without TIERGATE_NODE_URL',
+      without('TIERGATE_NODE_URL'),
+      ['TIERGATE_NODE_URL'],
+      /drive URLs \(a cluster\) need this node's URL/,
+    ],
+    [
+      'TIERGATE_NODE_URL with local directories',
+      { ...ROOT, TIERGATE_DRIVES: '/mnt/d{1...4}', TIERGATE_NODE_URL: 'http://10.0.1.2:9100' },
+      ['TIERGATE_NODE_URL'],
+      /set only in a cluster/,
+    ],
+    [
+      'TIERGATE_NODE_URL with the default drives',
+      { ...ROOT, TIERGATE_NODE_URL: 'http://10.0.1.2:9100' },
+      ['TIERGATE_NODE_URL'],
+      /set only in a cluster/,
+    ],
+    [
+      'a TIERGATE_NODE_URL no drive is served at',
+      { ...CLUSTER, TIERGATE_NODE_URL: 'http://10.0.1.3:9100' },
+      ['TIERGATE_NODE_URL'],
+      /no drive in TIERGATE_DRIVES is served at http:\/\/10\.0\.1\.3:9100/,
+    ],
+    [
+      'a TIERGATE_NODE_URL on another port',
+      { ...CLUSTER, TIERGATE_NODE_URL: 'http://10.0.1.2:9101' },
+      ['TIERGATE_NODE_URL'],
+      /no drive in TIERGATE_DRIVES is served at/,
+    ],
+    [
+      'a TIERGATE_NODE_URL with a path',
+      { ...CLUSTER, TIERGATE_NODE_URL: 'http://10.0.1.2:9100/mnt' },
+      ['TIERGATE_NODE_URL'],
+      /give the origin only/,
+    ],
+    [
+      'a TIERGATE_NODE_URL without a port',
+      { ...CLUSTER, TIERGATE_NODE_URL: 'http://10.0.1.2' },
+      ['TIERGATE_NODE_URL'],
+      /is not http:\/\/host:port/,
+    ],
+    [
+      'a TIERGATE_NODE_URL that is not a URL',
+      { ...CLUSTER, TIERGATE_NODE_URL: '10.0.1.2 9100' },
+      ['TIERGATE_NODE_URL'],
+      /is not a URL/,
+    ],
+    [
+      'a cluster without TIERGATE_REDIS_URL',
+      without('TIERGATE_REDIS_URL'),
+      ['TIERGATE_REDIS_URL'],
+      /a cluster needs one Redis shared by every node/,
+    ],
+    [
+      'a cluster with the local KMS and no TIERGATE_KMS_SECRET_KEY',
+      without('TIERGATE_KMS_SECRET_KEY'),
+      ['TIERGATE_KMS_SECRET_KEY'],
+      /a cluster with the local KMS needs the same master key on every node/,
+    ],
+    [
+      'a cluster with neither',
+      { ...ROOT, TIERGATE_DRIVES: DRIVES, TIERGATE_NODE_URL: 'http://10.0.1.1:9100' },
+      ['TIERGATE_REDIS_URL', 'TIERGATE_KMS_SECRET_KEY'],
+      /a cluster needs one Redis/,
+    ],
+    [
+      'drive URLs mixed with directories',
+      { ...CLUSTER, TIERGATE_DRIVES: '/mnt/d1,http://10.0.1.2:9100/mnt/d2' },
+      ['TIERGATE_DRIVES'],
+      /not both/,
+    ],
+  ];
+  for (const [what, env, variables, reason] of bad) {
+    it(`rejects ${what}`, () => {
+      const error = configError(env);
+      assert.deepEqual(
+        error.issues.map((i) => i.variable),
+        variables,
+      );
+      assert.match(error.issues[0].message, reason);
+    });
+  }
+});

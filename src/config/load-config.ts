@@ -5,6 +5,7 @@
  */
 import { dirname, join, sep } from 'node:path';
 import { ConfigError, type ConfigIssue } from './config-error';
+import { isDriveUrl, localDriveDirs } from './drive-list';
 import { ENV_SCHEMA, type EnvName, type EnvValues, type EnvVariable } from './env.schema';
 import { Secret } from './secret';
 import type {
@@ -33,7 +34,12 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): TiergateConfi
   const invalid = new Set(issues.map((i) => i.variable));
   const anyInvalid = (...names: EnvName[]) => names.some((name) => invalid.has(name));
 
-  const storage = anyInvalid('TIERGATE_DRIVES', 'TIERGATE_SET_DRIVE_COUNT', 'TIERGATE_PARITY')
+  const storage = anyInvalid(
+    'TIERGATE_DRIVES',
+    'TIERGATE_NODE_URL',
+    'TIERGATE_SET_DRIVE_COUNT',
+    'TIERGATE_PARITY',
+  )
     ? undefined
     : storageConfig(values, issue);
   const root = anyInvalid('TIERGATE_ROOT_USER', 'TIERGATE_ROOT_PASSWORD')
@@ -47,9 +53,10 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): TiergateConfi
   )
     ? undefined
     : kmsConfig(values, issue, warnings);
-  if (storage && values.TIERGATE_REDIS_URL === undefined) checkEmbeddedRedisDir(storage.drives, issue);
+  if (storage?.nodeUrl !== undefined) clusterRules(values, kms, issue);
+  if (storage && values.TIERGATE_REDIS_URL === undefined) checkEmbeddedRedisDir(storage.localDrives, issue);
   if (storage && kms?.provider === 'local' && kms.masterKey === undefined)
-    checkKmsKeyDir(storage.drives, issue);
+    checkKmsKeyDir(storage.localDrives, issue);
   const lifecycle = lifecycleConfig(values);
   if (issues.length > 0) throw new ConfigError(issues);
   // Each part above is undefined only when it recorded an issue, so past this point all are set.
@@ -60,10 +67,10 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): TiergateConfi
     root: root!,
     redis: {
       ...(values.TIERGATE_REDIS_URL ? { url: values.TIERGATE_REDIS_URL } : {}),
-      embeddedDir: join(dataRoot(storage!.drives), 'redis'),
+      embeddedDir: join(dataRoot(storage!.localDrives), 'redis'),
       queuePrefix: values.TIERGATE_QUEUE_PREFIX!,
     },
-    kms: kms!.provider === 'local' ? { ...kms!, keyFile: kmsKeyFile(storage!.drives) } : kms!,
+    kms: kms!.provider === 'local' ? { ...kms!, keyFile: kmsKeyFile(storage!.localDrives) } : kms!,
     lifecycle: lifecycle!,
     warnings,
   });
@@ -116,7 +123,46 @@ function storageConfig(values: EnvValues, issue: (v: EnvName, m: string) => void
       `${parity} parity shards need sets of at least ${parity * 2} drives, not ${largestSet}`,
     );
   }
-  return { drives, setDriveCount, parity };
+  const nodeUrl = values.TIERGATE_NODE_URL;
+  const cluster = drives.some(isDriveUrl);
+  if (cluster && nodeUrl === undefined) {
+    issue('TIERGATE_NODE_URL', "drive URLs (a cluster) need this node's URL, as the drive URLs name it");
+    return undefined;
+  }
+  if (!cluster && nodeUrl !== undefined) {
+    issue('TIERGATE_NODE_URL', 'set only in a cluster, where TIERGATE_DRIVES lists drive URLs');
+    return undefined;
+  }
+  const localDrives = localDriveDirs(drives, nodeUrl);
+  if (localDrives.length === 0) {
+    issue('TIERGATE_NODE_URL', `no drive in TIERGATE_DRIVES is served at ${nodeUrl}`);
+    return undefined;
+  }
+  return { drives, setDriveCount, parity, ...(nodeUrl ? { nodeUrl } : {}), localDrives };
+}
+
+/**
+ * What nodes of one cluster must share besides their drives: the Redis (queues and the cluster-wide locks) and
+ * the key that seals tier data keys (a node's own key file would leave the objects it transitioned unreadable on
+ * every other node).
+ */
+function clusterRules(
+  values: EnvValues,
+  kms: { provider: string; masterKey?: unknown } | undefined,
+  issue: (v: EnvName, m: string) => void,
+): void {
+  if (values.TIERGATE_REDIS_URL === undefined) {
+    issue(
+      'TIERGATE_REDIS_URL',
+      'a cluster needs one Redis shared by every node (an embedded one is per node)',
+    );
+  }
+  if (kms?.provider === 'local' && kms.masterKey === undefined) {
+    issue(
+      'TIERGATE_KMS_SECRET_KEY',
+      'a cluster with the local KMS needs the same master key on every node (a key file is per node)',
+    );
+  }
 }
 
 function rootCredentials(

@@ -13,8 +13,15 @@ export type KmsProviderName = (typeof KMS_PROVIDERS)[number];
 
 /** Drive layout handed to the storage engine; unset numbers mean the engine's defaults. */
 export interface StorageConfig {
-  /** Absolute drive directories, in the order they are grouped into erasure sets. */
+  /**
+   * Absolute drive directories, or in a cluster every node's drive URLs (`http://host:port/dir`), in the order
+   * they are grouped into erasure sets.
+   */
   readonly drives: readonly string[];
+  /** In a cluster: this node's origin as the drive URLs name it (where its storage API listens). */
+  readonly nodeUrl?: string;
+  /** The directories of this node's own drives (all of `drives` outside a cluster). */
+  readonly localDrives: readonly string[];
   readonly setDriveCount?: number;
   readonly parity?: number;
 }

@@ -7,7 +7,7 @@ import type { Drive } from './drive/drive';
 import { isStorageError, storageError } from './errors';
 import type { ErasureSet } from './erasure-set';
 import { BUCKETS_DIR, checkBucketName, MULTIPART_DIR, SYS_VOLUME, SYSTEM_CONFIG_DIR } from './layout';
-import { NsLock } from './ns-lock';
+import { objectLocks, type ClusterLock, type ObjectLocks } from './object-locks';
 import type { BucketInfo, VersioningStatus } from './object-layer';
 import { walkSet } from './set-listing';
 
@@ -43,10 +43,22 @@ export class BucketStore {
   private readonly configEpoch = new Map<string, number>();
   /** Existence checks in flight: requests that find the cache expired together share one check. */
   private readonly checking = new Map<string, Promise<boolean>>();
-  /** Serialises bucket creation and removal within this process. */
-  private readonly locks = new NsLock();
+  /** Serialises bucket creation and removal (across the cluster when there is one). */
+  private readonly locks: ObjectLocks;
 
-  constructor(private readonly sets: ErasureSet[]) {}
+  /**
+   * How long a bucket found to exist is taken to exist. Not at all in a cluster: another node may delete it, and
+   * a write let through by a stale answer would be acknowledged into a bucket that is gone.
+   */
+  private readonly existsMs: number;
+
+  constructor(
+    private readonly sets: ErasureSet[],
+    clusterLock?: ClusterLock,
+  ) {
+    this.locks = objectLocks(clusterLock, 'bucket');
+    this.existsMs = clusterLock ? 0 : BUCKET_CACHE_MS;
+  }
 
   private drives(): Drive[] {
     return this.sets.flatMap((s) => s.drives.filter((d): d is Drive => d !== null));
@@ -88,7 +100,7 @@ export class BucketStore {
       await this.removeBucketEverywhere(bucket);
       throw storageError('WriteQuorum', 'could not create the bucket on enough drives');
     }
-    this.cache.set(bucket, Date.now() + BUCKET_CACHE_MS);
+    this.cache.set(bucket, Date.now() + this.existsMs);
   }
 
   /** True / false by quorum; throws ReadQuorum when the drives cannot decide. */
@@ -123,7 +135,7 @@ export class BucketStore {
       this.checking.set(bucket, check);
     }
     if (!(await check)) throw storageError('BucketNotFound', 'the specified bucket does not exist');
-    this.cache.set(bucket, Date.now() + BUCKET_CACHE_MS);
+    this.cache.set(bucket, Date.now() + this.existsMs);
   }
 
   /** The bucket's record. */

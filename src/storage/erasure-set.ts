@@ -23,7 +23,7 @@ import { decodeMetaSharing, type MetaFile, type SharedDecode } from './meta/meta
 import { type MetaScope, type Position, type StoredMeta } from './meta/pages';
 import { compareVersions, type DriveMeta, type Resolution, type ResolvedVersion } from './meta/quorum';
 import { versionSignature, type ObjectVersion } from './meta/version';
-import { NsLock } from './ns-lock';
+import { objectLocks, type ClusterLock, type ObjectLocks } from './object-locks';
 import { toObjectInfo } from './object-info';
 import type { ObjectInfo, PutObjectOptions } from './object-layer';
 import { hasDataDir, resolveHeads, writeObjectMetas, type MetaWant, type WriteMetaOpts } from './set-meta';
@@ -43,6 +43,8 @@ export interface SetConfig {
   requestHeal: (bucket: string, key: string) => void;
   /** Off-thread MD5 for streamed bodies. */
   md5: Md5Hasher;
+  /** Cluster-wide exclusive lock (other nodes write to these drives too); none in a single node. */
+  clusterLock?: ClusterLock;
 }
 
 /** Result of reading and resolving one object's metadata. */
@@ -103,13 +105,14 @@ export class ErasureSet {
   readonly k: number;
   readonly m: number;
   readonly writeQuorum: number;
-  readonly locks = new NsLock();
+  readonly locks: ObjectLocks;
   readonly drives: (Drive | null)[];
   private readonly dataRefs = new Map<string, number>();
   private readonly deferredDeletes = new Map<string, () => Promise<void>>();
 
   constructor(readonly config: SetConfig) {
     this.drives = config.drives;
+    this.locks = objectLocks(config.clusterLock, 'object');
     this.n = config.drives.length;
     this.m = config.parity;
     this.k = this.n - this.m;

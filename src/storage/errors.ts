@@ -46,7 +46,9 @@ export type StorageErrorCode =
   | 'FileCorrupt'
   | 'UnformattedDrive'
   | 'ForeignDrive'
-  | 'InvalidFormat';
+  | 'InvalidFormat'
+  /** The cluster-wide lock of an object could not be had: busy for the whole wait, or Redis unreachable (SlowDown). */
+  | 'LockTimeout';
 
 /** Shorthand constructor. */
 export function storageError(code: StorageErrorCode, message: string): StorageError {

@@ -64,6 +64,8 @@ export async function loadLayout(
   setDriveCount: number,
   parity: number,
   log: (level: 'info' | 'warn' | 'error', message: string) => void,
+  /** False on the nodes of a cluster that must wait for the first drive's node to format a fresh deployment. */
+  mayFormat = true,
 ): Promise<Layout> {
   if (drives.length % setDriveCount !== 0) {
     throw storageError(
@@ -84,6 +86,7 @@ export async function loadLayout(
   const formatted = found.filter((f): f is FormatFile => f !== null && !(f instanceof Error));
 
   if (formatted.length === 0) {
+    if (!mayFormat) throw storageError('UnformattedDrive', 'the deployment is not formatted yet');
     const unformatted = found.filter((f) => f === null).length;
     if (unformatted <= drives.length / 2) {
       throw storageError(

@@ -1,7 +1,7 @@
 /**
  * Per-object read/write locks within this process. Writers are exclusive and preferred (a waiting writer holds back
  * new readers, so a stream of GETs cannot starve a PUT's commit). Locks are only held around metadata reads and
- * commits, never while a body streams, so they are short. Cross-node locking (Redis) wraps this in a later issue.
+ * commits, never while a body streams, so they are short. In a cluster, object-locks.ts takes the exclusive side cluster-wide first.
  */
 
 /** Releases a held lock; safe to call twice. */

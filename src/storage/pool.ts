@@ -7,11 +7,15 @@
  * records and healed, temp staging is wiped, and replaced drives are healed in the background.
  */
 import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { xxh64 } from '@node-rs/xxhash';
 import type { Drive } from './drive/drive';
 import { DriveOwnership } from './drive/drive-owner';
 import { LocalDrive } from './drive/local-drive';
+import { RemoteDrive } from './remote/remote-drive';
+import { StorageServer } from './remote/storage-server';
 import { isStorageError, storageError } from './errors';
 import { defaultParity, MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from './erasure/codec';
 import { Md5Hasher } from './erasure/md5-hasher';
@@ -68,27 +72,113 @@ export function chooseSetDriveCount(drives: number): number {
   throw storageError('InvalidArgument', `${drives} drives cannot be split into equal sets of 2 to 16`);
 }
 
-/** Opens (formatting on first use) the storage engine on local drive directories. */
+/** Opens (formatting on first use) the storage engine: on local drive directories, or as one node of a cluster. */
 export async function openObjectLayer(options: StorageOptions): Promise<ErasurePool> {
-  const drives = options.drives.map((p) => new LocalDrive(p, options.fsync ?? true));
-  await Promise.all(
-    drives.map((d) => import('node:fs/promises').then((fs) => fs.mkdir(d.endpoint, { recursive: true }))),
+  const log: Log = options.log ?? (() => undefined);
+  const placed = placeDrives(options);
+  const locals = placed.filter((p): p is { local: string } => 'local' in p).map((p) => p.local);
+  const own = new Map(locals.map((dir) => [dir, new LocalDrive(dir, options.fsync ?? true)]));
+  const drives: Drive[] = placed.map((p) =>
+    'local' in p ? own.get(p.local)! : new RemoteDrive(p.remote, options.node!.secret),
   );
-  const ownership = await DriveOwnership.take(options.drives);
+  await Promise.all(locals.map((dir) => mkdir(dir, { recursive: true })));
+  const ownership = await DriveOwnership.take(locals);
+  let server: StorageServer | undefined;
   try {
-    const pool = await openPool(drives, options);
+    if (options.node) {
+      // Serve this node's drives before forming the pool: the other nodes need them to boot too.
+      const url = new URL(options.node.url);
+      server = new StorageServer(own, options.node.secret, log);
+      await server.listen(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 80));
+      log('info', `storage API serving ${own.size} drive(s) on ${url.origin}`);
+    }
+    const pool = options.node ? await openClusterPool(drives, options, log) : await openPool(drives, options);
+    const serving = server;
+    if (serving) pool.releaseOnShutdown(() => serving.close());
     pool.releaseOnShutdown(() => ownership.release());
     return pool;
   } catch (err) {
+    await server?.close();
     await ownership.release();
     throw err;
+  }
+}
+
+/** Where each configured drive is: a directory of this node, or a URL of another node's. */
+function placeDrives(options: StorageOptions): ({ local: string } | { remote: string })[] {
+  const urls = options.drives.filter((d) => isUrl(d));
+  if (urls.length === 0) return options.drives.map((local) => ({ local }));
+  if (urls.length !== options.drives.length)
+    throw storageError('InvalidArgument', 'drives must be all directories or all URLs (a cluster)');
+  if (!options.node) throw storageError('InvalidArgument', "drive URLs need this node's storage URL");
+  if (!options.clusterLock) throw storageError('InvalidArgument', 'a cluster needs a cluster-wide lock');
+  const origin = new URL(options.node.url).origin;
+  const placed = options.drives.map((d) => {
+    const url = new URL(d);
+    return url.origin === origin ? { local: decodeURIComponent(url.pathname) } : { remote: d };
+  });
+  if (!placed.some((p) => 'local' in p))
+    throw storageError('InvalidArgument', `no drive is this node's (${origin}): check the node URL`);
+  return placed;
+}
+
+function isUrl(drive: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(drive);
+}
+
+/** Errors of a cluster's boot that another node's progress cures: wait and try again. */
+const BOOT_RETRY = ['UnformattedDrive', 'InvalidFormat', 'DriveOffline'] as const;
+
+/**
+ * Opens the pool as one node of a cluster. Waits (up to `bootWaitMs`) until every drive answers, so no node forms
+ * its layout with another node's drives missing just because that node started a moment later; after the wait it
+ * goes on with the drives that answered. Only the node of the first drive formats a fresh deployment: the others
+ * wait for its format (two nodes formatting at once would make two deployments).
+ */
+async function openClusterPool(drives: Drive[], options: StorageOptions, log: Log): Promise<ErasurePool> {
+  const deadline = Date.now() + (options.node!.bootWaitMs ?? 120_000);
+  let lastReport = 0;
+  for (;;) {
+    const down = (
+      await Promise.all(
+        drives.map((d) =>
+          d.info().then(
+            () => null,
+            () => d.endpoint,
+          ),
+        ),
+      )
+    ).filter((e): e is string => e !== null);
+    if (down.length === 0 || Date.now() >= deadline) {
+      if (down.length > 0)
+        log('warn', `booting without ${down.length} drive(s) that do not answer: ${down.join(', ')}`);
+      break;
+    }
+    if (Date.now() - lastReport >= 10_000) {
+      lastReport = Date.now();
+      log('info', `waiting for ${down.length} drive(s) of other nodes: ${down.join(', ')}`);
+    }
+    await delay(500);
+  }
+  const mayFormat = !(drives[0] instanceof RemoteDrive);
+  for (;;) {
+    try {
+      return await openPool(drives, { ...options, mayFormat });
+    } catch (err) {
+      if (!isStorageError(err, ...BOOT_RETRY) || Date.now() >= deadline) throw err;
+      if (Date.now() - lastReport >= 10_000) {
+        lastReport = Date.now();
+        log('info', `waiting for the deployment's format: ${(err as Error).message}`);
+      }
+      await delay(500);
+    }
   }
 }
 
 /** Opens the pool on any drives (tests pass fault-injecting wrappers). */
 export async function openPool(
   drives: Drive[],
-  options: Omit<StorageOptions, 'drives'>,
+  options: Omit<StorageOptions, 'drives'> & { mayFormat?: boolean },
 ): Promise<ErasurePool> {
   const log: Log = options.log ?? (() => undefined);
   if (drives.length < 2) throw storageError('InvalidArgument', 'at least 2 drives are required');
@@ -107,7 +197,7 @@ export async function openPool(
       `parity ${parity} is not valid for sets of ${setDriveCount} drives`,
     );
   }
-  const layout = await loadLayout(drives, setDriveCount, parity, log);
+  const layout = await loadLayout(drives, setDriveCount, parity, log, options.mayFormat ?? true);
   const pool = new ErasurePool(layout, options, log);
   await pool.recover();
   return pool;
@@ -145,9 +235,10 @@ export class ErasurePool implements ObjectLayer {
           log,
           requestHeal: (bucket, key) => this.requestHeal(bucket, key),
           md5: this.md5,
+          clusterLock: options.clusterLock,
         }),
     );
-    this.buckets = new BucketStore(this.sets);
+    this.buckets = new BucketStore(this.sets, options.clusterLock);
   }
 
   /** The set an object lives in. */
@@ -159,29 +250,34 @@ export class ErasurePool implements ObjectLayer {
     return this.sets.flatMap((s) => s.drives.filter((d): d is Drive => d !== null));
   }
 
-  /** Boot recovery: heal what interrupted writes left, wipe temp staging, start healing replaced drives. */
+  /**
+   * Boot recovery: heal what interrupted writes left, wipe temp staging, start healing replaced drives. In a
+   * cluster only this node's own drives: another node's staging may belong to writes it is making right now.
+   */
   async recover(): Promise<void> {
     const targets = new Map<string, StageTarget>();
     await Promise.all(
-      this.drives().map(async (d) => {
-        let stages: string[];
-        try {
-          stages = await d.list(SYS_VOLUME, TMP_DIR);
-        } catch {
-          return;
-        }
-        for (const s of stages) {
+      this.drives()
+        .filter((d) => !(d instanceof RemoteDrive))
+        .map(async (d) => {
+          let stages: string[];
           try {
-            const t = JSON.parse(
-              (await d.readFile(SYS_VOLUME, `${TMP_DIR}/${s.replace(/\/$/, '')}/target`)).toString(),
-            ) as StageTarget;
-            if (t.format === 'tiergate.stage') targets.set(`${t.bucket}/${t.key}`, t);
+            stages = await d.list(SYS_VOLUME, TMP_DIR);
           } catch {
-            // a temp file, not a staging directory
+            return;
           }
-        }
-        await d.delete(SYS_VOLUME, TMP_DIR, { recursive: true }).catch(() => undefined);
-      }),
+          for (const s of stages) {
+            try {
+              const t = JSON.parse(
+                (await d.readFile(SYS_VOLUME, `${TMP_DIR}/${s.replace(/\/$/, '')}/target`)).toString(),
+              ) as StageTarget;
+              if (t.format === 'tiergate.stage') targets.set(`${t.bucket}/${t.key}`, t);
+            } catch {
+              // a temp file, not a staging directory
+            }
+          }
+          await d.delete(SYS_VOLUME, TMP_DIR, { recursive: true }).catch(() => undefined);
+        }),
     );
     for (const t of targets.values()) {
       try {

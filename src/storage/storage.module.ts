@@ -2,7 +2,15 @@
  * The storage engine's only NestJS file: it opens the ObjectLayer at boot and closes it on shutdown.
  * The engine itself is plain TypeScript (see ./pool.ts); this module only hands it to the rest of the app.
  */
-import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DynamicModule,
+  Inject,
+  Injectable,
+  type InjectionToken,
+  Logger,
+  Module,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import type { ObjectLayer } from './object-layer';
 import type { StorageOptions } from './storage-options';
 import { openObjectLayer } from './pool';
@@ -23,7 +31,7 @@ class StorageLifecycle implements OnApplicationShutdown {
 /** Async options: build StorageOptions from whatever config provider the app uses. */
 export interface StorageModuleAsyncOptions {
   imports?: DynamicModule['imports'];
-  inject?: (string | symbol | (abstract new (...args: never[]) => unknown))[];
+  inject?: InjectionToken[];
   useFactory: (...args: never[]) => StorageOptions | Promise<StorageOptions>;
 }
 

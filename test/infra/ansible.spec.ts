@@ -373,4 +373,74 @@ describe('ansible site.yml, offline on localhost', () => {
       await oss.close();
     }
   });
+
+  it("renders a cluster node: every node's drives as URLs, its own node URL; refuses a cluster without a shared Redis", async () => {
+    // A second node the play never connects to (--limit localhost): only its inventory variables are read. Each
+    // node's drives are host variables here (extra variables would override every host's).
+    const clusterInventory = join(dir, 'cluster.yml');
+    const { tiergate_drives: ownDrives, ...common } = JSON.parse(await readFile(vars, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const clusterVars = join(dir, 'cluster-vars.json');
+    await writeFile(clusterVars, JSON.stringify(common));
+    await writeFile(
+      clusterInventory,
+      JSON.stringify({
+        all: {
+          hosts: {
+            localhost: {
+              ansible_connection: 'local',
+              ansible_python_interpreter: '/usr/bin/python3',
+              tiergate_node_address: '127.0.0.1',
+              tiergate_drives: ownDrives,
+            },
+            gw2: {
+              ansible_host: '10.0.0.12',
+              tiergate_drives: ['/srv/tiergate/drive1', '/srv/tiergate/drive2'],
+            },
+          },
+          children: {
+            tiergate: { hosts: { localhost: {}, gw2: {} } },
+            redis: { hosts: { localhost: {} } },
+          },
+        },
+      }),
+    );
+    const cluster = {
+      tiergate_cluster_group: 'tiergate',
+      tiergate_redis_url: 'redis://10.0.0.11:6379/0',
+      tiergate_kms_secret_key: 'a'.repeat(64),
+      tiergate_config_dir: join(root, 'etc/tiergate-cluster'),
+    };
+    const clusterRun = (extra: Record<string, unknown>) =>
+      exec('ansible-playbook', [
+        '-i',
+        clusterInventory,
+        '--limit',
+        'localhost',
+        '-e',
+        `@${clusterVars}`,
+        '-e',
+        JSON.stringify({ ...cluster, ...extra }),
+        'site.yml',
+      ]);
+    const result = await clusterRun({});
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const env = parseEnvFile(await readFile(join(root, 'etc/tiergate-cluster/tiergate.env'), 'utf8'));
+    assert.equal(
+      env.TIERGATE_DRIVES,
+      [
+        ...drives.map((d) => `http://127.0.0.1:9100${join(root, d)}`),
+        'http://10.0.0.12:9100/srv/tiergate/drive1',
+        'http://10.0.0.12:9100/srv/tiergate/drive2',
+      ].join(','),
+    );
+    assert.equal(env.TIERGATE_NODE_URL, 'http://127.0.0.1:9100');
+    assert.equal(env.TIERGATE_REDIS_URL, 'redis://10.0.0.11:6379/0');
+
+    const refused = await clusterRun({ tiergate_redis_url: '' });
+    assert.notEqual(refused.code, 0, refused.stdout);
+    assert.match(refused.stdout, /a cluster needs tiergate_redis_url/);
+  });
 });

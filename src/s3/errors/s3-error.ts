@@ -55,6 +55,7 @@ const STORAGE_TO_S3: Record<StorageError['code'], S3ErrorCode> = {
   UnformattedDrive: 'InternalError',
   ForeignDrive: 'InternalError',
   InvalidFormat: 'InternalError',
+  LockTimeout: 'SlowDown',
 };
 
 /** Maps a storage error to the S3 error a client should see; other errors pass through unchanged. */

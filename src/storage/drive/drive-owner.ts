@@ -7,8 +7,8 @@
  * shutdown. A drive that cannot be written is skipped here: the pool then finds it offline and runs without it,
  * as it would without this file.
  *
- * Not a cluster mechanism: nodes sharing a namespace will reach each other's drives through the storage API, each
- * drive still owned by one process. Two pools opened on the same drives inside one process are not detected.
+ * Not a cluster mechanism: nodes sharing a namespace reach each other's drives through the storage API
+ * (remote/), each drive still owned by one process. Two pools opened on the same drives inside one process are not detected.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 /**
  * A Drive is one disk as the erasure layer sees it: volumes (buckets and the system volume) holding files at
- * relative paths. Local directories implement it today; a remote node's drives will implement it over the internal
- * storage API; tests wrap it to inject faults. Every method either does what it says or throws a StorageError
+ * relative paths. Local directories implement it (drive/local-drive.ts), another node's drives implement it over the
+ * internal storage API (remote/remote-drive.ts), and tests wrap it to inject faults. Every method either does what it says or throws a StorageError
  * (FileNotFound, DriveOffline, DriveFaulty, ...), never a raw errno.
  */
 
@@ -55,7 +55,7 @@ export interface DriveInfo {
 
 /** The storage primitive under an erasure set. */
 export interface Drive {
-  /** Where the drive is (a path, later a URL); used in logs and status. */
+  /** Where the drive is (a path, or the URL of another node's drive); used in logs and status. */
   readonly endpoint: string;
 
   makeVolume(volume: string): Promise<void>;

@@ -67,7 +67,7 @@ resource "alicloud_security_group_rule" "s3" {
 }
 
 resource "alicloud_security_group_rule" "internode" {
-  for_each = toset([for p in var.internode_ports : tostring(p)])
+  for_each = toset([for p in concat([var.storage_port], var.internode_ports) : tostring(p)])
 
   security_group_id        = alicloud_security_group.gateway.id
   description              = "node to node on ${each.value}"

@@ -10,6 +10,8 @@ locals {
     for i, node in alicloud_instance.gateway : {
       name    = format("%s-%02d", var.name, i)
       address = local.node_addresses[i]
+      # The nodes reach each other (storage API, Redis) on their private addresses.
+      private_address = node.private_ip
       drives = [
         for d in range(var.data_disk_count) : {
           device = "/dev/disk/by-id/virtio-${trimprefix(alicloud_ecs_disk.data[format("%02d-%02d", i, d)].id, "d-")}"
@@ -83,6 +85,7 @@ output "ansible_inventory" {
     redis_address = alicloud_instance.gateway[0].private_ip
     ssh_user      = "root"
     s3_port       = var.s3_port
+    storage_port  = var.storage_port
     region        = local.region
     kms_key_id    = module.tier.kms_key_id
   })

@@ -8,6 +8,8 @@ locals {
     for i, node in aws_instance.gateway : {
       name    = format("%s-%02d", var.name, i)
       address = local.node_addresses[i]
+      # The nodes reach each other (storage API, Redis) on their private addresses.
+      private_address = node.private_ip
       drives = [
         for v in range(var.data_volume_count) : {
           # Nitro instances name EBS volumes nvme-Amazon_Elastic_Block_Store_vol<id without the dash>.
@@ -92,6 +94,7 @@ output "ansible_inventory" {
     redis_address = aws_instance.gateway[0].private_ip
     ssh_user      = var.ami_os == "debian" ? "admin" : "ec2-user"
     s3_port       = var.s3_port
+    storage_port  = var.storage_port
     region        = data.aws_region.current.name
     kms_key_arn   = module.tier.kms_key_arn
   })

@@ -27,7 +27,7 @@ resource "aws_vpc_security_group_ingress_rule" "s3" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "internode" {
-  for_each = toset([for p in var.internode_ports : tostring(p)])
+  for_each = toset([for p in concat([var.storage_port], var.internode_ports) : tostring(p)])
 
   security_group_id            = aws_security_group.gateway.id
   description                  = "node to node on ${each.value}"

@@ -226,10 +226,21 @@ variable "allowed_cidrs" {
   }
 }
 
+variable "storage_port" {
+  type        = number
+  description = "TCP port of the gateways' internal storage API, through which the nodes of the cluster reach each other's drives (ansible tiergate_storage_port); open between the nodes only."
+  default     = 9100
+
+  validation {
+    condition     = var.storage_port >= 1 && var.storage_port <= 65535
+    error_message = "storage_port must be a TCP port (1-65535)."
+  }
+}
+
 variable "internode_ports" {
   type        = list(number)
-  description = "TCP ports open only between the gateway nodes: the internal storage API and Redis by default."
-  default     = [9000, 6379]
+  description = "More TCP ports open only between the gateway nodes, besides storage_port: Redis by default."
+  default     = [6379]
 
   validation {
     condition     = alltrue([for p in var.internode_ports : p >= 1 && p <= 65535])

@@ -76,6 +76,10 @@ run "security_group_rules" {
     error_message = "Inter-node ports must be open only to the group itself."
   }
   assert {
+    condition     = toset(keys(aws_vpc_security_group_ingress_rule.internode)) == toset(["9100", "6379"])
+    error_message = "The storage API and Redis ports must be open between the nodes, and nothing else."
+  }
+  assert {
     condition     = length(aws_vpc_security_group_ingress_rule.ssh) == 0
     error_message = "SSH must be closed by default."
   }
@@ -128,6 +132,10 @@ run "outputs_and_inventory" {
   assert {
     condition     = yamldecode(output.ansible_inventory).all.vars.tiergate_kms_key_id == output.kms_key_arn && yamldecode(output.ansible_inventory).all.vars.tiergate_redis_url == "redis://:{{ redis_password }}@10.40.0.10:6379/0"
     error_message = "The inventory must point the gateway's KMS at the tier key and Redis at the first node."
+  }
+  assert {
+    condition     = yamldecode(output.ansible_inventory).all.vars.tiergate_cluster_group == "tiergate" && yamldecode(output.ansible_inventory).all.vars.tiergate_storage_port == 9100 && yamldecode(output.ansible_inventory).all.children.tiergate.hosts["tg-01"].tiergate_node_address == aws_instance.gateway[1].private_ip
+    error_message = "The inventory must make the nodes one cluster, reaching each other on their private addresses."
   }
 }
 
