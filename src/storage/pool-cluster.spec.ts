@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes, seededRandom } from '../../test/fixtures/prng';
 import { readAll, streamOf, tempDrives } from '../../test/fixtures/temp-drives';
+import { freeLoopbackPort } from '../redis/embedded-redis';
 import type { ClusterLock } from './object-locks';
 import type { ListObjectsResult, ObjectInfo } from './object-layer';
 import { openObjectLayer, type ErasurePool } from './pool';
@@ -19,15 +19,6 @@ import { openObjectLayer, type ErasurePool } from './pool';
 const HOST = '127.0.0.1';
 const SECRET = 'pool-cluster spec cluster secret';
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
-
-/** A port that was free a moment ago (the node's storage API must listen on the port its drive URLs name). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * The test's stand-in for the gateway's Redis lock: one in-process mutex per lock name, shared by both nodes (as
@@ -85,7 +76,7 @@ describe('an erasure pool spanning two nodes', () => {
     });
 
   before(async () => {
-    ports = { A: await freePort(), B: await freePort() };
+    ports = { A: await freeLoopbackPort(), B: await freeLoopbackPort() };
     const [portA, portB] = [ports.A, ports.B];
     const drives = [
       ...aDirs.map((d) => `http://${HOST}:${portA}${d}`),

@@ -8,12 +8,12 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { xxh64 } from '@node-rs/xxhash';
 import type { Drive } from './drive/drive';
 import { DriveOwnership } from './drive/drive-owner';
 import { LocalDrive } from './drive/local-drive';
+import { openClusterNode, placeDrives } from './remote/cluster-boot';
 import { RemoteDrive } from './remote/remote-drive';
 import { StorageServer } from './remote/storage-server';
 import { isStorageError, storageError } from './errors';
@@ -92,7 +92,11 @@ export async function openObjectLayer(options: StorageOptions): Promise<ErasureP
       await server.listen(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 80));
       log('info', `storage API serving ${own.size} drive(s) on ${url.origin}`);
     }
-    const pool = options.node ? await openClusterPool(drives, options, log) : await openPool(drives, options);
+    const pool = options.node
+      ? await openClusterNode(drives, options.node.bootWaitMs ?? 120_000, log, (mayFormat) =>
+          openPool(drives, { ...options, mayFormat }),
+        )
+      : await openPool(drives, options);
     const serving = server;
     if (serving) pool.releaseOnShutdown(() => serving.close());
     pool.releaseOnShutdown(() => ownership.release());
@@ -101,77 +105,6 @@ export async function openObjectLayer(options: StorageOptions): Promise<ErasureP
     await server?.close();
     await ownership.release();
     throw err;
-  }
-}
-
-/** Where each configured drive is: a directory of this node, or a URL of another node's. */
-function placeDrives(options: StorageOptions): ({ local: string } | { remote: string })[] {
-  const urls = options.drives.filter((d) => isUrl(d));
-  if (urls.length === 0) return options.drives.map((local) => ({ local }));
-  if (urls.length !== options.drives.length)
-    throw storageError('InvalidArgument', 'drives must be all directories or all URLs (a cluster)');
-  if (!options.node) throw storageError('InvalidArgument', "drive URLs need this node's storage URL");
-  if (!options.clusterLock) throw storageError('InvalidArgument', 'a cluster needs a cluster-wide lock');
-  const origin = new URL(options.node.url).origin;
-  const placed = options.drives.map((d) => {
-    const url = new URL(d);
-    return url.origin === origin ? { local: decodeURIComponent(url.pathname) } : { remote: d };
-  });
-  if (!placed.some((p) => 'local' in p))
-    throw storageError('InvalidArgument', `no drive is this node's (${origin}): check the node URL`);
-  return placed;
-}
-
-function isUrl(drive: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(drive);
-}
-
-/** Errors of a cluster's boot that another node's progress cures: wait and try again. */
-const BOOT_RETRY = ['UnformattedDrive', 'InvalidFormat', 'DriveOffline'] as const;
-
-/**
- * Opens the pool as one node of a cluster. Waits (up to `bootWaitMs`) until every drive answers, so no node forms
- * its layout with another node's drives missing just because that node started a moment later; after the wait it
- * goes on with the drives that answered. Only the node of the first drive formats a fresh deployment: the others
- * wait for its format (two nodes formatting at once would make two deployments).
- */
-async function openClusterPool(drives: Drive[], options: StorageOptions, log: Log): Promise<ErasurePool> {
-  const deadline = Date.now() + (options.node!.bootWaitMs ?? 120_000);
-  let lastReport = 0;
-  for (;;) {
-    const down = (
-      await Promise.all(
-        drives.map((d) =>
-          d.info().then(
-            () => null,
-            () => d.endpoint,
-          ),
-        ),
-      )
-    ).filter((e): e is string => e !== null);
-    if (down.length === 0 || Date.now() >= deadline) {
-      if (down.length > 0)
-        log('warn', `booting without ${down.length} drive(s) that do not answer: ${down.join(', ')}`);
-      break;
-    }
-    if (Date.now() - lastReport >= 10_000) {
-      lastReport = Date.now();
-      log('info', `waiting for ${down.length} drive(s) of other nodes: ${down.join(', ')}`);
-    }
-    await delay(500);
-  }
-  const mayFormat = !(drives[0] instanceof RemoteDrive);
-  for (;;) {
-    try {
-      return await openPool(drives, { ...options, mayFormat });
-    } catch (err) {
-      if (!isStorageError(err, ...BOOT_RETRY) || Date.now() >= deadline) throw err;
-      if (Date.now() - lastReport >= 10_000) {
-        lastReport = Date.now();
-        log('info', `waiting for the deployment's format: ${(err as Error).message}`);
-      }
-      await delay(500);
-    }
   }
 }
 

@@ -102,7 +102,7 @@ export class RemoteDrive implements Drive {
   }
 
   /** Sends one call; resolves with the response stream (status checked by the caller). */
-  private send(op: StorageOp, args: unknown, body: Buffer = Buffer.alloc(0)): Promise<IncomingMessage> {
+  private send(op: StorageOp, args: unknown, body: readonly Buffer[] = []): Promise<IncomingMessage> {
     if (this.closed) return Promise.reject(this.offline('closed'));
     if (Date.now() < this.offlineUntil)
       return Promise.reject(this.offline('node unreachable (retrying soon)'));
@@ -123,7 +123,7 @@ export class RemoteDrive implements Drive {
             [H_DATE]: date,
             [H_AUTH]: sign(this.key, op, drive, argsHeader, date, body),
             'content-type': 'application/octet-stream',
-            'content-length': body.length,
+            'content-length': body.reduce((n, b) => n + b.length, 0),
           },
         },
         (res) => resolve(res),
@@ -140,12 +140,13 @@ export class RemoteDrive implements Drive {
         reject(this.offline(`${op}: ${err.message}`));
       });
       req.once('response', () => clearTimeout(connectTimer));
-      req.end(body);
+      for (const piece of body) req.write(piece);
+      req.end();
     });
   }
 
   /** One call answered whole; failures thrown as StorageErrors. */
-  private async call(op: StorageOp, args: unknown, body?: Buffer): Promise<Answer> {
+  private async call(op: StorageOp, args: unknown, body?: readonly Buffer[]): Promise<Answer> {
     const res = await this.send(op, args, body);
     let data: Buffer;
     try {
@@ -205,7 +206,7 @@ export class RemoteDrive implements Drive {
     data: Buffer,
     opts: WriteMetaOptions,
   ): Promise<void> {
-    await this.call('writeMeta', { volume, dir, key, dataDirs: opts.dataDirs, fresh: opts.fresh }, data);
+    await this.call('writeMeta', { volume, dir, key, dataDirs: opts.dataDirs, fresh: opts.fresh }, [data]);
   }
 
   async deleteMeta(volume: string, dir: string): Promise<void> {
@@ -217,15 +218,14 @@ export class RemoteDrive implements Drive {
   }
 
   async writeFileAtomic(volume: string, path: string, data: Buffer): Promise<void> {
-    await this.call('writeFileAtomic', { volume, path }, data);
+    await this.call('writeFileAtomic', { volume, path }, [data]);
   }
 
   async createFile(volume: string, path: string): Promise<FileWriter> {
     const { handle } = await this.json<{ handle: string }>('createFile', { volume, path });
     return {
       write: async (buffers, position) => {
-        const body = buffers.length === 1 ? buffers[0] : Buffer.concat(buffers);
-        await this.call('writerWrite', { handle, position }, body);
+        await this.call('writerWrite', { handle, position }, buffers);
       },
       close: async () => {
         await this.call('writerClose', { handle });

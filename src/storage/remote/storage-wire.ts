@@ -67,16 +67,18 @@ export function storageKey(secret: string): Buffer {
   return createHmac('sha256', 'tiergate storage api v1').update(secret).digest();
 }
 
-/** Signature of one request. */
+/** Signature of one request; a body given in pieces is signed as their concatenation (without making it). */
 export function sign(
   key: Buffer,
   op: string,
   drive: string,
   args: string,
   date: string,
-  body: Buffer,
+  body: Buffer | readonly Buffer[],
 ): string {
-  const bodyHash = createHash('sha256').update(body).digest('hex');
+  const hash = createHash('sha256');
+  for (const piece of Buffer.isBuffer(body) ? [body] : body) hash.update(piece);
+  const bodyHash = hash.digest('hex');
   return createHmac('sha256', key).update(`${op}\n${drive}\n${args}\n${date}\n${bodyHash}`).digest('hex');
 }
 
