@@ -4,7 +4,7 @@
  *   1. transition MB/s of 64 MiB objects: the lifecycle engine moving them (read from a 4+2 erasure set on 6 temp
  *      drives, fsync on, encrypted with the local KMS, uploaded by the S3 tier's lib-storage multipart upload,
  *      verified by HEAD, committed, local shards freed), timed from the moment the rule that makes them due is
- *      stored until every one is remote; next to plain `@aws-sdk/lib-storage` uploads of the same bytes from memory
+ *      stored until the engine has reported every one done (checked remote by a listing afterwards); next to plain `@aws-sdk/lib-storage` uploads of the same bytes from memory
  *      at the same part size and queue size (target: at least 0.7x);
  *   2. transitions per second of 200 KiB objects, the same way, next to plain PutObject calls of the same payloads
  *      (target: at least 0.5x);
@@ -34,6 +34,7 @@ import { openObjectLayer, type ErasurePool } from '../src/storage/pool';
 import { createTierBackend } from '../src/tiers/create-tier-backend';
 import { fixedTiers } from '../src/tiers/read-through';
 import type { TierBackend } from '../src/tiers/tier-backend';
+import { NO_TIER_OBSERVER, type TierObserver } from '../src/tiers/tier-observer';
 import { S3RVER_KEYS, startS3rver, type S3rverServer } from '../test/fixtures/cloud/s3rver-server';
 import { environmentLines, fmt, MiB, mbps, runConcurrent, since } from './lib/measure';
 
@@ -49,6 +50,8 @@ const SMALL_SIZE = 200 * 1024;
 const SMALL_COUNT = 400;
 const READ_ROUNDS = 3;
 const TARGETS = { large: 0.7, small: 0.5 };
+/** A run that has not finished by then has hung: the bench fails instead of waiting forever. */
+const RUN_TIMEOUT_MS = 10 * 60_000;
 
 function title(text: string): void {
   console.log(`\n== ${text}`);
@@ -65,8 +68,33 @@ function payload(base: Buffer, i: number): Buffer {
   return out;
 }
 
+/** Counts the engine's completed transitions (its TierObserver), so a run is timed without polling the namespace. */
+class TransitionCounter {
+  private count = 0;
+  private waiters: { target: number; resolve: () => void }[] = [];
+
+  readonly observer: TierObserver = {
+    ...NO_TIER_OBSERVER,
+    transitioned: () => {
+      this.count++;
+      this.waiters = this.waiters.filter((w) => (this.count >= w.target ? (w.resolve(), false) : true));
+    },
+  };
+
+  get done(): number {
+    return this.count;
+  }
+
+  /** Resolves once `target` transitions have completed since the counter was created. */
+  reached(target: number): Promise<void> {
+    if (this.count >= target) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ target, resolve }));
+  }
+}
+
 interface Rig {
   root: string;
+  transitions: TransitionCounter;
   redis: EmbeddedRedis;
   client: Redis;
   s3rver: S3rverServer;
@@ -100,13 +128,14 @@ async function openRig(root: string): Promise<Rig> {
   const pool = await openObjectLayer({ drives, setDriveCount: 6, parity: 2 });
   const queues = new JobQueues({ connection: client, prefix: 'bench' });
   const kms = LocalKms.fromMasterKey(Buffer.alloc(32, 9));
+  const transitions = new TransitionCounter();
   const engine = new LifecycleEngine(
     pool,
     queues,
     client,
     { daySeconds: 1, scannerIntervalSeconds: 3600, prefix: 'bench' },
     undefined,
-    { tiers: fixedTiers({ [TIER]: backend }), kms },
+    { tiers: fixedTiers({ [TIER]: backend }), kms, observer: transitions.observer },
   );
   engine.start();
   await pool.makeBucket(BUCKET);
@@ -118,7 +147,7 @@ async function openRig(root: string): Promise<Rig> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  return { root, redis, client, s3rver, backend, pool, queues, engine, sdk };
+  return { root, transitions, redis, client, s3rver, backend, pool, queues, engine, sdk };
 }
 
 async function closeRig(rig: Partial<Rig>): Promise<void> {
@@ -149,14 +178,31 @@ async function timeTransitions(rig: Rig, prefix: string, size: number, count: nu
     `<ObjectSizeGreaterThan>1</ObjectSizeGreaterThan></And></Filter><Status>Enabled</Status>` +
     `<Transition><Days>1</Days><StorageClass>${TIER}</StorageClass></Transition></Rule></LifecycleConfiguration>`;
   const config = parseLifecycleConfiguration(rule, { isKnownStorageClass: (n) => n === TIER });
+  const target = rig.transitions.done + count;
   const t0 = performance.now();
   await rig.pool.putBucketLifecycle(BUCKET, encodeLifecycle(config));
-  for (let left = count; left > 0;) {
-    await new Promise((r) => setTimeout(r, 50));
-    const listed = await rig.pool.listObjects(BUCKET, { prefix, maxKeys: 1000 });
-    left = listed.objects.filter((o) => o.storageClass !== TIER).length + (count - listed.objects.length);
+  // Timed by the engine's own count of completed transitions: listing the namespace to find out (as a client would)
+  // costs as much as the transitions being measured, on the same two cores.
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      rig.transitions.reached(target),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const done = count - (target - rig.transitions.done);
+          reject(new Error(`only ${done} of ${count} objects transitioned in ${RUN_TIMEOUT_MS / 1000} s`));
+        }, RUN_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
   const ms = since(t0);
+  // Then checked, untimed: every object of the run reports the tier.
+  const listed = await rig.pool.listObjects(BUCKET, { prefix, maxKeys: 1000 });
+  const local =
+    listed.objects.filter((o) => o.storageClass !== TIER).length + (count - listed.objects.length);
+  if (local > 0) throw new Error(`${local} of ${count} objects under ${prefix} are not in the tier`);
   await rig.pool.deleteBucketLifecycle(BUCKET);
   return ms;
 }

@@ -15,7 +15,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { xxh64 } from '@node-rs/xxhash';
 import type { Drive } from './drive/drive';
 import { isStorageError, storageError } from './errors';
-import { encodeStream, MemorySink, type ShardSink } from './erasure/encoder';
+import { encodeInline, encodeStream, type ShardSink } from './erasure/encoder';
 import { eachDriveQuiet } from './util/each-drive';
 import type { Md5Hasher } from './erasure/md5-hasher';
 import { dataDirName, NAME_FILE, objectPathComponents, SYS_VOLUME, type PathComponent } from './layout';
@@ -207,18 +207,8 @@ export class ErasureSet {
         );
       }
       md5.update(peeked.head);
-      const sinks = Array.from({ length: this.n }, () => new MemorySink());
-      if (peeked.head.length > 0) {
-        await encodeStream([peeked.head], {
-          k,
-          m,
-          blockSize,
-          sinks,
-          writeQuorum: this.n,
-          expectedSize: peeked.head.length,
-        });
-      }
-      data = { inline: dist.map((s) => sinks[s].contents()) };
+      const streams = await encodeInline(peeked.head, k, m, blockSize);
+      data = { inline: dist.map((s) => streams[s]) };
       version = this.newVersion(opts, versionId, dist, peeked.head.length, md5.digest('hex'), true);
     } else {
       const source = peeked ? peeked.stream : body;

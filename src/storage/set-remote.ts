@@ -26,7 +26,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { storageError } from './errors';
-import { encodeStream, MemorySink, type ShardSink } from './erasure/encoder';
+import { encodeInline, encodeStream, type ShardSink } from './erasure/encoder';
 import type { CommitData, ErasureSet } from './erasure-set';
 import { objectPathComponents } from './layout';
 import type { ErasureInfo, ObjectVersion, PartRecord } from './meta/version';
@@ -187,11 +187,8 @@ async function stageCopy(
     await source.end();
     const bytes = Buffer.concat(chunks);
     verifyCopy(target, parts, [createHash('md5').update(bytes).digest('hex')]);
-    const sinks = Array.from({ length: set.n }, () => new MemorySink());
-    if (bytes.length > 0) {
-      await encodeStream([bytes], { k, m, blockSize, sinks, writeQuorum: set.n, expectedSize: bytes.length });
-    }
-    const data = { inline: distribution.map((s) => sinks[s].contents()) };
+    const streams = await encodeInline(bytes, k, m, blockSize);
+    const data = { inline: distribution.map((s) => streams[s]) };
     return { data, inline: true, dataDir: randomUUID(), erasure };
   }
   const stage = await Stage.create(set.drives, bucket, key);

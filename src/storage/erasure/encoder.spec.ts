@@ -9,7 +9,7 @@ import { randomBytes, seededRandom } from '../../../test/fixtures/prng';
 import { checkShardHash, Geometry, HASH_SIZE } from './codec';
 import { BufferSource } from './sources';
 import { decodeRange } from './decoder';
-import { encodeStream, MemorySink, type ShardSink } from './encoder';
+import { encodeInline, encodeStream, MemorySink, type ShardSink } from './encoder';
 import { Md5Hasher } from './md5-hasher';
 
 /** A sink that honours positions, growing as needed; optionally fails from its `failFrom`-th write on. */
@@ -293,5 +293,45 @@ describe('MemorySink', () => {
       }
     }
     assert.equal(scrambled, 0, `${scrambled} of ${TRIALS} streams did not decode to their data`);
+  });
+});
+
+describe('encodeInline', () => {
+  // Inline objects are encoded by encodeInline and read by the same decoder as streamed ones: its frames must be the
+  // very bytes encodeStream writes, for parity computed on the event loop (up to 32 KiB) and on the libuv pool.
+  it('writes the frames encodeStream writes, for every size class of a one-block body', async () => {
+    const geometries = [
+      [4, 2],
+      [2, 1],
+      [3, 3],
+      [8, 4],
+      [1, 1],
+    ];
+    const sizes = [1, 2, 3, 7, 64, 4095, 4096, 4097, 32 * 1024, 32 * 1024 + 1, 100_000, 128 * 1024];
+    const blockSize = 1024 * 1024;
+    for (const [k, m] of geometries) {
+      for (const size of sizes) {
+        const data = randomBytes(seededRandom(size * 31 + k), size);
+        const sinks = Array.from({ length: k + m }, () => new MemorySink());
+        await encodeStream([data], { k, m, blockSize, sinks, writeQuorum: k + m, expectedSize: size });
+        const streams = await encodeInline(data, k, m, blockSize);
+        assert.equal(streams.length, k + m);
+        streams.forEach((s, i) =>
+          assert.ok(s.equals(sinks[i].contents()), `k=${k} m=${m} size=${size}: shard ${i} differs`),
+        );
+      }
+    }
+  });
+
+  it('gives empty streams for an empty body, and encodes a body of several blocks as encodeStream does', async () => {
+    assert.deepEqual(
+      (await encodeInline(Buffer.alloc(0), 4, 2, 4096)).map((s) => s.length),
+      [0, 0, 0, 0, 0, 0],
+    );
+    const data = randomBytes(seededRandom(7), 3 * 4096 + 5);
+    const sinks = Array.from({ length: 6 }, () => new MemorySink());
+    await encodeStream([data], { k: 4, m: 2, blockSize: 4096, sinks, writeQuorum: 6 });
+    const streams = await encodeInline(data, 4, 2, 4096);
+    streams.forEach((s, i) => assert.ok(s.equals(sinks[i].contents()), `shard ${i} differs`));
   });
 });

@@ -177,6 +177,40 @@ export async function encodeStream(
   return { size, failed };
 }
 
+/**
+ * The shard streams of a body kept in memory (an inline object): byte for byte what encodeStream writes for it.
+ * A body that fits in one block (every inline object at the default sizes) is encoded in one step, without sinks, a
+ * block pool or a promise per frame, its k + m streams sharing one buffer; a longer one goes through encodeStream.
+ * Empty streams for an empty body.
+ */
+export async function encodeInline(data: Buffer, k: number, m: number, blockSize: number): Promise<Buffer[]> {
+  const n = k + m;
+  if (data.length === 0) return Array.from({ length: n }, () => Buffer.alloc(0));
+  if (data.length > blockSize) {
+    const sinks = Array.from({ length: n }, () => new MemorySink());
+    await encodeStream([data], { k, m, blockSize, sinks, writeQuorum: n, expectedSize: data.length });
+    return sinks.map((s) => s.contents());
+  }
+  const shard = shardSize(data.length, k);
+  const work = Buffer.allocUnsafe(n * shard);
+  data.copy(work, 0);
+  work.fill(0, data.length, k * shard);
+  const shards = work.subarray(0, k * shard);
+  const parity = work.subarray(k * shard);
+  if (k * shard <= SYNC_PARITY_MAX_BYTES) rsParitySync(k, m, shards, parity, shard);
+  else await rsEncode(k, m, bits(0, k), bits(k, n), shards, parity, shard);
+  const frame = HASH_SIZE + shard;
+  const out = Buffer.allocUnsafe(n * frame);
+  const streams: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = work.subarray(i * shard, (i + 1) * shard);
+    writeShardHash(s, 0, out, i * frame);
+    s.copy(out, i * frame + HASH_SIZE);
+    streams.push(out.subarray(i * frame, (i + 1) * frame));
+  }
+  return streams;
+}
+
 /** A sink that keeps frames in memory (inline objects), placed by position like a file. */
 export class MemorySink implements ShardSink {
   private buf = Buffer.alloc(0);

@@ -179,6 +179,37 @@ describe('SortedKeys', () => {
     });
   }
 
+  // Without surrogates in play the set compares with JavaScript's own order, which puts U+10000 and above before
+  // U+E000..U+FFFF: every switch between the two orders must keep S3 order.
+  it('keeps byte order as keys with surrogates come and go, and for probes with surrogates', () => {
+    const rand = seededRandom(11);
+    const set = new SortedKeys();
+    const model = new Model();
+    const add = (k: string): void => assert.equal(set.add(k), model.add(k), `add ${JSON.stringify(k)}`);
+    const del = (k: string): void =>
+      assert.equal(set.delete(k), model.delete(k), `delete ${JSON.stringify(k)}`);
+    const bmp = ['a', 'b/\ue000', 'b/\uffff', 'b/\ud7ff', '\ue000', '\uffff', 'z'];
+    for (let i = 0; i < 2000; i++) add(`k${i}/${bmp[i % bmp.length]}`);
+    for (const k of bmp) add(k);
+    // No surrogate in the set; the probes with one must still find their place by bytes.
+    assert.equal(set.ceil('\u{10000}'), model.ceil('\u{10000}'));
+    assert.equal(set.next('b/\u{1f600}'), model.next('b/\u{1f600}'));
+    assert.equal(set.next('b/\u{1f600}'), 'k0/a');
+    verify(set, model, rand, 'BMP keys only');
+    // One astral key: it sorts after every U+E000..U+FFFF key with the same prefix.
+    add('b/\u{10000}');
+    add('\u{1f600}');
+    assert.equal(set.next('b/\uffff'), 'b/\u{10000}');
+    assert.equal(set.next('\uffff'), '\u{1f600}');
+    verify(set, model, rand, 'with astral keys');
+    del('b/\u{10000}');
+    verify(set, model, rand, 'one astral key left');
+    del('\u{1f600}');
+    add('b/\ue001');
+    assert.equal(set.next('b/\ue000'), 'b/\ue001');
+    verify(set, model, rand, 'astral keys gone again');
+  });
+
   it('splits and drops chunks under sorted and reverse-sorted inserts and deletes', () => {
     const rand = seededRandom(11);
     const keys = new Model();
