@@ -3,7 +3,7 @@
  * temp dir), both sides of each comparison with the same bytes and the same number in flight:
  *   1. transition MB/s of 64 MiB objects: the lifecycle engine moving them (read from a 4+2 erasure set on 6 temp
  *      drives, fsync on, encrypted with the local KMS, uploaded by the S3 tier's lib-storage multipart upload,
- *      verified by HEAD, committed, local shards freed), timed from the moment the rule that makes them due is
+ *      verified (by the PutObject's ETag, or a HEAD after multipart), committed, local shards freed), timed from the moment the rule that makes them due is
  *      stored until the engine has reported every one done (checked remote by a listing afterwards); next to plain `@aws-sdk/lib-storage` uploads of the same bytes from memory
  *      at the same part size and queue size (target: at least 0.7x);
  *   2. transitions per second of 200 KiB objects, the same way, next to plain PutObject calls of the same payloads

@@ -213,11 +213,12 @@ export class AlibabaOssTier implements TierBackend {
       mime: CONTENT_TYPE,
       timeout: this.timeoutMs,
     };
-    const counted = countedBody(body, opts.size, this.name);
+    const single = opts.size !== undefined && opts.size <= this.partSize;
+    const counted = countedBody(body, opts.size, this.name, { md5: single });
     try {
-      if (opts.size !== undefined && opts.size <= this.partSize) {
+      if (single) {
         const out = await oss.putStream(name, counted.stream, { ...common, contentLength: opts.size });
-        return { ...this.putResult(out.res), size: counted.count() };
+        return { ...this.putResult(out.res), size: counted.count(), md5: counted.md5() };
       }
       const partSize =
         opts.size !== undefined && opts.size > this.partSize * MAX_PARTS

@@ -110,7 +110,8 @@ export class AwsS3Tier implements TierBackend {
 
   async put(key: string, body: Readable, opts: TierPutOptions = {}): Promise<TierPutResult> {
     checkMetadata(opts.metadata, this.name);
-    const counted = countedBody(body, opts.size, this.name);
+    const single = opts.size !== undefined && opts.size <= this.partSize;
+    const counted = countedBody(body, opts.size, this.name, { md5: single });
     const params = {
       Bucket: this.bucket,
       Key: this.prefix + key,
@@ -119,11 +120,11 @@ export class AwsS3Tier implements TierBackend {
       Metadata: opts.metadata,
     };
     try {
-      if (opts.size !== undefined && opts.size <= this.partSize) {
+      if (single) {
         const out = await this.client.send(new PutObjectCommand({ ...params, ContentLength: opts.size }), {
           abortSignal: opts.signal,
         });
-        return { etag: out.ETag ?? '', versionId: out.VersionId, size: counted.count() };
+        return { etag: out.ETag ?? '', versionId: out.VersionId, size: counted.count(), md5: counted.md5() };
       }
       const partSize =
         opts.size !== undefined && opts.size > this.partSize * MAX_PARTS

@@ -40,6 +40,11 @@ export interface TierPutResult {
   versionId?: string;
   /** Bytes sent. */
   size: number;
+  /**
+   * Hex MD5 of the bytes sent, when they went up in one PutObject: an ETag equal to it is the cloud's receipt for
+   * exactly those bytes. Absent for multipart uploads (whose ETags are not an MD5 of the object).
+   */
+  md5?: string;
 }
 
 /** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */

@@ -4,6 +4,7 @@
  * unsized upload stream into fixed-size parts one at a time, so an upload's memory is bounded by the part size
  * times the parts in flight, never by the object's size.
  */
+import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { TierError } from './tier-error';
 
@@ -105,18 +106,29 @@ export interface CountedBody {
   stream: Readable;
   /** Bytes passed so far. */
   count(): number;
+  /** Hex MD5 of every byte passed, once the body ended (when asked for; undefined otherwise). */
+  md5(): string | undefined;
 }
 
 /**
  * Wraps an upload body so `put` knows how many bytes it sent and a source shorter or longer than its declared size
- * fails the upload (a short body under a Content-Length would otherwise hang until a timeout).
+ * fails the upload (a short body under a Content-Length would otherwise hang until a timeout). With `md5`, it also
+ * hashes them: a single PutObject's ETag is the MD5 of what the cloud stored, so the two together are its receipt.
  */
-export function countedBody(source: Readable, expected: number | undefined, tier: string): CountedBody {
+export function countedBody(
+  source: Readable,
+  expected: number | undefined,
+  tier: string,
+  opts: { md5?: boolean } = {},
+): CountedBody {
   let seen = 0;
+  const hash = opts.md5 ? createHash('md5') : undefined;
+  let digest: string | undefined;
   const out = new Transform({
     transform(chunk: Buffer | string, _encoding, done) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       seen += buf.length;
+      hash?.update(buf);
       if (expected !== undefined && seen > expected)
         done(
           new TierError('InvalidConfig', `put: the body is longer than its declared size ${expected}`, {
@@ -126,6 +138,7 @@ export function countedBody(source: Readable, expected: number | undefined, tier
       else done(null, buf);
     },
     flush(done) {
+      if (hash) digest = hash.digest('hex');
       done(
         expected !== undefined && seen !== expected
           ? new TierError('InvalidConfig', `put: the body has ${seen} bytes, not its declared ${expected}`, {
@@ -137,5 +150,5 @@ export function countedBody(source: Readable, expected: number | undefined, tier
   });
   source.on('error', (err) => out.destroy(err));
   source.pipe(out);
-  return { stream: out, count: () => seen };
+  return { stream: out, count: () => seen, md5: () => digest };
 }

@@ -6,6 +6,7 @@
  * - objects of 0 B, 200 KiB, 5 MiB and 200 MiB under a Transition rule are transitioned within 10 s of their due
  *   time (due time computed by the engine's own day rounding; the lag is printed);
  * - HEAD shows the tier as the storage class, with the object's size and ETag unchanged;
+ * - an upload of one PutObject is verified by its ETag (the MD5 of the bytes sent), a multipart one by a HEAD;
  * - their data directories are gone from every drive, and the drives hold a few KiB where 205 MiB were;
  * - the bytes stored in the cloud contain no 64-byte run of the plaintext (exact search, fixtures/plaintext-leak.ts);
  * - GET returns identical bytes; a 1 MiB range of the 200 MiB object is one ranged request to the cloud of at most
@@ -212,6 +213,16 @@ export function tieringSuite(cloud: Cloud): void {
           assert.equal(head.ETag, etags.get(size));
         }
         console.log(`# ${cloud}/${kms}: transitioned after due (seen by polling): ${lags.join(', ')}`);
+
+        // Verified by the upload's own answer when it was one PutObject (its ETag is the MD5 of the bytes sent):
+        // no HEAD. The 200 MiB object went multipart (an ETag that is no MD5): a HEAD checked it.
+        for (const size of SIZES) {
+          const remoteKey = tierRecordOf(await layer.getObjectInfo('archive', keyOf(size)))!.remoteKey;
+          const methods = side.tap.log.filter((r) => r.path.endsWith(remoteKey)).map((r) => r.method);
+          const heads = methods.filter((m) => m === 'HEAD').length;
+          if (size === BIG) assert.equal(heads, 1, `${size} B: ${methods.join(' ')}`);
+          else assert.deepEqual(methods, ['PUT'], `${size} B: one PutObject, verified by its ETag`);
+        }
 
         const files = (await Promise.all(gateway.drives.map((d) => walkFiles(d)))).flat();
         assert.deepEqual(

@@ -10,7 +10,8 @@
  *    still runs can neither overwrite this attempt's object nor commit its own;
  * 3. upload: the version's bytes stream from the erasure set through the envelope encryptor (a data key from the
  *    KMS bound to bucket, key and version) into the tier, multipart for large objects; bounded memory;
- * 4. verify: the tier's HEAD must show the exact envelope length and the upload's ETag;
+ * 4. verify: a single PutObject's ETag must be the MD5 of exactly the bytes sent (its receipt); otherwise the tier's
+ *    HEAD must show the exact envelope length and the upload's ETag;
  * 5. commit and free: `releaseVersionData` swaps in `{status: 'transitioned', header, ...}` only if the version is
  *    still the same (ETag, time, and our remote key in its intent), commits it by quorum, then deletes the shards.
  *
@@ -167,21 +168,25 @@ export class Transitioner {
     }
 
     // 4. Verify what the tier holds.
-    // The exact length, and the ETag the upload was given (when the cloud reports both): another writer's bytes
-    // under this key, or a torn upload, fail the attempt before anything is committed.
-    const remote = await backend.head(remoteKey);
+    // A single PutObject answered with the MD5 of exactly the bytes sent as its ETag is the cloud's receipt for them.
+    // Otherwise (a multipart ETag; a bucket that encrypts with its own KMS key, whose ETags are no MD5): ask, and
+    // check the exact length and the ETag the upload was given, so a torn upload fails before anything commits.
     const etag = (e: string): string => e.replace(/"/g, '').toLowerCase();
-    if (
-      !remote ||
-      remote.size !== cipherSize ||
-      (put.etag !== '' && remote.etag !== '' && etag(put.etag) !== etag(remote.etag))
-    ) {
-      throw new TierError(
-        'Unavailable',
-        `tier ${job.storageClass} holds ${remote?.size ?? 'nothing'} bytes (ETag ${remote?.etag ?? '-'}) at ` +
-          `${remoteKey}, expected ${cipherSize} (ETag ${put.etag})`,
-        { tier: job.storageClass },
-      );
+    const receipt = put.md5 !== undefined && put.size === cipherSize && etag(put.etag) === put.md5;
+    if (!receipt) {
+      const remote = await backend.head(remoteKey);
+      if (
+        !remote ||
+        remote.size !== cipherSize ||
+        (put.etag !== '' && remote.etag !== '' && etag(put.etag) !== etag(remote.etag))
+      ) {
+        throw new TierError(
+          'Unavailable',
+          `tier ${job.storageClass} holds ${remote?.size ?? 'nothing'} bytes (ETag ${remote?.etag ?? '-'}) at ` +
+            `${remoteKey}, expected ${cipherSize} (ETag ${put.etag})`,
+          { tier: job.storageClass },
+        );
+      }
     }
 
     // 5. Commit the transitioned record, then free the local shards.
