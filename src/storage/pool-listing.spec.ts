@@ -192,7 +192,7 @@ describe('listObjects on a 4+2 pool', () => {
     for (const d of drives.slice(0, 3)) {
       const z = await d.readMeta(BUCKET, 'z');
       assert.ok(z, `${d.endpoint} holds z`);
-      await d.writeMeta(BUCKET, 'ghost', 'ghost', z, { dataDirs: false });
+      await d.writeMeta(BUCKET, 'ghost', 'ghost', z, {});
     }
     try {
       assert.deepEqual((await list({ prefix: 'g' })).objects, []);

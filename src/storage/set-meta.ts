@@ -232,9 +232,8 @@ export async function writeObjectMetas(
         const head = layout.head;
         if (head.versions.length === 0 && !head.pages) await d.deleteMeta(bucket, dir);
         else {
-          const dataDirs = head.versions.some(hasDataDir) || (head.pages ?? []).some((r) => r.dataDirs);
           const bytes = encodeMetaSharing(head, encoded);
-          await d.writeMeta(bucket, dir, key, bytes, { dataDirs, fresh: state.heads[p] === null });
+          await d.writeMeta(bucket, dir, key, bytes, { fresh: state.heads[p] === null });
         }
         state.stored[p] = layout.stored;
         await deletePages(d, bucket, dir, layout.drop);

@@ -42,8 +42,6 @@ export interface WalkOptions {
 }
 
 export interface WriteMetaOptions {
-  /** Some version's data lives in a data directory under `dir` (so the metadata must sit next to it). */
-  dataDirs: boolean;
   /** The caller read this drive's metadata under the object's lock and found none (nothing old to clean up). */
   fresh?: boolean;
 }

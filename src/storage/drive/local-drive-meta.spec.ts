@@ -1,6 +1,8 @@
 /**
- * Object metadata through LocalDrive (drive/local-drive.ts): which objects go to the metadata log and which to a
- * %meta file, the ordered moves between the two, and walks that merge the directory tree with the log.
+ * Object metadata through LocalDrive (drive/local-drive.ts): the metadata log keeps every object's metadata up to
+ * LOG_META_MAX, a %meta file what is larger (and what an older version of tiergate wrote); the ordered moves between
+ * the two, and walks that merge the directory tree with the log. Tests put metadata in a file by making it larger
+ * than the log takes (`asFile`: padded with spaces, which the readers here trim).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +14,12 @@ import { tempDrives } from '../../../test/fixtures/temp-drives';
 import { compareKeys, META_FILE, SYS_VOLUME } from '../layout';
 import type { WalkOptions } from './drive';
 import { LocalDrive } from './local-drive';
-import { METALOG_DIR, type MetaLogOptions } from './meta-log';
+import { LOG_META_MAX, METALOG_DIR, type MetaLogOptions } from './meta-log';
+
+/** `text` padded with spaces past the log's limit: metadata that goes to a %meta file. */
+const asFile = (text: string): Buffer =>
+  Buffer.concat([Buffer.from(text), Buffer.alloc(LOG_META_MAX + 1 - Buffer.byteLength(text), ' ')]);
+const fileText = (path: string): string => readFileSync(path, 'utf8').trimEnd();
 
 describe('LocalDrive metadata in the log', () => {
   const tmp = tempDrives(1, 'meta-log-drive');
@@ -25,7 +32,7 @@ describe('LocalDrive metadata in the log', () => {
   let drive = new LocalDrive(root, false, logOptions);
   const metaFile = (volume: string, key: string): string => join(root, volume, dirOf(key), META_FILE);
   const read = async (volume: string, key: string): Promise<string | null> =>
-    (await drive.readMeta(volume, dirOf(key)))?.toString() ?? null;
+    (await drive.readMeta(volume, dirOf(key)))?.toString().trimEnd() ?? null;
   const inLog = async (volume: string, key: string): Promise<boolean> =>
     (await drive.metadataLog()).get(volume, dirOf(key)) !== undefined;
   /** A restart: the log is replayed from disk. */
@@ -42,9 +49,9 @@ describe('LocalDrive metadata in the log', () => {
     tmp.cleanup();
   });
 
-  it('keeps metadata without data dirs in the log and creates no file or directory for it', async () => {
+  it('keeps metadata in the log and creates no file or directory for it', async () => {
     const key = 'small/é/\u{1f600}';
-    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('in the log'), { dataDirs: false });
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('in the log'), {});
     assert.equal(existsSync(join(root, 'bkt', 'small')), false);
     assert.equal(await inLog('bkt', key), true);
     assert.equal(await read('bkt', key), 'in the log');
@@ -52,10 +59,10 @@ describe('LocalDrive metadata in the log', () => {
     assert.equal(await read('bkt', key), 'in the log', 'after a restart');
   });
 
-  it('keeps metadata with data dirs in a %meta file and nothing in the log', async () => {
+  it('keeps metadata too large for the log in a %meta file and nothing in the log', async () => {
     const key = 'big/object';
-    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('in a file'), { dataDirs: true });
-    assert.equal(readFileSync(metaFile('bkt', key), 'utf8'), 'in a file');
+    await drive.writeMeta('bkt', dirOf(key), key, asFile('in a file'), {});
+    assert.equal(fileText(metaFile('bkt', key)), 'in a file');
     assert.equal(await inLog('bkt', key), false);
     assert.equal(await read('bkt', key), 'in a file');
     assert.equal(await read('bkt', 'big/other'), null);
@@ -63,19 +70,19 @@ describe('LocalDrive metadata in the log', () => {
 
   it('finds the first file written into a volume whose tree was empty', async () => {
     assert.equal(await read('tree-only', 'x'), null, 'the volume is found empty');
-    await drive.writeMeta('tree-only', dirOf('x'), 'x', Buffer.from('file'), { dataDirs: true });
+    await drive.writeMeta('tree-only', dirOf('x'), 'x', asFile('file'), {});
     assert.equal(await read('tree-only', 'x'), 'file');
   });
 
   it('moves log -> file -> log with the newest metadata visible and no %meta file left behind', async () => {
     const key = 'move/me';
-    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('v1 log'), { dataDirs: false });
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('v1 log'), {});
     assert.equal(await read('bkt', key), 'v1 log');
-    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('v2 file'), { dataDirs: true });
-    assert.equal(readFileSync(metaFile('bkt', key), 'utf8'), 'v2 file');
+    await drive.writeMeta('bkt', dirOf(key), key, asFile('v2 file'), {});
+    assert.equal(fileText(metaFile('bkt', key)), 'v2 file');
     assert.equal(await inLog('bkt', key), false, 'the log record is removed once the file is in place');
     assert.equal(await read('bkt', key), 'v2 file');
-    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('v3 log'), { dataDirs: false });
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('v3 log'), {});
     assert.equal(existsSync(metaFile('bkt', key)), false, 'the file is unlinked once the record is durable');
     assert.equal(existsSync(join(root, 'bkt', 'move')), false, 'and its emptied directories pruned');
     assert.equal(await read('bkt', key), 'v3 log');
@@ -86,14 +93,14 @@ describe('LocalDrive metadata in the log', () => {
 
   it('lets a log record shadow a leftover %meta file, and deleteMeta removes both', async () => {
     const key = 'shadow/k';
-    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('old file'), { dataDirs: true });
+    await drive.writeMeta('bkt', dirOf(key), key, asFile('old file'), {});
     // `fresh` skips the unlink: the file stays, as a crash between the append and the unlink leaves it.
-    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('new log'), { dataDirs: false, fresh: true });
-    assert.equal(readFileSync(metaFile('bkt', key), 'utf8'), 'old file');
+    await drive.writeMeta('bkt', dirOf(key), key, Buffer.from('new log'), { fresh: true });
+    assert.equal(fileText(metaFile('bkt', key)), 'old file');
     assert.equal(await read('bkt', key), 'new log');
     const walked: string[] = [];
     for await (const e of drive.walk('bkt', { prefix: 'shadow/', recursive: true })) {
-      walked.push(`${e.key}=${e.meta?.toString()}`);
+      walked.push(`${e.key}=${e.meta?.toString().trimEnd()}`);
     }
     assert.deepEqual(walked, ['shadow/k=new log'], 'walk lists the key once, with the log record');
     await drive.deleteMeta('bkt', dirOf(key));
@@ -154,18 +161,15 @@ describe('LocalDrive metadata in the log', () => {
         const roll = rand();
         const dir = dirOf(key);
         if (roll < 0.35) {
-          await drive.writeMeta('walk', dir, key, Buffer.from(`tree:${key}`), { dataDirs: true });
+          await drive.writeMeta('walk', dir, key, asFile(`tree:${key}`), {});
           expectedMeta.set(key, `tree:${key}`);
         } else if (roll < 0.8) {
-          await drive.writeMeta('walk', dir, key, Buffer.from(`log:${key}`), { dataDirs: false });
+          await drive.writeMeta('walk', dir, key, Buffer.from(`log:${key}`), {});
           expectedMeta.set(key, `log:${key}`);
         } else {
           // In both: a leftover file under a log record (see the shadow test above).
-          await drive.writeMeta('walk', dir, key, Buffer.from(`stale:${key}`), { dataDirs: true });
-          await drive.writeMeta('walk', dir, key, Buffer.from(`log:${key}`), {
-            dataDirs: false,
-            fresh: true,
-          });
+          await drive.writeMeta('walk', dir, key, asFile(`stale:${key}`), {});
+          await drive.writeMeta('walk', dir, key, Buffer.from(`log:${key}`), { fresh: true });
           expectedMeta.set(key, `log:${key}`);
         }
       }
@@ -198,7 +202,7 @@ describe('LocalDrive metadata in the log', () => {
           out.push(`P:${e.key}`);
         } else {
           assert.ok(e.meta, `${e.key} comes with its metadata`);
-          out.push(`O:${e.key}=${e.meta.toString()}`);
+          out.push(`O:${e.key}=${e.meta.toString().trimEnd()}`);
         }
       }
       return out;
@@ -286,12 +290,12 @@ describe('LocalDrive metadata in the log', () => {
 
   it('answers a delimited walk with a marker inside a common prefix the same for tree and log keys', async () => {
     // The same two keys, in one volume as %meta files, in another as log records.
-    for (const [volume, dataDirs] of [
-      ['inside-tree', true],
-      ['inside-log', false],
+    for (const [volume, meta] of [
+      ['inside-tree', asFile],
+      ['inside-log', (key: string) => Buffer.from(key)],
     ] as const) {
       await drive.makeVolume(volume);
-      for (const key of ['p/1', 'q']) await drive.writeMeta(volume, key, key, Buffer.from(key), { dataDirs });
+      for (const key of ['p/1', 'q']) await drive.writeMeta(volume, key, key, meta(key), {});
     }
     const list = async (volume: string, marker: string): Promise<string[]> => {
       const out: string[] = [];
@@ -314,7 +318,7 @@ describe('LocalDrive metadata in the log', () => {
   });
 
   it('refuses to delete a volume while the log holds one of its objects', async () => {
-    await drive.writeMeta('gone', 'k', 'k', Buffer.from('x'), { dataDirs: false });
+    await drive.writeMeta('gone', 'k', 'k', Buffer.from('x'), {});
     await assert.rejects(drive.deleteVolume('gone'), { code: 'BucketNotEmpty' });
     assert.equal(existsSync(join(root, 'gone')), true);
     await drive.deleteMeta('gone', 'k');
@@ -325,9 +329,9 @@ describe('LocalDrive metadata in the log', () => {
   it("drops a volume's log records with delete(volume, '', recursive)", async () => {
     const keys = Array.from({ length: 30 }, (_, i) => `obj/${i}`);
     for (const [i, key] of keys.entries()) {
-      await drive.writeMeta('dropme', dirOf(key), key, Buffer.from(key), { dataDirs: i % 5 === 0 });
+      await drive.writeMeta('dropme', dirOf(key), key, i % 5 === 0 ? asFile(key) : Buffer.from(key), {});
     }
-    await drive.writeMeta('bkt', 'keep', 'keep', Buffer.from('other volume'), { dataDirs: false });
+    await drive.writeMeta('bkt', 'keep', 'keep', Buffer.from('other volume'), {});
     assert.equal((await drive.metadataLog()).count('dropme'), 24);
     await drive.delete('dropme', '', { recursive: true });
     assert.equal((await drive.metadataLog()).count('dropme'), 0);
@@ -348,7 +352,7 @@ describe('LocalDrive metadata in the log', () => {
     let d = new LocalDrive(other, false, { segmentBytes: 128 });
     await d.makeVolume('bkt');
     for (let i = 0; i < 10; i++) {
-      await d.writeMeta('bkt', `k${i}`, `k${i}`, Buffer.alloc(40, i), { dataDirs: false });
+      await d.writeMeta('bkt', `k${i}`, `k${i}`, Buffer.alloc(40, i), {});
     }
     await d.close();
     const logDir = join(other, SYS_VOLUME, METALOG_DIR);
@@ -358,7 +362,7 @@ describe('LocalDrive metadata in the log', () => {
     writeFileSync(first, Buffer.alloc(original.length, 0x41));
     d = new LocalDrive(other, false, { segmentBytes: 128 });
     await assert.rejects(d.readMeta('bkt', 'k9'), { code: 'DriveFaulty' });
-    await assert.rejects(d.writeMeta('bkt', 'k', 'k', Buffer.from('x'), { dataDirs: false }), {
+    await assert.rejects(d.writeMeta('bkt', 'k', 'k', Buffer.from('x'), {}), {
       code: 'DriveFaulty',
     });
     await d.close();

@@ -14,6 +14,7 @@ import { compareKeys, SYS_VOLUME, TMP_DIR } from '../layout';
 import { decodeMeta } from '../meta/meta-file';
 import type { Drive, WalkOptions } from './drive';
 import { LocalDrive } from './local-drive';
+import { LOG_META_MAX } from './meta-log';
 
 /** Every file under `dir` (relative path -> sha256 of its content); directories as `path/`. */
 function snapshot(dir: string, base = dir, out = new Map<string, string>()): Map<string, string> {
@@ -77,13 +78,15 @@ describe('LocalDrive path safety', () => {
   ];
 
   const data = Buffer.from('attacker data');
+  /** Metadata over the log's limit, which goes to a %meta file. */
+  const tooBigForTheLog = Buffer.alloc(LOG_META_MAX + 1, 'x');
   const byVolume: [string, (v: string) => Promise<unknown>][] = [
     ['makeVolume', (v) => drive.makeVolume(v)],
     ['deleteVolume', (v) => drive.deleteVolume(v)],
     ['statVolume', (v) => drive.statVolume(v)],
     ['readMeta', (v) => drive.readMeta(v, 'f')],
-    ['writeMeta', (v) => drive.writeMeta(v, 'f', 'f', data, { dataDirs: false })],
-    ['writeMeta (file)', (v) => drive.writeMeta(v, 'f', 'f', data, { dataDirs: true })],
+    ['writeMeta', (v) => drive.writeMeta(v, 'f', 'f', data, {})],
+    ['writeMeta (file)', (v) => drive.writeMeta(v, 'f', 'f', tooBigForTheLog, {})],
     ['deleteMeta', (v) => drive.deleteMeta(v, 'f')],
     ['readFile', (v) => drive.readFile(v, 'f')],
     ['writeFileAtomic', (v) => drive.writeFileAtomic(v, 'f', data)],
@@ -99,8 +102,8 @@ describe('LocalDrive path safety', () => {
   ];
   const byPath: [string, (p: string) => Promise<unknown>][] = [
     ['readMeta', (p) => drive.readMeta('vol', p)],
-    ['writeMeta', (p) => drive.writeMeta('vol', p, 'k', data, { dataDirs: false })],
-    ['writeMeta (file)', (p) => drive.writeMeta('vol', p, 'k', data, { dataDirs: true })],
+    ['writeMeta', (p) => drive.writeMeta('vol', p, 'k', data, {})],
+    ['writeMeta (file)', (p) => drive.writeMeta('vol', p, 'k', tooBigForTheLog, {})],
     ['deleteMeta', (p) => drive.deleteMeta('vol', p)],
     ['readFile', (p) => drive.readFile('vol', p)],
     ['writeFileAtomic', (p) => drive.writeFileAtomic('vol', p, data)],

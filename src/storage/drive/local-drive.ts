@@ -5,10 +5,13 @@
  * target directory is fsynced, so a crash leaves either the old or the new file, never a torn one. Paths are built
  * by layout.ts and checked again here: nothing outside the drive root is ever touched.
  *
- * Object metadata lives in one of two places: objects with a data directory keep a `%meta` file next to it; objects
- * without one (inline, delete markers, empty) are records in the drive's metadata log (meta-log.ts), so a small PUT
- * creates no file at all. A log record, when there is one, wins over a `%meta` file; the moves between the two are
- * ordered so that a crash at any point leaves the old or the new metadata visible:
+ * Object metadata lives in one of two places: a record in the drive's metadata log (meta-log.ts), for every object
+ * whose metadata fits in one (LOG_META_MAX), so writing or updating it creates no file at all; or a `%meta` file in
+ * the object's directory, for larger metadata (and as written by tiergate before the log took objects with data
+ * directories: such a file moves to the log on the key's next write). Data directories stay in the object's
+ * directory either way; a commit renames them into place, durably, before the record that references them is written.
+ * A log record, when there is one, wins over a `%meta` file; the moves between the two are ordered so that a crash at
+ * any point leaves the old or the new metadata visible:
  *   file -> log:  append the record (durable; it now wins), then unlink the old file (a leftover is shadowed);
  *   log -> file:  write the file atomically (still shadowed), then append a remove record (the file now shows);
  *   delete:       unlink the file and fsync its directory, then append a remove record.
@@ -127,7 +130,7 @@ export class LocalDrive implements Drive {
   ): Promise<void> {
     const log = await this.log();
     this.checkPath(volume, dir); // the same checks as a file write
-    if (!opts.dataDirs && data.length <= LOG_META_MAX) {
+    if (data.length <= LOG_META_MAX) {
       const inLog = log.get(volume, dir) !== undefined;
       await log.put(volume, dir, key, data);
       // The record wins from now on; an older %meta file is dead weight (and harmless if this unlink is lost).
@@ -512,6 +515,8 @@ export class LocalDrive implements Drive {
       const childRel = join(relDir, item.name);
       if (!item.subtree) {
         if (!key.startsWith(prefix) || compareKeys(key, marker) <= 0) continue;
+        // Most object directories hold no %meta file (their metadata is in the log): skip the failing open.
+        if (!this.treeMetas.mayHold(volume, childRel)) continue;
         let meta: Buffer;
         try {
           meta = await readSmallFile(this.resolve(volume, join(childRel, META_FILE)));

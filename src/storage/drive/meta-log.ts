@@ -1,10 +1,12 @@
 /**
- * A drive's metadata log: where a drive keeps the metadata of objects that have no data directory (every version
- * inline, delete markers, empty objects), instead of one `%meta` file per object directory.
+ * A drive's metadata log: where a drive keeps the metadata of its objects (all but those whose metadata is larger
+ * than LOG_META_MAX), instead of one `%meta` file per object directory.
  *
  * Why: a small PUT used to create a directory and a file, fsync both and rename on every drive of the set, and
- * creating files is what a disk does slowest (DESIGN.md section 7). Appending to a log instead turns a small PUT into
- * one append per drive, and concurrent appends share one O_DSYNC write (group commit). The bytes written
+ * creating files is what a disk does slowest (DESIGN.md section 7); a metadata update of a large object (a
+ * transition's intent and release, tagging) wrote a file, fsynced it and its directory, on every drive, twice.
+ * Appending to a log instead turns each into one append per drive, and concurrent appends share one O_DSYNC write
+ * (group commit). The bytes written
  * are exactly the metadata file's bytes (meta/meta-file.ts, with its own checksum), so quorum, heal and listing work
  * on them unchanged; only where a drive keeps them differs (LocalDrive decides, see there).
  *

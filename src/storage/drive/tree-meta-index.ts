@@ -1,7 +1,8 @@
 /**
- * Which object directories of a drive's bucket volumes hold a `%meta` file: the objects with data directories, the
- * only ones whose metadata is not in the metadata log. With it, a lookup of a key the log lacks (every new key a
- * PUT writes) is answered from memory instead of by an `open` that fails on every drive.
+ * Which object directories of a drive's bucket volumes hold a `%meta` file: objects whose metadata is too large for
+ * the metadata log, or was written before the log took objects with data directories. With it, a lookup of a key
+ * the log lacks (every new key a PUT writes), and a walk past an object directory without one, is answered from
+ * memory instead of by an `open` that fails.
  *
  * Each volume is walked once, in the background, on first use (not descending into data directories); until the
  * walk is done every lookup goes to the disk. The walk is exact afterwards because this process is the only writer

@@ -57,7 +57,10 @@ export interface PageRef {
   ids: [string, string] | null;
   /** Holds a version with id `null`. */
   hasNull: boolean;
-  /** Holds a version whose data is in a data directory (the head must then stay next to them, as a `%meta`). */
+  /**
+   * Holds a version whose data is in a data directory. Kept in the format, no longer read: it placed the head in a
+   * `%meta` file when drives kept only dataless objects' metadata in their log.
+   */
   dataDirs: boolean;
 }
 

@@ -13,6 +13,7 @@ import { randomBytes, seededRandom } from '../../../test/fixtures/prng';
 import { tempDrives } from '../../../test/fixtures/temp-drives';
 import type { Drive, DriveInfo, FileReader, FileWriter, WalkEntry, WalkOptions } from '../drive/drive';
 import { LocalDrive } from '../drive/local-drive';
+import { LOG_META_MAX } from '../drive/meta-log';
 import { isStorageError } from '../errors';
 import { objectDir, SYS_VOLUME } from '../layout';
 import { RemoteDrive } from './remote-drive';
@@ -104,24 +105,17 @@ describe('RemoteDrive answers every Drive call as the LocalDrive it reaches', ()
     const big = randomBytes(seededRandom(2), 300 * 1024); // over the log's limit: a %meta file either way
     assert.deepEqual(await same('readMeta of a new key', (d) => d.readMeta('vol', dir)), { value: null });
 
-    await same('writeMeta to the log', (d) => d.writeMeta('vol', dir, key, bytes, { dataDirs: false }));
+    await same('writeMeta to the log', (d) => d.writeMeta('vol', dir, key, bytes, {}));
     assert.deepEqual(await same('readMeta', (d) => d.readMeta('vol', dir)), { value: bytes });
     assert.equal(existsSync(join(tmp.paths[0], 'vol', dir, '%meta')), false, 'in the log, not a file');
     assert.deepEqual(await served.readMeta('vol', dir), bytes);
 
-    const small = Buffer.from('small, but beside data dirs');
-    await same('writeMeta beside data dirs', (d) => d.writeMeta('vol', dir, key, small, { dataDirs: true }));
-    assert.ok(existsSync(join(tmp.paths[0], 'vol', dir, '%meta')), 'beside its data dirs: a %meta file');
-    assert.deepEqual(await same('readMeta of the file', (d) => d.readMeta('vol', dir)), { value: small });
-    await same('writeMeta too large for the log', (d) =>
-      d.writeMeta('vol', dir, key, big, { dataDirs: false }),
-    );
+    await same('writeMeta too large for the log', (d) => d.writeMeta('vol', dir, key, big, {}));
+    assert.ok(existsSync(join(tmp.paths[0], 'vol', dir, '%meta')), 'too large for the log: a %meta file');
     assert.deepEqual(await same('readMeta of the large file', (d) => d.readMeta('vol', dir)), { value: big });
 
     const fresh = objectDir('fresh');
-    await same('writeMeta fresh', (d) =>
-      d.writeMeta('vol', fresh, 'fresh', bytes, { dataDirs: false, fresh: true }),
-    );
+    await same('writeMeta fresh', (d) => d.writeMeta('vol', fresh, 'fresh', bytes, { fresh: true }));
     assert.deepEqual(await served.readMeta('vol', fresh), bytes);
 
     await same('deleteMeta', (d) => d.deleteMeta('vol', dir));
@@ -270,8 +264,9 @@ describe('RemoteDrive answers every Drive call as the LocalDrive it reaches', ()
   });
 
   describe('walk', () => {
-    // Thousands of objects, half with their metadata in the drive's log and half in %meta files. Every 100th has
-    // metadata larger than a socket read (64 KiB), so its frame is always cut across reads.
+    // Thousands of objects with their metadata in the drive's log, every 200th (too large for the log) in a %meta
+    // file, so walks merge the two. Every 100th has metadata larger than a socket read (64 KiB), so its frame is
+    // always cut across reads.
     const keys = Array.from({ length: 3000 }, (_, i) =>
       i % 3 === 0 ? `top-${i}` : `d${i % 7}/s${i % 11}/obj-${i}`,
     );
@@ -279,7 +274,10 @@ describe('RemoteDrive answers every Drive call as the LocalDrive it reaches', ()
     const metaOf = (key: string, i: number) =>
       Buffer.concat([
         Buffer.from(key),
-        randomBytes(seededRandom(i), i % 100 === 0 ? SOCKET_READ + 1000 * (i % 7) : 100 + (i % 400)),
+        randomBytes(
+          seededRandom(i),
+          i % 200 === 100 ? LOG_META_MAX + 1 : i % 100 === 0 ? SOCKET_READ + 1000 * (i % 7) : 100 + (i % 400),
+        ),
       ]);
 
     before(async () => {
@@ -289,9 +287,8 @@ describe('RemoteDrive answers every Drive call as the LocalDrive it reaches', ()
         await Promise.all(
           keys.slice(at, at + 100).flatMap((key, j) => {
             const i = at + j;
-            const opts = { dataDirs: i % 2 === 0 };
             return [reference, remote].map((d) =>
-              d.writeMeta('walk', objectDir(key), key, metaOf(key, i), opts),
+              d.writeMeta('walk', objectDir(key), key, metaOf(key, i), {}),
             );
           }),
         );
@@ -303,6 +300,8 @@ describe('RemoteDrive answers every Drive call as the LocalDrive it reaches', ()
       assert.equal(want.length, keys.length);
       const frames = want.map((e) => encodeFrame(FRAME_ENTRY, e.key, e.meta).length);
       assert.equal(frames.filter((n) => n > SOCKET_READ).length, 30, 'frames that cannot come in one read');
+      const inFiles = keys.filter((k) => existsSync(join(tmp.paths[1], 'walk', objectDir(k), '%meta')));
+      assert.equal(inFiles.length, 15, 'keys whose metadata is in a %meta file');
       const got = await collect(remote, 'walk', { recursive: true });
       assert.deepEqual(got, want);
       for (const e of got) assert.deepEqual(e.meta, metaOf(e.key, keys.indexOf(e.key)), e.key);

@@ -206,7 +206,7 @@ export class RemoteDrive implements Drive {
     data: Buffer,
     opts: WriteMetaOptions,
   ): Promise<void> {
-    await this.call('writeMeta', { volume, dir, key, dataDirs: opts.dataDirs, fresh: opts.fresh }, [data]);
+    await this.call('writeMeta', { volume, dir, key, fresh: opts.fresh }, [data]);
   }
 
   async deleteMeta(volume: string, dir: string): Promise<void> {

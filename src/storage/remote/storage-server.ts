@@ -227,7 +227,6 @@ export class StorageServer {
       }
       case 'writeMeta':
         await drive.writeMeta(str(a, 'volume'), str(a, 'dir'), str(a, 'key'), body, {
-          dataDirs: bool(a, 'dataDirs') ?? false,
           fresh: bool(a, 'fresh'),
         });
         return none;
