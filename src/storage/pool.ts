@@ -60,7 +60,7 @@ import { addDeleteMarker, deleteVersion, updateVersion } from './set-versions';
 import type { ObjectVersion } from './meta/version';
 import { toObjectInfo } from './object-info';
 import { uuid7 } from './util/uuid7';
-import type { StageTarget } from './stage';
+import { STAGE_MARKS, type StageTarget } from './stage';
 import type { StorageOptions } from './storage-options';
 
 type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -212,7 +212,31 @@ export class ErasurePool implements ObjectLayer {
           await d.delete(SYS_VOLUME, TMP_DIR, { recursive: true }).catch(() => undefined);
         }),
     );
-    for (const t of targets.values()) {
+    // Stage marks (metadata log records): read now, removed once their objects are healed.
+    const marks = await Promise.all(
+      this.drives()
+        .filter((d) => !(d instanceof RemoteDrive))
+        .map(async (d) => {
+          const found: { mark: string; object?: string }[] = [];
+          try {
+            for await (const e of d.walk(SYS_VOLUME, { prefix: `${STAGE_MARKS}/`, recursive: true })) {
+              let object: string | undefined;
+              try {
+                const t = JSON.parse(e.meta?.toString() ?? '') as StageTarget;
+                if (t.format === 'tiergate.stage') targets.set((object = `${t.bucket}/${t.key}`), t);
+              } catch {
+                // not a mark this version wrote: removed all the same
+              }
+              found.push({ mark: e.key, object });
+            }
+          } catch {
+            // an unreadable drive: its marks stay for the next boot
+          }
+          return { d, found };
+        }),
+    );
+    const unhealed = new Set<string>();
+    for (const [object, t] of targets) {
       try {
         const r = await this.healObject(t.bucket, t.key);
         this.log(
@@ -220,7 +244,15 @@ export class ErasurePool implements ObjectLayer {
           `recovered interrupted write of ${t.bucket}/${t.key} (${r.danglingRemoved.length} leftover versions, ${r.orphansRemoved} orphaned data dirs removed)`,
         );
       } catch (err) {
+        unhealed.add(object);
         this.log('warn', `recovery of ${t.bucket}/${t.key}: ${(err as Error).message}`);
+      }
+    }
+    // A mark goes once its object is healed; one whose heal failed stays for the next boot.
+    for (const { d, found } of marks) {
+      for (const { mark, object } of found) {
+        if (object === undefined || !unhealed.has(object))
+          await d.deleteMeta(SYS_VOLUME, mark).catch(() => undefined);
       }
     }
     this.layout.healing.forEach((drives, setIndex) => {

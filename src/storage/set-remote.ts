@@ -9,7 +9,7 @@
  *             says where the bytes are. Reads go through the RemoteReader the layer above registers.
  *
  * Release (local L -> remote R), under the object's write lock:
- *   0. a staging target without data is written, so boot recovery heals the object if the process dies meanwhile;
+ *   0. a stage mark without data is written, so boot recovery heals the object if the process dies meanwhile;
  *   1. R (same id and time, revision + 1) is committed to the drives holding L, with L kept pending-delete and
  *      replaced by R (phase 2 of a commit; fewer than writeQuorum: rolled back, WriteQuorum);
  *   2. acknowledged: L's records are dropped (its inline frames go with them), then its data dir is deleted.
@@ -43,7 +43,7 @@ export async function releaseVersion(
   update: VersionUpdate,
 ): Promise<ObjectInfo> {
   objectPathComponents(key);
-  // No data is staged: the target alone lets boot recovery heal (purge leftovers of) an interrupted release.
+  // No data is staged: the mark alone lets boot recovery heal (purge leftovers of) an interrupted release.
   const marker = await Stage.create(set.drives, bucket, key);
   try {
     return await set.locks.withWrite(`${bucket}/${key}`, async () => {

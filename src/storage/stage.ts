@@ -1,8 +1,13 @@
 /**
  * Temp staging of a write on every drive of a set: `.tiergate.sys/tmp/<stageId>/data/part.N` shard files, plus a
- * `target` file naming the object. Staging happens without any lock; only the commit (rename into the object
- * directory, then metadata) takes the object's write lock. The `target` file lets boot recovery find and heal the
- * objects whose writes a crash interrupted.
+ * mark naming the object. Staging happens without any lock; only the commit (rename into the object directory, then
+ * metadata) takes the object's write lock. The mark lets boot recovery find and heal the objects whose writes a crash
+ * interrupted: it is durable before anything of the write is committed, and removed once the write is done.
+ *
+ * A mark is a record in the drive's metadata log (system volume, `stage-marks/<stageId>`): one group-committed
+ * append. (It used to be a `target` file in the staging directory: a file written, fsynced and renamed, its
+ * directory created and fsynced, on every drive, for every large PUT and every release to a tier. Boot recovery
+ * still reads those.)
  */
 import { randomUUID } from 'node:crypto';
 import type { Drive, FileWriter } from './drive/drive';
@@ -10,7 +15,10 @@ import type { ShardSink } from './erasure/encoder';
 import { SYS_VOLUME, TMP_DIR, partFileName } from './layout';
 import { eachDriveQuiet } from './util/each-drive';
 
-/** Contents of a staging `target` file. */
+/** Where stage marks are kept: their directory in the system volume (records in the metadata log). */
+export const STAGE_MARKS = 'stage-marks';
+
+/** Contents of a stage mark (and of a legacy staging `target` file). */
 export interface StageTarget {
   format: 'tiergate.stage';
   version: 1;
@@ -39,7 +47,12 @@ export class Stage {
     return `${TMP_DIR}/${this.id}`;
   }
 
-  /** Creates the staging directory and target file on every drive; a drive that fails is dropped. */
+  /** Path (in the system volume) of this stage's mark. */
+  get markPath(): string {
+    return `${STAGE_MARKS}/${this.id}`;
+  }
+
+  /** Marks the write on every drive (durably); a drive that fails is dropped. */
   static async create(drives: (Drive | null)[], bucket: string, key: string): Promise<Stage> {
     const stage = new Stage(drives);
     const target: StageTarget = { format: 'tiergate.stage', version: 1, bucket, key };
@@ -48,7 +61,7 @@ export class Stage {
       drives.map(async (d, p) => {
         if (!d) return;
         try {
-          await d.writeFileAtomic(SYS_VOLUME, `${stage.rootPath}/target`, body);
+          await d.writeMeta(SYS_VOLUME, stage.markPath, stage.markPath, body, { fresh: true });
         } catch {
           stage.ok[p] = false;
         }
@@ -121,9 +134,15 @@ export class Stage {
     return this.ok.filter(Boolean).length;
   }
 
-  /** Removes the staging directory everywhere (best effort: boot recovery wipes what is left). */
+  /**
+   * Removes the staging directory and the mark everywhere (best effort: boot recovery wipes what is left, and a mark
+   * left behind only heals an object that needs nothing).
+   */
   async discard(): Promise<void> {
     await Promise.all(this.writers.map(async (w) => w?.abort()));
-    await eachDriveQuiet(this.drives, (d) => d.delete(SYS_VOLUME, this.rootPath, { recursive: true }));
+    await eachDriveQuiet(this.drives, async (d) => {
+      await d.delete(SYS_VOLUME, this.rootPath, { recursive: true });
+      await d.deleteMeta(SYS_VOLUME, this.markPath);
+    });
   }
 }

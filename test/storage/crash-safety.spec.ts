@@ -30,6 +30,7 @@ import {
 import { decodeMeta, type MetaFile } from '../../src/storage/meta/meta-file';
 import { versionSignature } from '../../src/storage/meta/version';
 import { openObjectLayer, type ErasurePool } from '../../src/storage/pool';
+import { STAGE_MARKS } from '../../src/storage/stage';
 import type { CrashJob, Phase } from '../fixtures/crash-writer';
 import { randomInt, seededRandom } from '../fixtures/prng';
 import { seededBytes } from '../fixtures/seeded';
@@ -184,6 +185,10 @@ describe('crash safety of PUT under SIGKILL', { timeout: 110_000 }, () => {
       const tmp = await readdir(join(root, SYS_VOLUME, TMP_DIR)).catch(() => []);
       if (tmp.length > 0)
         problems.push(`d${p}: ${tmp.length} entries left in tmp (${tmp.slice(0, 3).join(', ')})`);
+      const marks: string[] = [];
+      for await (const e of drives[p].walk(SYS_VOLUME, { prefix: `${STAGE_MARKS}/`, recursive: true }))
+        marks.push(e.key);
+      if (marks.length > 0) problems.push(`d${p}: ${marks.length} stage marks left in the log (${marks[0]})`);
       let meta: MetaFile | null = null;
       try {
         const raw = await drives[p].readMeta(BUCKET, dir);
@@ -282,7 +287,7 @@ describe('crash safety of PUT under SIGKILL', { timeout: 110_000 }, () => {
     } finally {
       await pool.shutdown();
     }
-    const leftInTmp = afterRecovery.filter((p) => p.includes(' in tmp '));
+    const leftInTmp = afterRecovery.filter((p) => p.includes(' in tmp ') || p.includes(' stage marks left '));
     assert.deepEqual(leftInTmp, [], `${ctx}: recovery left temp staging: ${leftInTmp.join('; ')}`);
     if (mode !== 'inline')
       assert.deepEqual(afterRecovery, [], `${ctx}: after recovery: ${afterRecovery.join('; ')}`);

@@ -110,7 +110,7 @@ export class LocalDrive implements Drive {
     const entry = log.get(volume, dir);
     if (entry) return log.read(entry);
     this.checkPath(volume, dir);
-    if (!this.treeMetas.mayHold(volume, dir)) return null;
+    if (!this.mayHoldMetaFile(volume, dir)) return null;
     const file = this.resolve(volume, join(dir, META_FILE));
     try {
       return await readSmallFile(file);
@@ -150,7 +150,7 @@ export class LocalDrive implements Drive {
   /** Unlinks a %meta file (fsyncing its directory when asked and it existed) and prunes empty parents. */
   private async removeMetaFile(volume: string, dir: string, durable: boolean): Promise<void> {
     const file = this.resolve(volume, join(dir, META_FILE));
-    if (!this.treeMetas.mayHold(volume, dir)) return;
+    if (!this.mayHoldMetaFile(volume, dir)) return;
     try {
       await fs.unlink(file);
     } catch (err) {
@@ -161,6 +161,14 @@ export class LocalDrive implements Drive {
     this.treeMetas.removed(volume, dir);
     if (durable) await this.fsyncDir(path.dirname(file));
     await this.prune(volume, dir);
+  }
+
+  /**
+   * False only when `dir` is known to hold no %meta file. The tree index covers bucket volumes; the system volume
+   * (stage marks) is not indexed, so a lookup there asks the disk.
+   */
+  private mayHoldMetaFile(volume: string, dir: string): boolean {
+    return volume === SYS_VOLUME || this.treeMetas.mayHold(volume, dir);
   }
 
   /** Refuses a closed drive, a bad volume name and a relative path with NUL, a leading `/`, `.` or `..` segments. */
@@ -516,7 +524,7 @@ export class LocalDrive implements Drive {
       if (!item.subtree) {
         if (!key.startsWith(prefix) || compareKeys(key, marker) <= 0) continue;
         // Most object directories hold no %meta file (their metadata is in the log): skip the failing open.
-        if (!this.treeMetas.mayHold(volume, childRel)) continue;
+        if (!this.mayHoldMetaFile(volume, childRel)) continue;
         let meta: Buffer;
         try {
           meta = await readSmallFile(this.resolve(volume, join(childRel, META_FILE)));
