@@ -22,7 +22,7 @@ import { Md5Hasher } from './erasure/md5-hasher';
 import { eachDriveQuiet } from './util/each-drive';
 import { ErasureSet } from './erasure-set';
 import { HEALING_FILE, loadLayout, type Layout } from './format';
-import { BUCKETS_DIR, checkBucketName, objectPathComponents, SYS_VOLUME, TMP_DIR } from './layout';
+import { BUCKETS_DIR, checkBucketName, objectPathComponents, SYS_VOLUME } from './layout';
 import type {
   BucketInfo,
   ChangeListener,
@@ -53,6 +53,7 @@ import type {
 import { healObject, healSet } from './set-heal';
 import { getObject, getObjectInfo, getObjectVersions } from './set-read';
 import { BucketStore } from './bucket-store';
+import { recoverInterruptedWrites } from './boot-recovery';
 import { listPoolObjects, listPoolUploads, listPoolVersions } from './pool-listing';
 import { abortUpload, completeUpload, listParts, newUpload, putPart } from './set-multipart';
 import { releaseVersion, restoreVersion } from './set-remote';
@@ -60,7 +61,6 @@ import { addDeleteMarker, deleteVersion, updateVersion } from './set-versions';
 import type { ObjectVersion } from './meta/version';
 import { toObjectInfo } from './object-info';
 import { uuid7 } from './util/uuid7';
-import { STAGE_MARKS, type StageTarget } from './stage';
 import type { StorageOptions } from './storage-options';
 
 type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -188,73 +188,11 @@ export class ErasurePool implements ObjectLayer {
    * cluster only this node's own drives: another node's staging may belong to writes it is making right now.
    */
   async recover(): Promise<void> {
-    const targets = new Map<string, StageTarget>();
-    await Promise.all(
-      this.drives()
-        .filter((d) => !(d instanceof RemoteDrive))
-        .map(async (d) => {
-          let stages: string[];
-          try {
-            stages = await d.list(SYS_VOLUME, TMP_DIR);
-          } catch {
-            return;
-          }
-          for (const s of stages) {
-            try {
-              const t = JSON.parse(
-                (await d.readFile(SYS_VOLUME, `${TMP_DIR}/${s.replace(/\/$/, '')}/target`)).toString(),
-              ) as StageTarget;
-              if (t.format === 'tiergate.stage') targets.set(`${t.bucket}/${t.key}`, t);
-            } catch {
-              // a temp file, not a staging directory
-            }
-          }
-          await d.delete(SYS_VOLUME, TMP_DIR, { recursive: true }).catch(() => undefined);
-        }),
+    await recoverInterruptedWrites(
+      this.drives().filter((d) => !(d instanceof RemoteDrive)),
+      (bucket, key) => this.healObject(bucket, key),
+      this.log,
     );
-    // Stage marks (metadata log records): read now, removed once their objects are healed.
-    const marks = await Promise.all(
-      this.drives()
-        .filter((d) => !(d instanceof RemoteDrive))
-        .map(async (d) => {
-          const found: { mark: string; object?: string }[] = [];
-          try {
-            for await (const e of d.walk(SYS_VOLUME, { prefix: `${STAGE_MARKS}/`, recursive: true })) {
-              let object: string | undefined;
-              try {
-                const t = JSON.parse(e.meta?.toString() ?? '') as StageTarget;
-                if (t.format === 'tiergate.stage') targets.set((object = `${t.bucket}/${t.key}`), t);
-              } catch {
-                // not a mark this version wrote: removed all the same
-              }
-              found.push({ mark: e.key, object });
-            }
-          } catch {
-            // an unreadable drive: its marks stay for the next boot
-          }
-          return { d, found };
-        }),
-    );
-    const unhealed = new Set<string>();
-    for (const [object, t] of targets) {
-      try {
-        const r = await this.healObject(t.bucket, t.key);
-        this.log(
-          'info',
-          `recovered interrupted write of ${t.bucket}/${t.key} (${r.danglingRemoved.length} leftover versions, ${r.orphansRemoved} orphaned data dirs removed)`,
-        );
-      } catch (err) {
-        unhealed.add(object);
-        this.log('warn', `recovery of ${t.bucket}/${t.key}: ${(err as Error).message}`);
-      }
-    }
-    // A mark goes once its object is healed; one whose heal failed stays for the next boot.
-    for (const { d, found } of marks) {
-      for (const { mark, object } of found) {
-        if (object === undefined || !unhealed.has(object))
-          await d.deleteMeta(SYS_VOLUME, mark).catch(() => undefined);
-      }
-    }
     this.layout.healing.forEach((drives, setIndex) => {
       if (!drives.some(Boolean)) return;
       void this.healAll({ setIndex }).then(

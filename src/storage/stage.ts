@@ -26,6 +26,18 @@ export interface StageTarget {
   key: string;
 }
 
+/** A stage mark's (or legacy target file's) contents, or undefined when they are not one. */
+export function parseStageTarget(bytes: Buffer): StageTarget | undefined {
+  try {
+    const t = JSON.parse(bytes.toString()) as Partial<StageTarget>;
+    return t.format === 'tiergate.stage' && typeof t.bucket === 'string' && typeof t.key === 'string'
+      ? (t as StageTarget)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One write being staged across the drives of a set. */
 export class Stage {
   readonly id = randomUUID();
