@@ -221,6 +221,20 @@ function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(m[1]) * 1024;
 }
 
+/**
+ * CPU time a child has used so far, in microseconds: its main thread's (/proc/<pid>/schedstat, nanoseconds on CPU:
+ * the event loop, which is what caps a Node server's request rate) and the whole process's (utime + stime of every
+ * thread, /proc/<pid>/stat, in USER_HZ = 100 ticks per second).
+ */
+function procCpu(pid: number): { mainUs: number; allUs: number } {
+  const mainNs = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces, so split after its closing parenthesis).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+  return { mainUs: mainNs / 1000, allUs: ticks * 10_000 };
+}
+
 /** Samples a child's VmRSS from /proc every `everyMs` (independent of the child's own event loop). */
 class ChildRssSampler {
   peak = 0;
@@ -261,16 +275,22 @@ interface Timed {
   ms: number;
   latencies: number[];
   peakRss?: number;
+  /** The server's CPU time during the run, in microseconds (see procCpu). */
+  cpu: { mainUs: number; allUs: number };
 }
 
 async function timed(server: ServerChild, work: () => Promise<number[]>): Promise<Timed> {
   collect();
-  const sampler = server.kind === 'tiergate' ? new ChildRssSampler(server.proc.pid!).start() : undefined;
+  const pid = server.proc.pid!;
+  const sampler = server.kind === 'tiergate' ? new ChildRssSampler(pid).start() : undefined;
+  const cpu0 = procCpu(pid);
   const t0 = performance.now();
   try {
     const latencies = await work();
     const ms = since(t0);
-    return { ms, latencies, peakRss: sampler?.stop() };
+    const cpu1 = procCpu(pid);
+    const cpu = { mainUs: cpu1.mainUs - cpu0.mainUs, allUs: cpu1.allUs - cpu0.allUs };
+    return { ms, latencies, peakRss: sampler?.stop(), cpu };
   } finally {
     sampler?.stop();
   }
@@ -367,18 +387,26 @@ async function smallSection(servers: ServerChild[], clients: Map<ServerKind, Ben
   for (let round = 0; round < SMALL_ROUNDS; round++) {
     rounds.push(await runObjects(servers, clients, `small-r${round}`, SMALL_SIZE, SMALL_COUNT, round));
   }
-  console.log('   server     round   PUT ops/s  p50 ms  p99 ms   GET ops/s  p50 ms  p99 ms');
+  console.log(
+    '   server     round   PUT ops/s  p50 ms  p99 ms  CPU us/op   GET ops/s  p50 ms  p99 ms  CPU us/op',
+  );
   for (const kind of KINDS) {
     rounds.forEach((r, round) => {
       const { put, get } = r[kind];
       const lat = (t: Timed | undefined): string =>
         `${fmt(percentile(t!.latencies, 50), 2, 7)} ${fmt(percentile(t!.latencies, 99), 2, 7)}`;
+      const cpu = (t: Timed | undefined): string =>
+        `${fmt(t!.cpu.mainUs / SMALL_COUNT, 0, 5)}/${fmt(t!.cpu.allUs / SMALL_COUNT, 0, 0).padEnd(4)}`;
       console.log(
         `   ${(round === 0 ? kind : '').padEnd(10)} ${fmt(round + 1, 0, 5)} ${fmt(ops(put), 0, 11)} ${lat(put)} ` +
-          `${fmt(ops(get), 0, 11)} ${lat(get)}`,
+          `${cpu(put)} ${fmt(ops(get), 0, 11)} ${lat(get)} ${cpu(get)}`,
       );
     });
   }
+  console.log(
+    "   CPU us/op: the server's main thread / all its threads (from /proc; a Node server tops out where its " +
+      'main thread is busy all the time)',
+  );
   const ratios = (phase: Phase, vs: ServerKind): number[] =>
     rounds.map((r) => ops(r.tiergate[phase]) / ops(r[vs][phase]));
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

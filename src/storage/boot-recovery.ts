@@ -7,8 +7,8 @@
  */
 import type { Drive } from './drive/drive';
 import type { HealResult } from './object-layer';
-import { SYS_VOLUME, TMP_DIR } from './layout';
-import { parseStageTarget, STAGE_MARKS, type StageTarget } from './stage';
+import { STAGE_MARKS, SYS_VOLUME, TMP_DIR } from './layout';
+import { parseStageTarget, type StageTarget } from './stage';
 
 type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
 

@@ -24,6 +24,11 @@ import { storageError } from './errors';
 export const SYS_VOLUME = '.tiergate.sys';
 /** Temp staging: every write is assembled here and renamed into place. Wiped at boot. */
 export const TMP_DIR = 'tmp';
+/**
+ * Stage marks (stage.ts): records in the metadata log under this directory of the system volume. They have only
+ * ever been log records (never %meta files), so nothing looks for a file there.
+ */
+export const STAGE_MARKS = 'stage-marks';
 /** Multipart uploads in progress. */
 export const MULTIPART_DIR = 'multipart';
 /** Per-bucket records and configuration documents. */

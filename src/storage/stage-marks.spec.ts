@@ -4,14 +4,14 @@
  * the object it names and removes the mark; a legacy `target` file in a staging directory still triggers the same.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readAll, streamOf, tempDrives } from '../../test/fixtures/temp-drives';
 import type { Drive } from './drive/drive';
-import { dataDirName, objectDir, SYS_VOLUME, TMP_DIR } from './layout';
+import { dataDirName, objectDir, STAGE_MARKS, SYS_VOLUME, TMP_DIR } from './layout';
 import { openObjectLayer, type ErasurePool } from './pool';
-import { Stage, STAGE_MARKS, type StageTarget } from './stage';
+import { Stage, type StageTarget } from './stage';
 
 const BUCKET = 'marks';
 const LARGE = 300 * 1024;
@@ -78,6 +78,44 @@ describe('stage marks', () => {
       );
       assert.ok((await readAll((await pool.getObject(BUCKET, 'crashed')).stream)).equals(body));
     } finally {
+      await pool.shutdown();
+    }
+  });
+
+  it('of a stage that staged nothing (a release) are removed without touching a staging dir or a %meta file', async () => {
+    const pool = await open();
+    try {
+      const calls: string[] = [];
+      // The set's real drives, with the calls a discard makes written down.
+      const traced = pool.sets[0].drives.map(
+        (d) =>
+          new Proxy(d!, {
+            get(target, prop, receiver) {
+              const value: unknown = Reflect.get(target, prop, receiver);
+              if (typeof value !== 'function') return value;
+              return (...args: unknown[]) => {
+                calls.push(`${String(prop)} ${String(args[1])}`);
+                return (value as (...a: unknown[]) => unknown).apply(target, args);
+              };
+            },
+          }),
+      );
+      const stage = await Stage.create(traced, BUCKET, 'released');
+      assert.equal((await allMarks(pool)).length, 4);
+      calls.length = 0;
+      await stage.discard();
+      assert.deepEqual(await allMarks(pool), []);
+      assert.deepEqual(calls, Array(4).fill(`deleteMeta ${STAGE_MARKS}/${stage.id}`), 'only the marks');
+      // A mark is never a %meta file: none is looked for (a planted one would have been removed by a disk lookup).
+      for (const p of tmp.paths) {
+        mkdirSync(join(p, SYS_VOLUME, STAGE_MARKS, stage.id), { recursive: true });
+        writeFileSync(join(p, SYS_VOLUME, STAGE_MARKS, stage.id, '%meta'), 'not a mark');
+      }
+      await stage.discard();
+      for (const p of tmp.paths)
+        assert.deepEqual(readdirSync(join(p, SYS_VOLUME, STAGE_MARKS, stage.id)), ['%meta']);
+    } finally {
+      for (const p of tmp.paths) rmSync(join(p, SYS_VOLUME, STAGE_MARKS), { recursive: true, force: true });
       await pool.shutdown();
     }
   });

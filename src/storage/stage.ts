@@ -12,11 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Drive, FileWriter } from './drive/drive';
 import type { ShardSink } from './erasure/encoder';
-import { SYS_VOLUME, TMP_DIR, partFileName } from './layout';
+import { STAGE_MARKS, SYS_VOLUME, TMP_DIR, partFileName } from './layout';
 import { eachDriveQuiet } from './util/each-drive';
-
-/** Where stage marks are kept: their directory in the system volume (records in the metadata log). */
-export const STAGE_MARKS = 'stage-marks';
 
 /** Contents of a stage mark (and of a legacy staging `target` file). */
 export interface StageTarget {
@@ -44,6 +41,8 @@ export class Stage {
   /** Drive positions still healthy for this write. */
   readonly ok: boolean[];
   private writers: (FileWriter | null)[] = [];
+  /** Whether anything may have made the staging directory (a stage that only marks, like a release, never does). */
+  private staged = false;
 
   private constructor(private readonly drives: (Drive | null)[]) {
     this.ok = drives.map((d) => d !== null);
@@ -84,6 +83,7 @@ export class Stage {
 
   /** Opens part `partNumber`'s shard file on every healthy drive; sinks are returned by drive position. */
   async openPart(partNumber: number): Promise<(ShardSink | null)[]> {
+    this.staged = true;
     this.writers = await Promise.all(
       this.drives.map(async (d, p) => {
         if (!d || !this.ok[p]) return null;
@@ -134,6 +134,7 @@ export class Stage {
   async linkPart(position: number, srcVolume: string, srcPath: string, partNumber: number): Promise<void> {
     const d = this.drives[position];
     if (!d || !this.ok[position]) return;
+    this.staged = true;
     try {
       await d.link(srcVolume, srcPath, SYS_VOLUME, `${this.dataPath}/${partFileName(partNumber)}`);
     } catch {
@@ -153,7 +154,7 @@ export class Stage {
   async discard(): Promise<void> {
     await Promise.all(this.writers.map(async (w) => w?.abort()));
     await eachDriveQuiet(this.drives, async (d) => {
-      await d.delete(SYS_VOLUME, this.rootPath, { recursive: true });
+      if (this.staged) await d.delete(SYS_VOLUME, this.rootPath, { recursive: true });
       await d.deleteMeta(SYS_VOLUME, this.markPath);
     });
   }

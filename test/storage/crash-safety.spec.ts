@@ -24,13 +24,13 @@ import {
   dataDirName,
   objectDir,
   partFileName,
+  STAGE_MARKS,
   SYS_VOLUME,
   TMP_DIR,
 } from '../../src/storage/layout';
 import { decodeMeta, type MetaFile } from '../../src/storage/meta/meta-file';
 import { versionSignature } from '../../src/storage/meta/version';
 import { openObjectLayer, type ErasurePool } from '../../src/storage/pool';
-import { STAGE_MARKS } from '../../src/storage/stage';
 import type { CrashJob, Phase } from '../fixtures/crash-writer';
 import { randomInt, seededRandom } from '../fixtures/prng';
 import { seededBytes } from '../fixtures/seeded';

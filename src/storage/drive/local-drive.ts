@@ -27,6 +27,7 @@ import {
   META_FILE,
   NAME_FILE,
   segmentComponents,
+  STAGE_MARKS,
   SYS_VOLUME,
   TMP_DIR,
   unescapeSegment,
@@ -164,11 +165,12 @@ export class LocalDrive implements Drive {
   }
 
   /**
-   * False only when `dir` is known to hold no %meta file. The tree index covers bucket volumes; the system volume
-   * (stage marks) is not indexed, so a lookup there asks the disk.
+   * False only when `dir` is known to hold no %meta file. The tree index covers bucket volumes; the system volume is
+   * not indexed, so a lookup there asks the disk, except under STAGE_MARKS (marks are log records, always small).
    */
   private mayHoldMetaFile(volume: string, dir: string): boolean {
-    return volume === SYS_VOLUME || this.treeMetas.mayHold(volume, dir);
+    if (volume !== SYS_VOLUME) return this.treeMetas.mayHold(volume, dir);
+    return !(dir.startsWith(STAGE_MARKS) && dir.charCodeAt(STAGE_MARKS.length) === 0x2f); // '/'
   }
 
   /** Refuses a closed drive, a bad volume name and a relative path with NUL, a leading `/`, `.` or `..` segments. */

@@ -428,6 +428,31 @@ describe('MetaLog', () => {
       await log.close();
     });
 
+    it('evicts oldest first and stays within its budget through overwrites, removes and reads', async () => {
+      const meta = Buffer.alloc(100, 1);
+      const probe = await MetaLog.open(fresh('cache-size'), { sync: false });
+      await probe.put('v', 'p', 'p', meta);
+      const recordLen = probe.get('v', 'p')!.len;
+      await probe.close();
+      const log = await MetaLog.open(fresh('cache-order'), { sync: false, cacheBytes: recordLen * 5 });
+      const cached = (): string[] =>
+        [...'abcdefghij'].filter((d) => log.get('v', d)?.cached !== undefined).sort();
+      for (const d of 'abcdefgh') await log.put('v', d, d, meta);
+      assert.deepEqual(cached(), ['d', 'e', 'f', 'g', 'h'], 'the five newest');
+      await log.remove('v', 'f'); // out of the middle of the order
+      await log.put('v', 'i', 'i', meta);
+      assert.deepEqual(cached(), ['d', 'e', 'g', 'h', 'i']);
+      await log.put('v', 'd', 'd', meta); // an overwrite is the newest again
+      await log.put('v', 'j', 'j', meta);
+      assert.deepEqual(cached(), ['d', 'g', 'h', 'i', 'j'], 'e, then the old d, were the oldest');
+      await log.read(log.get('v', 'a')!); // a read from disk caches that record and evicts the oldest
+      assert.deepEqual(cached(), ['a', 'd', 'h', 'i', 'j']);
+      for (const d of 'adhij') await log.remove('v', d);
+      for (const d of 'bcdefghij') await log.put('v', d, d, meta); // the emptied list takes new entries
+      assert.deepEqual(cached(), ['f', 'g', 'h', 'i', 'j']);
+      await log.close();
+    });
+
     it('reads the disk with cacheBytes 0 and the cached record otherwise', async () => {
       for (const cacheBytes of [0, 1 << 20]) {
         const log = await MetaLog.open(fresh('cache-disk'), { sync: false, cacheBytes });

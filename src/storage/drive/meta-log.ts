@@ -104,6 +104,9 @@ export interface LogEntry {
   pending?: Buffer;
   /** The record's bytes while it is in the read cache. */
   cached?: Buffer;
+  /** Neighbours in the read cache's age order (set only while `cached` is). */
+  olderCached?: LogEntry;
+  newerCached?: LogEntry;
 }
 
 interface Queued {
@@ -136,8 +139,13 @@ export class MetaLog {
   private readonly compactMinDead: number;
   private readonly log: NonNullable<MetaLogOptions['log']>;
   private readonly cacheBudget: number;
-  /** Cached entries, oldest first. */
-  private readonly cacheOrder = new Set<LogEntry>();
+  /**
+   * Ends of the read cache's age order, a list threaded through the entries: evicting the oldest is O(1). (A Set
+   * iterated from its start is not: V8 leaves a hole per deleted entry until the table is rebuilt, and a FIFO
+   * deletes at the front, so every eviction walked the holes of the ones before it.)
+   */
+  private oldestCached: LogEntry | undefined;
+  private newestCached: LogEntry | undefined;
   private cacheUsed = 0;
 
   private constructor(
@@ -153,19 +161,25 @@ export class MetaLog {
   private cache(entry: LogEntry, record: Buffer): void {
     if (this.cacheBudget === 0 || entry.cached || record.length > this.cacheBudget / 4) return;
     entry.cached = record;
-    this.cacheOrder.add(entry);
+    entry.olderCached = this.newestCached;
+    entry.newerCached = undefined;
+    if (this.newestCached) this.newestCached.newerCached = entry;
+    else this.oldestCached = entry;
+    this.newestCached = entry;
     this.cacheUsed += record.length;
-    for (const old of this.cacheOrder) {
-      if (this.cacheUsed <= this.cacheBudget) break;
-      this.uncache(old);
-    }
+    while (this.cacheUsed > this.cacheBudget && this.oldestCached) this.uncache(this.oldestCached);
   }
 
   private uncache(entry: LogEntry): void {
     if (!entry.cached) return;
     this.cacheUsed -= entry.cached.length;
     entry.cached = undefined;
-    this.cacheOrder.delete(entry);
+    const { olderCached: older, newerCached: newer } = entry;
+    if (older) older.newerCached = newer;
+    else this.oldestCached = newer;
+    if (newer) newer.olderCached = older;
+    else this.newestCached = older;
+    entry.olderCached = entry.newerCached = undefined;
   }
 
   /** Opens (creating when absent) the log in `dir` and replays it. */
@@ -568,7 +582,17 @@ export class MetaLog {
         // Checked and queued in one synchronous step: a write that came in since is newer and wins.
         if (cur && cur.seg === seg && cur.off === pos) {
           const buf = Buffer.from(data.subarray(pos, pos + rec.len));
-          const entry: LogEntry = { ...cur, seg: null, off: 0, pending: buf, cached: undefined };
+          const entry: LogEntry = {
+            volume: cur.volume,
+            dir: cur.dir,
+            key: cur.key,
+            seg: null,
+            off: 0,
+            len: cur.len,
+            metaAt: cur.metaAt,
+            metaLen: cur.metaLen,
+            pending: buf,
+          };
           this.setEntry(entry);
           copies.push(this.enqueue(buf, entry));
         }

@@ -87,6 +87,41 @@ describe('encodeMeta / decodeMeta', () => {
     for (const [dataDir, blob] of inline) assert.ok(decoded.inline.get(dataDir)!.equals(blob), dataDir);
   });
 
+  it('writes the JSON text of the object form, key order included (the index is built as text)', () => {
+    const versions: ObjectVersion[] = [];
+    const inline = new Map<string, Buffer>();
+    const index: Record<string, [number, number]> = {};
+    let offset = 0;
+    for (const [i, dataDir] of [
+      '0190b3f2-1d2c-7abc-8def-0123456789ab',
+      'q"uote\\back',
+      'zoë',
+      'ext',
+    ].entries()) {
+      const isInline = dataDir !== 'ext';
+      versions.push(objectVersion({ versionId: `v${i}`, modTime: 100 - i, dataDir, inline: isInline }));
+      if (!isInline) continue;
+      inline.set(dataDir, Buffer.alloc(i + 3, i));
+      index[dataDir] = [offset, i + 3];
+      offset += i + 3;
+    }
+    const pages = [pageRefFor('0190b3f2-0000-7000-8000-000000000001', versions.slice(1))];
+    for (const meta of [
+      { versions, inline },
+      { versions, inline, pages },
+      { versions: [], inline },
+    ]) {
+      const buf = encodeMeta(meta);
+      const text = buf.toString('utf8', 12, 12 + buf.readUInt32LE(8));
+      const expected = JSON.stringify({
+        versions: meta.versions,
+        inline: meta.versions.length ? index : {},
+        pages: 'pages' in meta ? meta.pages : undefined,
+      });
+      assert.equal(text, expected);
+    }
+  });
+
   it('round-trips an empty file', () => {
     const decoded = decodeMeta(encodeMeta(emptyMeta()));
     assert.deepEqual(decoded.versions, []);

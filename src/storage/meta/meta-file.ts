@@ -62,17 +62,19 @@ export interface SharedEncode {
  * reference) and inline layout: the drives of a set are written the same records with different shard bytes.
  */
 export function encodeMetaSharing(meta: MetaFile, seen: SharedEncode[]): Buffer {
-  const inlineIndex: Record<string, [number, number]> = {};
+  // The inline index is written as JSON text directly: an object keyed by data ids would make V8 grow a new hidden
+  // class for every id it has not seen, which made this the costliest step of a small PUT.
+  let index = '{';
   const blobs: Buffer[] = [];
   let offset = 0;
   for (const v of meta.versions) {
     const blob = v.inline ? meta.inline.get(v.dataDir) : undefined;
     if (!blob) continue;
-    inlineIndex[v.dataDir] = [offset, blob.length];
+    index += `${blobs.length ? ',' : ''}${JSON.stringify(v.dataDir)}:[${offset},${blob.length}]`;
     blobs.push(blob);
     offset += blob.length;
   }
-  const index = JSON.stringify(inlineIndex);
+  index += '}';
   const pages = meta.pages?.length ? meta.pages : undefined;
   let json = seen.find(
     (s) =>
@@ -82,7 +84,10 @@ export function encodeMetaSharing(meta: MetaFile, seen: SharedEncode[]): Buffer 
       s.versions.every((v, i) => v === meta.versions[i]),
   )?.json;
   if (!json) {
-    json = Buffer.from(JSON.stringify({ versions: meta.versions, inline: inlineIndex, pages }));
+    const text =
+      `{"versions":${JSON.stringify(meta.versions)},"inline":${index}` +
+      `${pages ? `,"pages":${JSON.stringify(pages)}` : ''}}`;
+    json = Buffer.from(text);
     seen.push({ versions: meta.versions.slice(), index, pages, json });
   }
   const out = Buffer.allocUnsafe(HEADER + json.length + offset + TRAILER);
