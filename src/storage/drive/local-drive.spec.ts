@@ -4,7 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FaultyDrive } from '../../../test/fixtures/faulty-drive';
@@ -232,6 +240,33 @@ describe('LocalDrive files', () => {
     assert.equal(existsSync(join(root, 'vol', 'obj')), false, 'the emptied parent is pruned');
     assert.equal(existsSync(join(root, 'vol')), true, 'the volume itself stays');
     assert.deepEqual(leftovers(), []);
+  });
+
+  it('deletes recursively whatever the target is: files only, a tree, a symlink, a file, nothing', async () => {
+    const made = (rel: string, what: 'file' | 'dir'): void => {
+      const abs = join(root, 'vol', rel);
+      mkdirSync(what === 'dir' ? abs : join(abs, '..'), { recursive: true });
+      if (what === 'file') writeFileSync(abs, rel);
+    };
+    for (const f of ['flat/part.1', 'flat/part.2', 'flat/part.3']) made(f, 'file');
+    made('tree/part.1', 'file');
+    made('tree/sub/deeper/x', 'file');
+    made('tree/empty-sub', 'dir');
+    made('linked/part.1', 'file');
+    made('elsewhere/kept', 'file');
+    symlinkSync(join(root, 'vol', 'elsewhere'), join(root, 'vol', 'linked', 'to-elsewhere'));
+    made('just-a-file', 'file');
+    made('empty', 'dir');
+    for (const rel of ['flat', 'tree', 'linked', 'just-a-file', 'empty', 'never-there']) {
+      await drive.delete('vol', rel, { recursive: true });
+      assert.equal(existsSync(join(root, 'vol', rel)), false, rel);
+    }
+    assert.equal(
+      readFileSync(join(root, 'vol', 'elsewhere', 'kept'), 'utf8'),
+      'elsewhere/kept',
+      'not followed',
+    );
+    await drive.delete('vol', 'elsewhere', { recursive: true });
   });
 });
 

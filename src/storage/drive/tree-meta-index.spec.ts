@@ -45,6 +45,30 @@ describe('TreeMetaIndex', () => {
     }
   });
 
+  it('knows which directories hold a %meta file somewhere below them', async () => {
+    await walked(index, 'vol');
+    for (const dir of ['', 'a', 'a/b', 'deep', 'deep/er', '%h.0123']) {
+      assert.equal(index.mayHoldBelow('vol', dir), true, dir);
+    }
+    for (const dir of ['a/b/c', 'deep/er/still', 'only-data', 'a/%d.1234', 'nowhere', '%h.0123/%x']) {
+      assert.equal(index.mayHoldBelow('vol', dir), false, dir);
+    }
+    // Counted, not flagged: 'a' keeps a %meta below it until the last one there goes.
+    index.adding('vol', 'a/b/d');
+    index.adding('vol', 'a/b/d'); // told twice: still one
+    index.removed('vol', 'a/b/c');
+    assert.equal(index.mayHoldBelow('vol', 'a/b'), true, 'a/b/d is left');
+    index.removed('vol', 'a/b/d');
+    index.removed('vol', 'a/b/d'); // told twice: no harm
+    assert.equal(index.mayHoldBelow('vol', 'a/b'), false);
+    assert.equal(index.mayHoldBelow('vol', 'a'), false, "a's own %meta is not below it");
+    assert.equal(index.mayHold('vol', 'a'), true);
+    assert.equal(index.mayHoldBelow('vol', ''), true, 'deep/er/still and %h.0123/%x remain');
+    index.forget('vol'); // back to what is on disk for the next test
+    await walked(index, 'vol');
+    assert.equal(index.mayHoldBelow('vol', 'a/b'), true, 'a/b/c is still on disk');
+  });
+
   it('follows additions and removals, and walks a forgotten volume again', async () => {
     index.adding('vol', 'new/one');
     assert.equal(index.mayHold('vol', 'new/one'), true);

@@ -16,6 +16,8 @@ import { DATA_DIR_PREFIX, META_FILE } from '../layout';
 
 interface VolumeTree {
   dirs: Set<string>;
+  /** For every ancestor of a directory in `dirs`: how many of them lie below it (the volume root is ''). */
+  below: Map<string, number>;
   complete: boolean;
 }
 
@@ -31,14 +33,29 @@ export class TreeMetaIndex {
     return !tree.complete || tree.dirs.has(dir);
   }
 
+  /**
+   * False only when the volume is known to hold no `%meta` file in any directory below `dir` ('' is the volume's
+   * root): a walk need not descend there (an object directory whose keys below are all in the log, or none).
+   */
+  mayHoldBelow(volume: string, dir: string): boolean {
+    const tree = this.tree(volume);
+    return !tree.complete || (tree.below.get(dir) ?? 0) > 0;
+  }
+
   /** Called before a `%meta` file is written in `dir`. */
   adding(volume: string, dir: string): void {
-    this.tree(volume).dirs.add(dir);
+    add(this.tree(volume), dir);
   }
 
   /** Called after the `%meta` file in `dir` was removed. */
   removed(volume: string, dir: string): void {
-    this.volumes.get(volume)?.dirs.delete(dir);
+    const tree = this.volumes.get(volume);
+    if (!tree?.dirs.delete(dir)) return;
+    for (let a = parentOf(dir); a !== undefined; a = parentOf(a)) {
+      const n = tree.below.get(a)! - 1;
+      if (n === 0) tree.below.delete(a);
+      else tree.below.set(a, n);
+    }
   }
 
   /** Forgets a volume (deleted or emptied); the next use walks it again. */
@@ -49,9 +66,9 @@ export class TreeMetaIndex {
   private tree(volume: string): VolumeTree {
     let tree = this.volumes.get(volume);
     if (!tree) {
-      const created: VolumeTree = { dirs: new Set(), complete: false };
+      const created: VolumeTree = { dirs: new Set(), below: new Map(), complete: false };
       this.volumes.set(volume, (tree = created));
-      void collect(this.volumeRoot(volume), '', created.dirs).then(
+      void collect(this.volumeRoot(volume), '', created).then(
         () => (created.complete = true),
         () => undefined, // unreadable: stays incomplete, so every lookup asks the disk
       );
@@ -60,8 +77,23 @@ export class TreeMetaIndex {
   }
 }
 
+/** Records `dir` as holding a `%meta` file, and counts it below each of its ancestors. */
+function add(tree: VolumeTree, dir: string): void {
+  if (tree.dirs.has(dir)) return;
+  tree.dirs.add(dir);
+  for (let a = parentOf(dir); a !== undefined; a = parentOf(a))
+    tree.below.set(a, (tree.below.get(a) ?? 0) + 1);
+}
+
+/** The parent of a relative directory ('' for a top-level one), undefined for the root itself. */
+function parentOf(dir: string): string | undefined {
+  if (dir === '') return undefined;
+  const slash = dir.lastIndexOf('/');
+  return slash < 0 ? '' : dir.slice(0, slash);
+}
+
 /** Adds every directory under `abs` (relative path `rel`) that holds a `%meta` file. */
-async function collect(abs: string, rel: string, out: Set<string>): Promise<void> {
+async function collect(abs: string, rel: string, out: VolumeTree): Promise<void> {
   let entries: Dirent[];
   try {
     entries = await fs.readdir(abs, { withFileTypes: true });
@@ -71,7 +103,7 @@ async function collect(abs: string, rel: string, out: Set<string>): Promise<void
     throw err;
   }
   for (const e of entries) {
-    if (e.name === META_FILE && e.isFile()) out.add(rel);
+    if (e.name === META_FILE && e.isFile()) add(out, rel);
     else if (e.isDirectory() && !e.name.startsWith(DATA_DIR_PREFIX)) {
       await collect(path.join(abs, e.name), rel === '' ? e.name : `${rel}/${e.name}`, out);
     }
