@@ -48,7 +48,9 @@ export type StorageErrorCode =
   | 'ForeignDrive'
   | 'InvalidFormat'
   /** The cluster-wide lock of an object could not be had: busy for the whole wait, or Redis unreachable (SlowDown). */
-  | 'LockTimeout';
+  | 'LockTimeout'
+  /** A service the request needs (the job queue's Redis) is unreachable or stalled: retry later (S3 503). */
+  | 'ServiceUnavailable';
 
 /** Shorthand constructor. */
 export function storageError(code: StorageErrorCode, message: string): StorageError {

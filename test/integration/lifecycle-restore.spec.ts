@@ -9,7 +9,7 @@
  * The tier is wrapped only to break one GET mid-stream; storage, Redis, KMS and the cloud server are real.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +17,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { LocalKms } from '../../src/kms/local-kms';
 import { LifecycleEngine } from '../../src/lifecycle/engine/lifecycle-engine';
+import { Restorer } from '../../src/lifecycle/engine/restore';
 import { JobQueues } from '../../src/lifecycle/queues/job-queues';
+import { RedisLocks } from '../../src/redis/redis-lock';
 import { encodeLifecycle } from '../../src/lifecycle/rules/stored-lifecycle';
 import { SYS_VOLUME, TMP_DIR } from '../../src/storage/layout';
 import { openObjectLayer, type ErasurePool } from '../../src/storage/pool';
@@ -28,7 +30,7 @@ import { restoreStateOf, tierRecordOf } from '../../src/tiers/tier-state';
 import { startOssServer, type OssServer } from '../fixtures/cloud/oss-server';
 import { doc, parse, rule } from '../fixtures/lifecycle-docs';
 import { patternBytes, patternStream, readAll } from '../fixtures/pattern-bytes';
-import { redisClient, sharedRedis, uniquePrefix } from '../fixtures/redis-server';
+import { redisClient, sharedRedis, startRedis, uniquePrefix } from '../fixtures/redis-server';
 import { tempDrives } from '../fixtures/temp-drives';
 import { until as pollUntil } from '../fixtures/poll';
 
@@ -241,6 +243,58 @@ describe(
       assert.ok(
         (await readAll((await pool.getObject('data', 'ext')).stream)).equals(patternBytes(3, 0, 200 * KiB)),
       );
+    });
+
+    it('answers ServiceUnavailable instead of hanging while the job queue stalls, and before recording while it is down', async () => {
+      await transitioned('q-stalled', 4, 20 * KiB);
+      await transitioned('q-down', 5, 20 * KiB);
+      // A job queue of its own on a Redis of its own, to stall and stop; the objects and the tier are the suite's.
+      const own = await startRedis({ appendOnly: false });
+      const conn = redisClient(own.redis.port);
+      const ownQueues = new JobQueues({ connection: conn, prefix: uniquePrefix('restore-queue') });
+      const restorer = new Restorer(
+        pool,
+        ownQueues,
+        new RedisLocks(conn, 'restore-queue-lock:'),
+        fixedTiers({ COLD: backend }),
+        kms,
+        1,
+        undefined,
+        300,
+      );
+      try {
+        await until('the connection', async () => (ownQueues.reachable ? true : undefined));
+        const pid = Number(readFileSync(join(own.dir, 'redis-server.pid'), 'utf8'));
+        process.kill(pid, 'SIGSTOP'); // up but silent: the connection stays ready
+        try {
+          await assert.rejects(restorer.request('data', 'q-stalled', 'null', 1), {
+            code: 'ServiceUnavailable',
+          });
+          assert.equal(
+            restoreStateOf(await pool.getObjectInfo('data', 'q-stalled'))?.ongoing,
+            true,
+            'recorded before the queue call stalled',
+          );
+        } finally {
+          process.kill(pid, 'SIGCONT');
+        }
+        // The client's retry, once Redis answers again: the request is queued (once), still running: 409.
+        assert.equal(await restorer.request('data', 'q-stalled', 'null', 1), 'in-progress');
+        assert.equal((await ownQueues.queue('restore').getJobs(['waiting'])).length, 1);
+        await ownQueues.close();
+
+        await own.redis.stop();
+        await until('the connection to drop', async () => (ownQueues.reachable ? undefined : true));
+        const t0 = Date.now();
+        await assert.rejects(restorer.request('data', 'q-down', 'null', 1), { code: 'ServiceUnavailable' });
+        assert.ok(Date.now() - t0 < 300, 'refused at once, without waiting on the queue');
+        const down = await pool.getObjectInfo('data', 'q-down');
+        assert.equal(restoreStateOf(down), undefined, 'nothing recorded');
+        assert.equal(down.remote, true);
+      } finally {
+        conn.disconnect();
+        await own.remove();
+      }
     });
   },
 );

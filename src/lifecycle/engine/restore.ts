@@ -18,6 +18,10 @@
  *   the storage lock, the local copy is released (`releaseVersionData`) only if the record still says restored
  *   and its expiry has passed; an extended expiry sends the job back to the delayed set until the new one.
  *
+ * The request needs the job queue: with its Redis unreachable it answers ServiceUnavailable (503) before changing
+ * anything, and a queue call that does not answer within `queueWaitMs` (a stalled Redis) answers 503 too instead of
+ * holding the client. A request recorded before such a stall is queued by the client's retry (see above).
+ *
  * Expiry dates follow AWS: the end of the day (midnight UTC) after `Days` days, on the lifecycle day
  * (TIERGATE_LIFECYCLE_DAY_SECONDS; rules/lifecycle-days.ts), counted from the copy-back's completion and, for an
  * extension, from the request.
@@ -67,6 +71,14 @@ export function restorePollMs(daySeconds: number): number {
 
 const logger = new Logger('Restore');
 
+/** Default wait of a RestoreObject request on the job queue's Redis before it answers 503. */
+export const QUEUE_WAIT_MS = 5_000;
+
+/** The job queue cannot take the request now: the client retries (S3 ServiceUnavailable, 503). */
+function queueUnavailable(why: string): Error {
+  return storageError('ServiceUnavailable', `the job queue (Redis) ${why}: retry the restore request`);
+}
+
 /** Same tier record with `restore` replaced (or removed with undefined). */
 function withRestore(cur: ObjectVersion, restore: RestoreState | undefined): ObjectVersion {
   const tier = { ...cur.tier! };
@@ -89,7 +101,23 @@ export class Restorer {
     private readonly kms: KmsProvider,
     private readonly daySeconds: number,
     private readonly observer: TierObserver = NO_TIER_OBSERVER,
+    /** How long a request waits on the job queue before answering ServiceUnavailable. */
+    private readonly queueWaitMs = QUEUE_WAIT_MS,
   ) {}
+
+  /** `work` (a call to the job queue), or ServiceUnavailable once it has taken `queueWaitMs`. */
+  private async queued<T>(work: Promise<T>): Promise<T> {
+    work.catch(() => undefined); // still awaited below; a late failure after the timeout is not unhandled
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(queueUnavailable('did not answer in time')), this.queueWaitMs);
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /**
    * Handles RestoreObject for one exact version. Throws the storage errors of a missing bucket, key or version,
@@ -99,6 +127,7 @@ export class Restorer {
   async request(bucket: string, key: string, versionId: string, days: number): Promise<RestoreOutcome> {
     if (!Number.isSafeInteger(days) || days < 1)
       throw storageError('InvalidArgument', `restore days must be a positive integer, not ${days}`);
+    if (!this.queues.reachable) throw queueUnavailable('is unreachable');
     const info = await this.layer.getObjectInfo(bucket, key, { versionId });
     const record = tierRecordOf(info);
     if (info.deleteMarker || record?.status !== 'transitioned')
@@ -131,11 +160,11 @@ export class Restorer {
     if (!seen.outcome || !s)
       throw storageError('InvalidObjectState', 'the version is not in a state that can be restored');
     if (seen.outcome === 'accepted') {
-      await this.queueCopy(bucket, key, versionId, s.requestedAt);
+      await this.queued(this.queueCopy(bucket, key, versionId, s.requestedAt));
       return 'accepted';
     }
     if (seen.outcome === 'already-restored') {
-      await this.queueExpiry(bucket, key, versionId, s.expiry!);
+      await this.queued(this.queueExpiry(bucket, key, versionId, s.expiry!));
       return 'already-restored';
     }
     return this.checkRunning(bucket, key, versionId, days, s);
@@ -154,10 +183,10 @@ export class Restorer {
     running: RestoreState,
   ): Promise<RestoreOutcome> {
     const payload: RestoreJob = { bucket, key, versionId, action: 'restore', at: running.requestedAt };
-    const job = await this.queues.queue('restore').getJob(jobId('restore', payload));
-    const jobState = job ? await job.getState() : 'missing';
+    const job = await this.queued(this.queues.queue('restore').getJob(jobId('restore', payload)));
+    const jobState = job ? await this.queued(job.getState()) : 'missing';
     if (jobState === 'missing' || jobState === 'unknown') {
-      await this.queues.add('restore', payload);
+      await this.queued(this.queues.add('restore', payload));
       return 'in-progress';
     }
     if (jobState !== 'failed' && jobState !== 'completed') return 'in-progress';
@@ -171,7 +200,7 @@ export class Restorer {
     logger.warn(
       `restore of ${bucket}/${key} (${versionId}) had stopped (${jobState} job ${job?.id ?? '?'}): started again`,
     );
-    await this.queueCopy(bucket, key, versionId, requestedAt);
+    await this.queued(this.queueCopy(bucket, key, versionId, requestedAt));
     return 'accepted';
   }
 

@@ -98,6 +98,11 @@ export class JobQueues {
     );
   }
 
+  /** Whether the queues' Redis connection is up (commands sent now are answered, unless Redis stalls). */
+  get reachable(): boolean {
+    return this.connection.status === 'ready';
+  }
+
   /** Schedules `payload` as a job of `kind` with its deterministic id; returns the id (existing or new). */
   async add<K extends JobKind>(kind: K, payload: JobPayloads[K], opts: AddOptions = {}): Promise<string> {
     const id = jobId(kind, payload);

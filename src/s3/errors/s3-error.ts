@@ -56,6 +56,7 @@ const STORAGE_TO_S3: Record<StorageError['code'], S3ErrorCode> = {
   ForeignDrive: 'InternalError',
   InvalidFormat: 'InternalError',
   LockTimeout: 'SlowDown',
+  ServiceUnavailable: 'ServiceUnavailable',
 };
 
 /** Maps a storage error to the S3 error a client should see; other errors pass through unchanged. */
