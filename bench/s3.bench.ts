@@ -14,7 +14,7 @@
  * Run with `npm run bench:s3`; pass section names to run a subset (`node --expose-gc dist/bench/s3.bench.js small`).
  * Loopback only. Every child is stopped and the temp directory removed at the end, on error and on Ctrl-C.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, readFileSync, rmSync } from 'node:fs';
@@ -279,7 +279,13 @@ interface Timed {
   cpu: { mainUs: number; allUs: number };
 }
 
+/**
+ * One timed run. It starts with the page cache flushed (sync(1), untimed): s3rver does not fsync, and ext4 writes
+ * the dirty data of a past run back later, on its own and in whatever fsync forces a journal commit next (data=
+ * ordered), so without this the server timed after s3rver paid for s3rver's writes.
+ */
 async function timed(server: ServerChild, work: () => Promise<number[]>): Promise<Timed> {
+  execFileSync('sync');
   collect();
   const pid = server.proc.pid!;
   const sampler = server.kind === 'tiergate' ? new ChildRssSampler(pid).start() : undefined;

@@ -471,13 +471,13 @@ export class ErasurePool implements ObjectLayer {
   /** Tells the listeners about a durable change and waits for them; a listener's failure is logged, not thrown. */
   private async changed(change: ObjectChange): Promise<void> {
     if (this.listeners.size === 0) return;
-    await Promise.all(
-      [...this.listeners].map((l) =>
-        l(change).catch((err: unknown) =>
-          this.log('warn', `change listener on bucket ${change.bucket}: ${(err as Error).message}`),
-        ),
-      ),
-    );
+    const logged = (err: unknown): void =>
+      this.log('warn', `change listener on bucket ${change.bucket}: ${(err as Error).message}`);
+    if (this.listeners.size === 1) {
+      for (const l of this.listeners) await l(change).catch(logged); // the usual one: the lifecycle engine
+      return;
+    }
+    await Promise.all([...this.listeners].map((l) => l(change).catch(logged)));
   }
 
   // ----- healing -----------------------------------------------------------------------------------------------

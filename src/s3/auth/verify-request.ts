@@ -216,7 +216,17 @@ function parseAuthorizationHeader(req: S3Request, value: string, region: string,
 
   const signedHeaders = parseSignedHeaders(signed, (why) => malformedHeader(why));
   requireSignedAmzHeaders(req, signedHeaders, new Set());
-  return { ...cred, signedHeaders, signature: sig, amzDate, payloadHash, presigned: false };
+  return {
+    accessKey: cred.accessKey,
+    date: cred.date,
+    region: cred.region,
+    service: cred.service,
+    signedHeaders,
+    signature: sig,
+    amzDate,
+    payloadHash,
+    presigned: false,
+  };
 }
 
 function parsePresigned(req: S3Request, region: string, now: Date): SignedParts {

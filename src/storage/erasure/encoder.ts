@@ -177,6 +177,14 @@ export async function encodeStream(
   return { size, failed };
 }
 
+let scratchBuf = Buffer.alloc(0);
+
+/** `size` bytes of the module's scratch buffer (grown on demand); only for work that does not await. */
+function scratch(size: number): Buffer {
+  if (scratchBuf.length < size) scratchBuf = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
+  return scratchBuf.subarray(0, size);
+}
+
 /**
  * The shard streams of a body kept in memory (an inline object): byte for byte what encodeStream writes for it.
  * A body that fits in one block (every inline object at the default sizes) is encoded in one step, without sinks, a
@@ -192,12 +200,15 @@ export async function encodeInline(data: Buffer, k: number, m: number, blockSize
     return sinks.map((s) => s.contents());
   }
   const shard = shardSize(data.length, k);
-  const work = Buffer.allocUnsafe(n * shard);
+  // The parity is computed in place on a copy of the body: synchronously (every inline object at the default
+  // sizes) in a scratch buffer reused by every call, since nothing else runs until the frames are copied out.
+  const sync = k * shard <= SYNC_PARITY_MAX_BYTES;
+  const work = sync ? scratch(n * shard) : Buffer.allocUnsafe(n * shard);
   data.copy(work, 0);
   work.fill(0, data.length, k * shard);
   const shards = work.subarray(0, k * shard);
   const parity = work.subarray(k * shard);
-  if (k * shard <= SYNC_PARITY_MAX_BYTES) rsParitySync(k, m, shards, parity, shard);
+  if (sync) rsParitySync(k, m, shards, parity, shard);
   else await rsEncode(k, m, bits(0, k), bits(k, n), shards, parity, shard);
   const frame = HASH_SIZE + shard;
   const out = Buffer.allocUnsafe(n * frame);
