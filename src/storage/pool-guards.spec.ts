@@ -194,6 +194,23 @@ describe('guarded deletes, guarded aborts and change events on a 4+2 pool', () =
     await assert.rejects(pool.getObjectVersions('no-such-bucket', 'k'), { code: 'BucketNotFound' });
   });
 
+  it("tells the key's latest version with an in-place update of it, and nothing it would have to read", async () => {
+    await put('ver', 'upd', 'old');
+    const older = (await pool.getObjectInfo('ver', 'upd')).versionId;
+    await put('ver', 'upd', 'new');
+    const newest = (await pool.getObjectInfo('ver', 'upd')).versionId;
+    const tag = (versionId: string) =>
+      pool.updateObjectVersion('ver', 'upd', versionId, (cur) => ({ ...cur, tags: { t: versionId } }));
+    changes.length = 0;
+    const updated = await tag(newest);
+    await tag(older);
+    assert.equal(changes.length, 2);
+    const [ofNewest, ofOlder] = changes as Extract<ObjectChange, { kind: 'object' }>[];
+    assert.deepEqual(ofNewest.latest, updated, 'the latest, as written');
+    assert.deepEqual(ofNewest.latest?.tags, { t: newest });
+    assert.equal(ofOlder.latest, undefined, 'an older version: the latest is not known without a read');
+  });
+
   it('waits for its listeners before a write returns, and survives a listener that fails', async () => {
     let finished = false;
     const off = pool.onChange(async () => {

@@ -65,6 +65,11 @@ import type { StorageOptions } from './storage-options';
 
 type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
 
+/** A change's `latest` when the version written in place is the key's latest (else the listener reads it). */
+function latestOf(info: ObjectInfo): { latest?: ObjectInfo } {
+  return info.isLatest ? { latest: info } : {};
+}
+
 /** Picks the set size: the largest divisor of the drive count in 2..16 that keeps sets as large as possible. */
 export function chooseSetDriveCount(drives: number): number {
   if (drives <= 16) return drives;
@@ -362,7 +367,7 @@ export class ErasurePool implements ObjectLayer {
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
     const info = await updateVersion(this.setFor(bucket, key), bucket, key, versionId, update);
-    await this.changed({ kind: 'object', bucket, key });
+    await this.changed({ kind: 'object', bucket, key, ...latestOf(info) });
     return info;
   }
 
@@ -374,7 +379,7 @@ export class ErasurePool implements ObjectLayer {
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
     const info = await releaseVersion(this.setFor(bucket, key), bucket, key, versionId, update);
-    await this.changed({ kind: 'object', bucket, key });
+    await this.changed({ kind: 'object', bucket, key, ...latestOf(info) });
     return info;
   }
 
@@ -387,7 +392,7 @@ export class ErasurePool implements ObjectLayer {
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
     const info = await restoreVersion(this.setFor(bucket, key), bucket, key, versionId, body, update);
-    await this.changed({ kind: 'object', bucket, key });
+    await this.changed({ kind: 'object', bucket, key, ...latestOf(info) });
     return info;
   }
 
