@@ -109,7 +109,8 @@ export type ObjectChange =
       key: string;
       /**
        * The key's latest version after the change, when the write knows it without a read: the version a PUT,
-       * copy or complete wrote; null when a delete in an unversioned bucket left no version. Undefined otherwise.
+       * copy or complete wrote, or an in-place update (tags, a transition's steps, a restore) changed while it was
+       * the latest; null when a delete in an unversioned bucket left no version. Undefined otherwise.
        */
       latest?: ObjectInfo | null;
       /**
