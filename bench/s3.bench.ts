@@ -14,7 +14,7 @@
  * Run with `npm run bench:s3`; pass section names to run a subset (`node --expose-gc dist/bench/s3.bench.js small`).
  * Loopback only. Every child is stopped and the temp directory removed at the end, on error and on Ctrl-C.
  */
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { BenchS3Client } from './lib/s3-client';
 import { collect, environmentLines, fmt, MiB, mbps, percentile, runConcurrent, since } from './lib/measure';
 import { DataPool } from './lib/source';
@@ -53,6 +54,7 @@ type ServerKind = 'tiergate' | 'trivial' | 's3rver';
 const KINDS: readonly ServerKind[] = ['tiergate', 'trivial', 's3rver'];
 
 const data = new DataPool();
+const execFileAsync = promisify(execFile);
 
 function title(text: string): void {
   console.log(`\n== ${text}`);
@@ -282,10 +284,12 @@ interface Timed {
 /**
  * One timed run. It starts with the page cache flushed (sync(1), untimed): s3rver does not fsync, and ext4 writes
  * the dirty data of a past run back later, on its own and in whatever fsync forces a journal commit next (data=
- * ordered), so without this the server timed after s3rver paid for s3rver's writes.
+ * ordered), so without this the server timed after s3rver paid for s3rver's writes. The flush runs in a child
+ * without blocking this process: a blocked client would miss the servers closing its idle keep-alive sockets and
+ * send its next request into a closed one.
  */
 async function timed(server: ServerChild, work: () => Promise<number[]>): Promise<Timed> {
-  execFileSync('sync');
+  await execFileAsync('sync');
   collect();
   const pid = server.proc.pid!;
   const sampler = server.kind === 'tiergate' ? new ChildRssSampler(pid).start() : undefined;

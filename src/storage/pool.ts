@@ -479,7 +479,8 @@ export class ErasurePool implements ObjectLayer {
     const logged = (err: unknown): void =>
       this.log('warn', `change listener on bucket ${change.bucket}: ${(err as Error).message}`);
     if (this.listeners.size === 1) {
-      for (const l of this.listeners) await l(change).catch(logged); // the usual one: the lifecycle engine
+      const [only] = this.listeners; // the usual one: the lifecycle engine
+      await only(change).catch(logged);
       return;
     }
     await Promise.all([...this.listeners].map((l) => l(change).catch(logged)));

@@ -450,13 +450,15 @@ export class LifecycleEngine {
    * half-window: one timer for a burst of writes instead of one per write (it was a measurable share of a small PUT).
    */
   private scheduleDeadline(): Promise<'timeout'> {
-    const now = Date.now();
+    const now = performance.now(); // monotonic: a clock step must not make a fired deadline look fresh
     if (!this.deadline || this.deadline.at - now < SCHEDULE_TIMEOUT_MS / 2) {
-      const at = now + SCHEDULE_TIMEOUT_MS;
       const promise = new Promise<'timeout'>((resolve) => {
-        setTimeout(() => resolve('timeout'), SCHEDULE_TIMEOUT_MS).unref();
+        setTimeout(() => {
+          if (this.deadline?.promise === promise) this.deadline = undefined;
+          resolve('timeout');
+        }, SCHEDULE_TIMEOUT_MS).unref();
       });
-      this.deadline = { at, promise };
+      this.deadline = { at: now + SCHEDULE_TIMEOUT_MS, promise };
     }
     return this.deadline.promise;
   }

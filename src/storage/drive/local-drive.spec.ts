@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -255,11 +256,22 @@ describe('LocalDrive files', () => {
     made('linked/part.1', 'file');
     made('elsewhere/kept', 'file');
     symlinkSync(join(root, 'vol', 'elsewhere'), join(root, 'vol', 'linked', 'to-elsewhere'));
+    symlinkSync(join(root, 'vol', 'elsewhere'), join(root, 'vol', 'link-to-dir')); // the target itself a link
+    symlinkSync(join(root, 'vol', 'gone'), join(root, 'vol', 'dangling'));
     made('just-a-file', 'file');
     made('empty', 'dir');
-    for (const rel of ['flat', 'tree', 'linked', 'just-a-file', 'empty', 'never-there']) {
+    for (const rel of [
+      'flat',
+      'tree',
+      'linked',
+      'link-to-dir',
+      'dangling',
+      'just-a-file',
+      'empty',
+      'never-there',
+    ]) {
       await drive.delete('vol', rel, { recursive: true });
-      assert.equal(existsSync(join(root, 'vol', rel)), false, rel);
+      assert.throws(() => lstatSync(join(root, 'vol', rel)), { code: 'ENOENT' }, rel);
     }
     assert.equal(
       readFileSync(join(root, 'vol', 'elsewhere', 'kept'), 'utf8'),

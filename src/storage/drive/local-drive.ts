@@ -617,14 +617,16 @@ function join(dir: string, name: string): string {
 }
 
 /**
- * Removes a directory that holds only files (a data directory of part files, the common recursive delete) in three
- * steps: readdir, unlink them all at once, rmdir; fs.rm's walk takes six for a one-part directory (lstat, an rmdir
- * that fails, readdir, lstat, unlink, rmdir). True when `dir` is gone (or was never there); false, having removed
- * nothing but files, when it is something else (a file, a tree, a directory that gained an entry): fs.rm's turn.
+ * Removes a directory that holds only files (a data directory of part files, the common recursive delete) in four
+ * steps: lstat, readdir, unlink them all at once, rmdir; fs.rm's walk takes six for a one-part directory (lstat, an
+ * rmdir that fails, readdir, lstat, unlink, rmdir). True when `dir` is gone (or was never there); false, having
+ * removed nothing but files, when it is anything else (a symlink, which is never followed, a file, a tree, an entry
+ * that changed meanwhile): fs.rm's turn.
  */
 async function removeFlatDir(dir: string): Promise<boolean> {
   let entries: Dirent[];
   try {
+    if (!(await fs.lstat(dir)).isDirectory()) return false;
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -633,20 +635,23 @@ async function removeFlatDir(dir: string): Promise<boolean> {
     throw err;
   }
   if (!entries.every((e) => e.isFile())) return false;
+  let unexpected = false;
   await Promise.all(
     entries.map((e) =>
       fs.unlink(path.join(dir, e.name)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
+        if (err.code === 'EISDIR' || err.code === 'EPERM') unexpected = true;
+        else if (err.code !== 'ENOENT') throw err;
       }),
     ),
   );
+  if (unexpected) return false;
   try {
     await fs.rmdir(dir);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return true;
-    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') return false;
     throw err;
   }
 }
