@@ -53,8 +53,8 @@ describe('versions in a cloud tier on a 4+2 pool', () => {
       assert.deepEqual(tmpEntries(), [], 'the release marker is gone');
       assert.deepEqual(
         changes.at(-1),
-        { kind: 'object', bucket: 'rel-b', key: 'big' },
-        'a release is a change',
+        { kind: 'object', bucket: 'rel-b', key: 'big', latest: info },
+        'a release is a change, with the released version as the latest',
       );
     });
 
