@@ -17,22 +17,10 @@
  *   delete:       unlink the file and fsync its directory, then append a remove record.
  */
 import { randomUUID } from 'node:crypto';
-import type { Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { isStorageError, StorageError, storageError, fileNotFound } from '../errors';
-import {
-  compareKeys,
-  HASHED_PREFIX,
-  isReservedName,
-  META_FILE,
-  NAME_FILE,
-  segmentComponents,
-  STAGE_MARKS,
-  SYS_VOLUME,
-  TMP_DIR,
-  unescapeSegment,
-} from '../layout';
+import { isStorageError, storageError, fileNotFound } from '../errors';
+import { HASHED_PREFIX, joinRel, META_FILE, NAME_FILE, STAGE_MARKS, SYS_VOLUME, TMP_DIR } from '../layout';
 import type {
   Drive,
   DriveInfo,
@@ -42,32 +30,11 @@ import type {
   WalkOptions,
   WriteMetaOptions,
 } from './drive';
-import { fsyncDir, readSmallFile, skipBytes } from './fs-io';
+import { fsyncDir, mapError, readSmallFile, removeFlatDir, skipBytes } from './fs-io';
+import { type TreeSource, walkTree } from './tree-walk';
 import { TreeMetaIndex } from './tree-meta-index';
 import { mergeWalks, walkLog } from './walk-log';
 import { LOG_META_MAX, MetaLog, METALOG_DIR, type MetaLogOptions } from './meta-log';
-
-/** Maps an errno to the StorageError the erasure layer counts with. */
-function mapError(err: unknown, what: string): Error {
-  if (err instanceof StorageError) return err;
-  const code = (err as NodeJS.ErrnoException)?.code;
-  switch (code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-      return fileNotFound(what);
-    case 'ENOTEMPTY':
-    case 'EEXIST':
-      return storageError('BucketNotEmpty', `not empty: ${what}`);
-    case 'ENOSPC':
-    case 'EIO':
-    case 'EROFS':
-    case 'EACCES':
-    case 'EPERM':
-      return storageError('DriveFaulty', `${code} on ${what}`);
-    default:
-      return storageError('DriveFaulty', `${code ?? String(err)} on ${what}`);
-  }
-}
 
 const VOLUME_RE = /^(\.tiergate\.sys|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/;
 /** A `.` or `..` path segment anywhere in a relative path. */
@@ -80,6 +47,12 @@ export class LocalDrive implements Drive {
   private metaLog?: Promise<MetaLog>;
   /** Which object directories hold a %meta file, so a key the log lacks needs no lookup on disk. */
   private readonly treeMetas = new TreeMetaIndex((volume) => this.resolve(volume));
+  /** What the directory tree's walk (tree-walk.ts) needs of this drive. */
+  private readonly tree: TreeSource = {
+    resolve: (volume, rel) => this.resolve(volume, rel),
+    mayHoldMetaFile: (volume, dir) => this.mayHoldMetaFile(volume, dir),
+    mayHoldMetaFilesBelow: (volume, dir) => this.mayHoldMetaFilesBelow(volume, dir),
+  };
 
   constructor(
     root: string,
@@ -113,7 +86,7 @@ export class LocalDrive implements Drive {
     if (entry) return log.read(entry);
     this.checkPath(volume, dir);
     if (!this.mayHoldMetaFile(volume, dir)) return null;
-    const file = this.resolve(volume, join(dir, META_FILE));
+    const file = this.resolve(volume, joinRel(dir, META_FILE));
     try {
       return await readSmallFile(file);
     } catch (err) {
@@ -139,7 +112,7 @@ export class LocalDrive implements Drive {
       if (!inLog && !opts.fresh) await this.removeMetaFile(volume, dir, false);
       return;
     }
-    await this.writeFileAtomic(volume, join(dir, META_FILE), data); // tells treeMetas first
+    await this.writeFileAtomic(volume, joinRel(dir, META_FILE), data); // tells treeMetas first
     await log.remove(volume, dir);
   }
 
@@ -151,7 +124,7 @@ export class LocalDrive implements Drive {
 
   /** Unlinks a %meta file (fsyncing its directory when asked and it existed) and prunes empty parents. */
   private async removeMetaFile(volume: string, dir: string, durable: boolean): Promise<void> {
-    const file = this.resolve(volume, join(dir, META_FILE));
+    const file = this.resolve(volume, joinRel(dir, META_FILE));
     if (!this.mayHoldMetaFile(volume, dir)) return;
     try {
       await fs.unlink(file);
@@ -464,135 +437,11 @@ export class LocalDrive implements Drive {
   async *walk(volume: string, opts: WalkOptions): AsyncIterable<WalkEntry> {
     const log = await this.log();
     if (log.count(volume) === 0) {
-      yield* this.walkTree(volume, opts);
+      yield* walkTree(this.tree, volume, opts);
       return;
     }
-    const tree = this.walkTree(volume, opts)[Symbol.asyncIterator]();
+    const tree = walkTree(this.tree, volume, opts)[Symbol.asyncIterator]();
     yield* mergeWalks(tree, walkLog(log, volume, opts)[Symbol.asyncIterator]());
-  }
-
-  private async *walkTree(volume: string, opts: WalkOptions): AsyncIterable<WalkEntry> {
-    const prefix = opts.prefix ?? '';
-    const baseKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    // The directory of the prefix's complete segments ("a/b/" -> a/b, "/" -> the empty segment's dir).
-    const baseDir =
-      baseKey === ''
-        ? ''
-        : segmentComponents(baseKey.slice(0, -1).split('/'))
-            .map((c) => c.name)
-            .join('/');
-    yield* this.walkDir(volume, baseDir, baseKey, prefix, opts.marker ?? '', opts.recursive);
-  }
-
-  /** Decoded children of a directory: segment and on-disk name, excluding our reserved files. */
-  private async children(volume: string, relDir: string): Promise<{ segment: string; name: string }[]> {
-    let names: string[];
-    try {
-      names = await fs.readdir(this.resolve(volume, relDir));
-    } catch (err) {
-      const e = mapError(err, `${volume}/${relDir}`);
-      if (isStorageError(e, 'FileNotFound')) return [];
-      throw e;
-    }
-    const out: { segment: string; name: string }[] = [];
-    for (const name of names) {
-      if (name.startsWith(HASHED_PREFIX)) {
-        try {
-          const raw = await fs.readFile(this.resolve(volume, join(join(relDir, name), NAME_FILE)), 'utf8');
-          out.push({ segment: raw, name });
-        } catch {
-          // a hashed dir without its name file is a crash leftover; nothing to list
-        }
-        continue;
-      }
-      if (isReservedName(name)) continue;
-      const segment = unescapeSegment(name);
-      if (segment !== null) out.push({ segment, name });
-    }
-    return out;
-  }
-
-  private async *walkDir(
-    volume: string,
-    relDir: string,
-    keyPrefix: string,
-    prefix: string,
-    marker: string,
-    recursive: boolean,
-  ): AsyncGenerator<WalkEntry> {
-    const kids = await this.children(volume, relDir);
-    // Each child is an object candidate at `key` and a subtree at `key/`; sort both kinds together by bytes.
-    const items: { sortKey: string; subtree: boolean; name: string }[] = [];
-    for (const { segment, name } of kids) {
-      const key = keyPrefix + segment;
-      items.push({ sortKey: key, subtree: false, name }, { sortKey: `${key}/`, subtree: true, name });
-    }
-    items.sort((a, b) => compareKeys(a.sortKey, b.sortKey));
-    for (const item of items) {
-      const key = item.sortKey;
-      const childRel = join(relDir, item.name);
-      if (!item.subtree) {
-        if (!key.startsWith(prefix) || compareKeys(key, marker) <= 0) continue;
-        // Most object directories hold no %meta file (their metadata is in the log): skip the failing open.
-        if (!this.mayHoldMetaFile(volume, childRel)) continue;
-        let meta: Buffer;
-        try {
-          meta = await readSmallFile(this.resolve(volume, join(childRel, META_FILE)));
-        } catch (err) {
-          const e = mapError(err, `${volume}/${childRel}`);
-          if (isStorageError(e, 'FileNotFound')) continue;
-          throw e;
-        }
-        yield { key, meta };
-        continue;
-      }
-      // Subtree: skip when it cannot hold a key that matches the prefix or sorts after the marker, or when it holds
-      // no %meta file (the keys below it, if any, are the log's: the walk of the log yields them).
-      if (!key.startsWith(prefix) && !prefix.startsWith(key)) continue;
-      if (!this.mayHoldMetaFilesBelow(volume, childRel)) continue;
-      if (marker !== '' && compareKeys(marker, key) > 0 && !marker.startsWith(key)) continue;
-      if (!recursive && key.length > prefix.length && key.startsWith(prefix)) {
-        const markerInside = marker.length > key.length && marker.startsWith(key);
-        if (marker !== '' && compareKeys(key, marker) <= 0 && !markerInside) continue;
-        // With the marker inside this prefix, only keys after the marker make it a prefix of this walk.
-        if (
-          markerInside
-            ? await this.hasKeyAfter(volume, childRel, key, marker)
-            : await this.hasContent(volume, childRel)
-        )
-          yield { key, prefix: true };
-        continue;
-      }
-      yield* this.walkDir(volume, childRel, key, prefix, marker, recursive);
-    }
-  }
-
-  /** True when a directory (the subtree of keys starting with `keyPrefix`) holds an object after `marker`. */
-  private async hasKeyAfter(
-    volume: string,
-    relDir: string,
-    keyPrefix: string,
-    marker: string,
-  ): Promise<boolean> {
-    for await (const e of this.walkDir(volume, relDir, keyPrefix, keyPrefix, marker, true)) {
-      if (!e.prefix) return true;
-    }
-    return false;
-  }
-
-  /** True when a directory holds at least one object somewhere below it. */
-  private async hasContent(volume: string, relDir: string): Promise<boolean> {
-    const kids = await this.children(volume, relDir);
-    for (const { name } of kids) {
-      const childRel = join(relDir, name);
-      try {
-        await fs.access(this.resolve(volume, join(childRel, META_FILE)));
-        return true;
-      } catch {
-        if (await this.hasContent(volume, childRel)) return true;
-      }
-    }
-    return false;
   }
 
   async info(): Promise<DriveInfo> {
@@ -609,49 +458,5 @@ export class LocalDrive implements Drive {
     const log = this.metaLog;
     this.closed = true;
     await log?.then((l) => l.close()).catch(() => undefined);
-  }
-}
-
-function join(dir: string, name: string): string {
-  return dir === '' ? name : `${dir}/${name}`;
-}
-
-/**
- * Removes a directory that holds only files (a data directory of part files, the common recursive delete) in four
- * steps: lstat, readdir, unlink them all at once, rmdir; fs.rm's walk takes six for a one-part directory (lstat, an
- * rmdir that fails, readdir, lstat, unlink, rmdir). True when `dir` is gone (or was never there); false, having
- * removed nothing but files, when it is anything else (a symlink, which is never followed, a file, a tree, an entry
- * that changed meanwhile): fs.rm's turn.
- */
-async function removeFlatDir(dir: string): Promise<boolean> {
-  let entries: Dirent[];
-  try {
-    if (!(await fs.lstat(dir)).isDirectory()) return false;
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return true;
-    if (code === 'ENOTDIR') return false;
-    throw err;
-  }
-  if (!entries.every((e) => e.isFile())) return false;
-  let unexpected = false;
-  await Promise.all(
-    entries.map((e) =>
-      fs.unlink(path.join(dir, e.name)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EISDIR' || err.code === 'EPERM') unexpected = true;
-        else if (err.code !== 'ENOENT') throw err;
-      }),
-    ),
-  );
-  if (unexpected) return false;
-  try {
-    await fs.rmdir(dir);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return true;
-    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') return false;
-    throw err;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * meta-log.ts: the log replays exactly the last acknowledged state, cuts a torn tail back to the last whole record,
  * skips one rotten record and resynchronises on the next, refuses a log whose older segments are not segments,
- * never serves stale or shared bytes from its read cache, and stays failed after a write error. Compaction is in
+ * and stays failed after a write error. The read cache is in meta-log-cache.spec.ts, compaction in
  * meta-log-compaction.spec.ts; LocalDrive on top of the log in local-drive-meta.spec.ts.
  */
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { randomBytes, randomInt, seededRandom } from '../../../test/fixtures/prng';
+import { randomInt, seededRandom } from '../../../test/fixtures/prng';
 import {
   applyToModel,
   dirOf,
@@ -388,125 +388,6 @@ describe('MetaLog', () => {
     log = await MetaLog.open(dir, opts);
     assert.deepEqual(await dump(log, ['v']), model.rows(['v']), 'intact again once repaired');
     await log.close();
-  });
-
-  describe('read cache', () => {
-    it('serves the newest bytes after puts, overwrites and removes, as copies the caller may change', async () => {
-      const log = await MetaLog.open(fresh('cache'), { sync: false, cacheBytes: 600 });
-      const model = new LogModel();
-      const rand = seededRandom(53);
-      const keys = ['a', 'b', 'c/d', 'é', '\u{1f600}'];
-      for (let i = 0; i < 600; i++) {
-        const key = keys[randomInt(rand, 0, keys.length - 1)];
-        const roll = rand();
-        if (roll < 0.15) {
-          model.remove('v', key);
-          await log.remove('v', key);
-        } else if (roll < 0.6) {
-          const meta = randomBytes(rand, randomInt(rand, 0, 120));
-          model.put('v', key, key, meta);
-          const written = log.put('v', key, key, meta);
-          meta.fill(0xee); // the log keeps its own copy of what it was given
-          if (rand() < 0.5) await written; // else read it while still queued
-        }
-        const entry = log.get('v', key);
-        const want = model.volumes.get('v')?.get(key)?.meta;
-        if (!want) {
-          assert.equal(entry, undefined, `step ${i}: ${key} removed`);
-          continue;
-        }
-        assert.ok(entry, `step ${i}: ${key} present`);
-        const got = await log.read(entry);
-        assert.deepEqual(got, want, `step ${i}: ${key}`);
-        got.fill(0x55);
-        assert.deepEqual(
-          await log.read(entry),
-          want,
-          `step ${i}: ${key}, after changing the returned buffer`,
-        );
-      }
-      await log.close();
-    });
-
-    it('evicts oldest first and stays within its budget through overwrites, removes and reads', async () => {
-      const meta = Buffer.alloc(100, 1);
-      const probe = await MetaLog.open(fresh('cache-size'), { sync: false });
-      await probe.put('v', 'p', 'p', meta);
-      const recordLen = probe.get('v', 'p')!.len;
-      await probe.close();
-      const log = await MetaLog.open(fresh('cache-order'), { sync: false, cacheBytes: recordLen * 5 });
-      const cached = (): string[] =>
-        [...'abcdefghij'].filter((d) => log.get('v', d)?.cached !== undefined).sort();
-      for (const d of 'abcdefgh') await log.put('v', d, d, meta);
-      assert.deepEqual(cached(), ['d', 'e', 'f', 'g', 'h'], 'the five newest');
-      await log.remove('v', 'f'); // out of the middle of the order
-      await log.put('v', 'i', 'i', meta);
-      assert.deepEqual(cached(), ['d', 'e', 'g', 'h', 'i']);
-      await log.put('v', 'd', 'd', meta); // an overwrite is the newest again
-      await log.put('v', 'j', 'j', meta);
-      assert.deepEqual(cached(), ['d', 'g', 'h', 'i', 'j'], 'e, then the old d, were the oldest');
-      await log.read(log.get('v', 'a')!); // a read from disk caches that record and evicts the oldest
-      assert.deepEqual(cached(), ['a', 'd', 'h', 'i', 'j']);
-      for (const d of 'adhij') await log.remove('v', d);
-      for (const d of 'bcdefghij') await log.put('v', d, d, meta); // the emptied list takes new entries
-      assert.deepEqual(cached(), ['f', 'g', 'h', 'i', 'j']);
-      await log.close();
-    });
-
-    it('reads the disk with cacheBytes 0 and the cached record otherwise', async () => {
-      for (const cacheBytes of [0, 1 << 20]) {
-        const log = await MetaLog.open(fresh('cache-disk'), { sync: false, cacheBytes });
-        await log.put('v', 'd', 'k', Buffer.from('original'));
-        const entry = log.get('v', 'd')!;
-        // 'o' becomes 'O' on disk; only a read that goes to the disk can see it.
-        flipByte(entry.seg!.file, entry.off + entry.metaAt);
-        assert.equal((await log.read(entry)).toString(), cacheBytes === 0 ? 'Original' : 'original');
-        await log.close();
-      }
-    });
-
-    it('caches what it reads only when the record is intact', async () => {
-      const dir = fresh('cache-read');
-      const opts: MetaLogOptions = { sync: false, cacheBytes: 1 << 20 };
-      let log = await MetaLog.open(dir, opts);
-      await log.put('v', 'd', 'k', Buffer.from('original'));
-      await log.close();
-      log = await MetaLog.open(dir, opts); // nothing cached after a replay
-      const entry = log.get('v', 'd')!;
-      const at = entry.off + entry.metaAt;
-      flipByte(entry.seg!.file, at);
-      assert.equal(
-        (await log.read(entry)).toString(),
-        'Original',
-        'rotten bytes are returned for the decoder to reject',
-      );
-      flipByte(entry.seg!.file, at);
-      assert.equal((await log.read(entry)).toString(), 'original', 'but were not kept');
-      flipByte(entry.seg!.file, at);
-      assert.equal((await log.read(entry)).toString(), 'original', 'the intact read was kept');
-      await log.close();
-    });
-
-    it('keeps the newest records within its byte budget, first in first out', async () => {
-      const budget = 1000;
-      const log = await MetaLog.open(fresh('cache-fifo'), { sync: false, cacheBytes: budget });
-      const keys = Array.from({ length: 20 }, (_, i) => `k${String(i).padStart(2, '0')}`);
-      for (const k of keys) await log.put('v', k, k, Buffer.alloc(60, 'm'));
-      const len = recordLength('v', 'k00', 'k00', 60);
-      const held = Math.floor(budget / len);
-      // Too large for the cache (over a quarter of the budget): always read from disk.
-      await log.put('v', 'big', 'big', Buffer.alloc(300, 'm'));
-      for (const k of [...keys, 'big']) {
-        const e = log.get('v', k)!;
-        flipByte(e.seg!.file, e.off + e.metaAt);
-      }
-      const fromCache: string[] = [];
-      for (const k of [...keys, 'big']) {
-        if ((await log.read(log.get('v', k)!))[0] === 'm'.charCodeAt(0)) fromCache.push(k);
-      }
-      assert.deepEqual(fromCache, keys.slice(keys.length - held));
-      await log.close();
-    });
   });
 
   it('stays failed after a write error, and a replay recovers what was acknowledged', async () => {
