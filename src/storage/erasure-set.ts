@@ -18,7 +18,14 @@ import { isStorageError, storageError } from './errors';
 import { encodeInline, encodeStream, type ShardSink } from './erasure/encoder';
 import { eachDriveQuiet } from './util/each-drive';
 import type { Md5Hasher } from './erasure/md5-hasher';
-import { dataDirName, NAME_FILE, objectPathComponents, SYS_VOLUME, type PathComponent } from './layout';
+import {
+  dataDirName,
+  joinRel,
+  NAME_FILE,
+  objectPathComponents,
+  SYS_VOLUME,
+  type PathComponent,
+} from './layout';
 import { decodeMetaSharing, type MetaFile, type SharedDecode } from './meta/meta-file';
 import { type MetaScope, type Position, type StoredMeta } from './meta/pages';
 import { compareVersions, type DriveMeta, type Resolution, type ResolvedVersion } from './meta/quorum';
@@ -471,7 +478,7 @@ export class ErasureSet {
         if (!d || !on[p]) return;
         let dir = '';
         for (const c of components) {
-          dir = dir === '' ? c.name : `${dir}/${c.name}`;
+          dir = joinRel(dir, c.name);
           if (c.hashedSegment === undefined) continue;
           try {
             await d.readFile(bucket, `${dir}/${NAME_FILE}`);

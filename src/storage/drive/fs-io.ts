@@ -56,10 +56,75 @@ export function skipBytes(buffers: Buffer[], n: number): Buffer[] {
   return rest;
 }
 
+/**
+ * A file open for reading on a bare descriptor: the shard reads of every GET of a large object (and of every
+ * transition's upload) go through here. Against a FileHandle this saves its object, its promise plumbing and its
+ * close's extra round. What a FileHandle does besides, this does too: close waits for the reads in flight (the
+ * descriptor is never closed under a read, whose number could meanwhile name another file), and closing twice is
+ * a no-op. What it does not do is close itself on garbage collection: its users close it in a finally.
+ */
+export class FdReader {
+  private fd: number;
+  private closing: Promise<void> | null = null;
+  private reads = 0;
+  private idle: (() => void) | null = null;
+
+  private constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  static async open(file: string): Promise<FdReader> {
+    return new FdReader(await openFd(file, fsCb.constants.O_RDONLY));
+  }
+
+  /** Scatter-reads into `buffers` from `position` until they are full or the file ends; returns the bytes read. */
+  async readv(buffers: Buffer[], position: number): Promise<number> {
+    if (this.closing) throw new Error('FdReader: read after close');
+    this.reads++;
+    try {
+      let total = 0;
+      let pending = buffers;
+      while (pending.length > 0) {
+        const n = await cbCall<number>((cb) => fsCb.readv(this.fd, pending, position + total, cb));
+        if (n === 0) break;
+        total += n;
+        pending = skipBytes(pending, n);
+      }
+      return total;
+    } finally {
+      if (--this.reads === 0) this.idle?.();
+    }
+  }
+
+  /** Closes the descriptor once the reads in flight are done; later calls wait for the same close. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.reads > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+      await cbCall<void>((cb) => fsCb.close(this.fd, (err) => cb(err, undefined)));
+    })();
+    return this.closing;
+  }
+}
+
+/**
+ * A callback-API call as a promise. On hot paths this is cheaper than node:fs/promises, most of all for calls that
+ * are expected to fail (an rmdir of a directory that is not empty yet): measured on the 2-vCPU test VM, 43-85
+ * against 73-101 µs of main thread per failing rmdir, most of either being the wake-up of a pool thread.
+ */
+function cbCall<T>(start: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
+}
+
+export function unlinkCb(file: string): Promise<void> {
+  return cbCall<void>((cb) => fsCb.unlink(file, (err) => cb(err, undefined)));
+}
+
+export function rmdirCb(dir: string): Promise<void> {
+  return cbCall<void>((cb) => fsCb.rmdir(dir, (err) => cb(err, undefined)));
+}
+
 export function openFd(file: string, flags: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fsCb.open(file, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
-  );
+  return cbCall<number>((cb) => fsCb.open(file, flags, 0o644, cb));
 }
 
 export function closeFd(fd: number): void {
@@ -67,25 +132,21 @@ export function closeFd(fd: number): void {
 }
 
 export function fdatasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsCb.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+  return cbCall<void>((cb) => fsCb.fdatasync(fd, (err) => cb(err, undefined)));
 }
 
 export async function writeAll(fd: number, buffers: Buffer[], position: number): Promise<void> {
   let pending = buffers;
   let pos = position;
   while (pending.length > 0) {
-    const n = await new Promise<number>((resolve, reject) =>
-      fsCb.writev(fd, pending, pos, (err, written) => (err ? reject(err) : resolve(written))),
-    );
+    const n = await cbCall<number>((cb) => fsCb.writev(fd, pending, pos, cb));
     pos += n;
     pending = skipBytes(pending, n);
   }
 }
 
 export async function truncateFd(fd: number, size: number, sync: boolean): Promise<void> {
-  await new Promise<void>((resolve, reject) =>
-    fsCb.ftruncate(fd, size, (err) => (err ? reject(err) : resolve())),
-  );
+  await cbCall<void>((cb) => fsCb.ftruncate(fd, size, (err) => cb(err, undefined)));
   if (sync) await fdatasync(fd);
 }
 
@@ -130,8 +191,8 @@ export function mapError(err: unknown, what: string): Error {
 export async function removeFlatDir(dir: string): Promise<boolean> {
   let entries: Dirent[];
   try {
-    if (!(await fs.lstat(dir)).isDirectory()) return false;
-    entries = await fs.readdir(dir, { withFileTypes: true });
+    if (!(await cbCall<fsCb.Stats>((cb) => fsCb.lstat(dir, cb))).isDirectory()) return false;
+    entries = await cbCall<Dirent[]>((cb) => fsCb.readdir(dir, { withFileTypes: true }, cb));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return true;
@@ -142,7 +203,7 @@ export async function removeFlatDir(dir: string): Promise<boolean> {
   let unexpected = false;
   await Promise.all(
     entries.map((e) =>
-      fs.unlink(path.join(dir, e.name)).catch((err: NodeJS.ErrnoException) => {
+      unlinkCb(path.join(dir, e.name)).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'EISDIR' || err.code === 'EPERM') unexpected = true;
         else if (err.code !== 'ENOENT') throw err;
       }),
@@ -150,7 +211,7 @@ export async function removeFlatDir(dir: string): Promise<boolean> {
   );
   if (unexpected) return false;
   try {
-    await fs.rmdir(dir);
+    await rmdirCb(dir);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

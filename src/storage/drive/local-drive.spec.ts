@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
+import nodeFs, {
   existsSync,
   lstatSync,
   mkdirSync,
@@ -22,6 +22,7 @@ import type { ErasurePool } from '../pool';
 import { compareKeys, SYS_VOLUME, TMP_DIR } from '../layout';
 import { decodeMeta } from '../meta/meta-file';
 import type { Drive, WalkOptions } from './drive';
+import { LazyFileSource } from '../erasure/sources';
 import { LocalDrive } from './local-drive';
 import { LOG_META_MAX } from './meta-log';
 
@@ -236,6 +237,35 @@ describe('LocalDrive files', () => {
     assert.equal(await r.readv([a, b], 0), 11, 'a short read at the end of the file');
     await r.close();
     assert.equal(a.toString() + b.subarray(0, 5).toString(), 'hello world');
+    // Readers hold bare descriptors: a second close must not close whatever file got the number since.
+    const other = await drive.openFile('vol', 'obj/%d.1/part.1');
+    await r.close();
+    const c = Buffer.alloc(11);
+    assert.equal(await other.readv([c], 0), 11, 'the next reader still reads after a double close');
+    assert.equal(c.toString(), 'hello world');
+    await other.close();
+    await assert.rejects(other.readv([c], 0), 'a read after close fails');
+
+    // Close waits for a read in flight (here the disk takes 50 ms to answer it): the descriptor must not be closed
+    // under the read, whose number could meanwhile name another file.
+    const target = nodeFs as unknown as { readv: typeof nodeFs.readv };
+    const realReadv = target.readv;
+    target.readv = ((fd: number, buffers: Buffer[], position: number, cb: never) =>
+      setTimeout(() => realReadv(fd, buffers, position, cb), 50)) as unknown as typeof nodeFs.readv;
+    try {
+      const slow = await drive.openFile('vol', 'copy/part.1');
+      const d = Buffer.alloc(11);
+      const reading = slow.readv([d], 0);
+      await slow.close();
+      assert.equal(await reading, 11);
+      assert.equal(d.toString(), 'hello world');
+    } finally {
+      target.readv = realReadv;
+    }
+    // A shard source closed before its first read never opens its file (nobody would close it).
+    const lazy = new LazyFileSource(drive, 'vol', 'copy/part.1');
+    await lazy.close();
+    await assert.rejects(lazy.readv([Buffer.alloc(1)], 0), /is closed/);
     assert.equal(statSync(join(root, 'vol', 'copy', 'part.1')).nlink, 2);
     await drive.delete('vol', 'obj/%d.1', { recursive: true, prune: true });
     assert.equal(existsSync(join(root, 'vol', 'obj')), false, 'the emptied parent is pruned');

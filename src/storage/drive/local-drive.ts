@@ -30,7 +30,7 @@ import type {
   WalkOptions,
   WriteMetaOptions,
 } from './drive';
-import { fsyncDir, mapError, readSmallFile, removeFlatDir, skipBytes } from './fs-io';
+import { FdReader, fsyncDir, mapError, readSmallFile, removeFlatDir, rmdirCb, skipBytes } from './fs-io';
 import { type TreeSource, walkTree } from './tree-walk';
 import { TreeMetaIndex } from './tree-meta-index';
 import { mergeWalks, walkLog } from './walk-log';
@@ -329,25 +329,16 @@ export class LocalDrive implements Drive {
   async openFile(volume: string, rel: string): Promise<FileReader> {
     const file = this.resolve(volume, rel);
     try {
-      const fh = await fs.open(file, 'r');
+      const reader = await FdReader.open(file);
       return {
         async readv(buffers, position) {
           try {
-            const want = buffers.reduce((n, b) => n + b.length, 0);
-            let total = 0;
-            let pending = buffers;
-            while (total < want) {
-              const { bytesRead } = await fh.readv(pending, position + total);
-              if (bytesRead === 0) break;
-              total += bytesRead;
-              pending = skipBytes(pending, bytesRead);
-            }
-            return total;
+            return await reader.readv(buffers, position);
           } catch (err) {
             throw mapError(err, file);
           }
         },
-        close: () => fh.close(),
+        close: () => reader.close(),
       };
     } catch (err) {
       throw mapError(err, `${volume}/${rel}`);
@@ -404,7 +395,7 @@ export class LocalDrive implements Drive {
     while (dir !== '.' && dir !== '' && dir !== '/') {
       const full = this.resolve(volume, dir);
       try {
-        await fs.rmdir(full);
+        await rmdirCb(full); // usually fails (not empty) at the first shared ancestor: the callback API's error is cheaper
       } catch (err) {
         if (
           (err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' ||

@@ -12,7 +12,7 @@
 import type { Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { DATA_DIR_PREFIX, META_FILE } from '../layout';
+import { DATA_DIR_PREFIX, joinRel, META_FILE } from '../layout';
 
 interface VolumeTree {
   dirs: Set<string>;
@@ -105,7 +105,7 @@ async function collect(abs: string, rel: string, out: VolumeTree): Promise<void>
   for (const e of entries) {
     if (e.name === META_FILE && e.isFile()) add(out, rel);
     else if (e.isDirectory() && !e.name.startsWith(DATA_DIR_PREFIX)) {
-      await collect(path.join(abs, e.name), rel === '' ? e.name : `${rel}/${e.name}`, out);
+      await collect(path.join(abs, e.name), joinRel(rel, e.name), out);
     }
   }
 }

@@ -26,6 +26,7 @@ export class BufferSource implements ShardSource {
 /** Opens its file on first read, so unneeded parity shards are never opened. */
 export class LazyFileSource implements ShardSource {
   private reader?: Promise<FileReader>;
+  private closed = false;
 
   constructor(
     private readonly drive: Drive,
@@ -34,11 +35,14 @@ export class LazyFileSource implements ShardSource {
   ) {}
 
   async readv(buffers: Buffer[], position: number): Promise<number> {
+    // A late read (a read-ahead falling back to parity after the reader gave up) must not open a file nobody closes.
+    if (this.closed) throw new Error(`shard source ${this.volume}/${this.path} is closed`);
     this.reader ??= this.drive.openFile(this.volume, this.path);
     return (await this.reader).readv(buffers, position);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (!this.reader) return;
     try {
       await (await this.reader).close();
