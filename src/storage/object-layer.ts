@@ -98,7 +98,8 @@ export interface DeleteGuardView {
 
 /**
  * A durable change, reported to ObjectLayer.onChange listeners after the write that made it returned from storage:
- * - `object`: a key's versions changed (a new version or delete marker, a version removed, a version's tags);
+ * - `object`: a key's versions changed (a new version or delete marker, a version removed, a version updated in
+ *   place: its tags, a transition's steps, a restore's state; a refused update is no change);
  * - `upload`: a multipart upload was started (the key's versions did not change);
  * - `lifecycle`: a bucket's lifecycle configuration was stored or removed.
  */
@@ -113,6 +114,11 @@ export type ObjectChange =
        * the latest; null when a delete in an unversioned bucket left no version. Undefined otherwise.
        */
       latest?: ObjectInfo | null;
+      /**
+       * Set by an in-place update of one version (updateObjectVersion: tags, a transition's intent, a restore's
+       * state): that version before and after. A listener can tell from it whether anything it looks at changed.
+       */
+      updated?: { before: ObjectInfo; after: ObjectInfo };
       /**
        * Versions this change removed that had tier state (`tier` set): their remote objects are no longer
        * referenced by this key, and the lifecycle engine queues their remote deletes. Set by deletes (by id, the
@@ -322,7 +328,10 @@ export interface ObjectLayer {
    */
   getObjectVersions(bucket: string, key: string): Promise<ObjectInfo[]>;
   deleteObject(bucket: string, key: string, opts?: DeleteObjectOptions): Promise<DeleteObjectResult>;
-  /** Compare-and-swap on one version's metadata (tags, lifecycle and tier state). */
+  /**
+   * Compare-and-swap on one version's metadata (tags, lifecycle and tier state): `update` returns the new record, or
+   * null to leave it as it is (then nothing is written and no change is told). Resolves to the version after.
+   */
   updateObjectVersion(
     bucket: string,
     key: string,

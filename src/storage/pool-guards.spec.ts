@@ -155,7 +155,7 @@ describe('guarded deletes, guarded aborts and change events on a 4+2 pool', () =
           c.kind === 'upload'
             ? { ...c, initiated: 'date' }
             : c.kind === 'object'
-              ? { ...c, latest: undefined }
+              ? { ...c, latest: undefined, updated: undefined }
               : c,
         )
         .map((c) => JSON.parse(JSON.stringify(c)) as unknown),
@@ -209,6 +209,21 @@ describe('guarded deletes, guarded aborts and change events on a 4+2 pool', () =
     assert.deepEqual(ofNewest.latest, updated, 'the latest, as written');
     assert.deepEqual(ofNewest.latest?.tags, { t: newest });
     assert.equal(ofOlder.latest, undefined, 'an older version: the latest is not known without a read');
+    // Both carry the version before and after, so a listener can tell what changed.
+    assert.deepEqual(ofNewest.updated?.after, updated);
+    assert.deepEqual(
+      [ofNewest.updated?.before.tags, ofNewest.updated?.before.versionId],
+      [{}, newest],
+      'before: the version as it was',
+    );
+    assert.deepEqual([ofOlder.updated?.before.tags, ofOlder.updated?.after.tags], [{}, { t: older }]);
+    assert.equal(ofOlder.updated?.after.isLatest, false);
+
+    // A refused update writes nothing and tells nothing.
+    changes.length = 0;
+    const same = await pool.updateObjectVersion('ver', 'upd', newest, () => null);
+    assert.deepEqual(same, updated, 'resolves to the version as it is');
+    assert.deepEqual(changes, []);
   });
 
   it('waits for its listeners before a write returns, and survives a listener that fails', async () => {

@@ -366,8 +366,16 @@ export class ErasurePool implements ObjectLayer {
     update: VersionUpdate,
   ): Promise<ObjectInfo> {
     await this.requireBucket(bucket);
-    const info = await updateVersion(this.setFor(bucket, key), bucket, key, versionId, update);
-    await this.changed({ kind: 'object', bucket, key, ...latestOf(info) });
+    const { info, before } = await updateVersion(this.setFor(bucket, key), bucket, key, versionId, update);
+    // A refused update wrote nothing: there is no change to tell.
+    if (before)
+      await this.changed({
+        kind: 'object',
+        bucket,
+        key,
+        ...latestOf(info),
+        updated: { before, after: info },
+      });
     return info;
   }
 

@@ -33,6 +33,7 @@ import type { ErasureInfo, ObjectVersion, PartRecord } from './meta/version';
 import { toObjectInfo } from './object-info';
 import type { ObjectInfo, VersionUpdate } from './object-layer';
 import { Stage } from './stage';
+import { sameRecord } from './util/same-record';
 
 /** Releases a version's local data (see the file comment). */
 export async function releaseVersion(
@@ -151,11 +152,6 @@ export function sameIdentity(a: ObjectVersion, b: ObjectVersion): boolean {
     sameRecord(a.userMetadata, b.userMetadata) &&
     sameRecord(a.checksums, b.checksums)
   );
-}
-
-function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
 /** A restored copy, staged and verified, ready to commit. */

@@ -94,7 +94,8 @@ function removedTier(
 /**
  * Compare-and-swap on one version's record: `update` sees the current record under the write lock and returns the
  * new one (or null for no change). The data is kept; the version's identity (id, data, time) cannot change, nor
- * where its data lives (local or remote: set-remote.ts moves it).
+ * where its data lives (local or remote: set-remote.ts moves it). Returns the version after, and as it was before
+ * (null when `update` refused: nothing was written).
  */
 export async function updateVersion(
   set: ErasureSet,
@@ -102,13 +103,14 @@ export async function updateVersion(
   key: string,
   versionId: string,
   update: VersionUpdate,
-): Promise<ObjectInfo> {
+): Promise<{ info: ObjectInfo; before: ObjectInfo | null }> {
   return set.locks.withWrite(`${bucket}/${key}`, async () => {
     const state = await set.state(bucket, key, { ids: [versionId] });
     const found = set.pick(state.res, versionId);
     const isLatest = found === state.res.versions[0];
     const next = update(structuredClone(found.version));
-    if (next === null) return toObjectInfo(bucket, key, found.version, isLatest);
+    const before = toObjectInfo(bucket, key, found.version, isLatest);
+    if (next === null) return { info: before, before: null };
     const cur = found.version;
     if (
       next.versionId !== cur.versionId ||
@@ -124,6 +126,6 @@ export async function updateVersion(
     delete next.replacedBy;
     next.revision = (cur.revision ?? 0) + 1;
     await set.commitLocked(bucket, state, next, { reuse: true });
-    return toObjectInfo(bucket, key, next, isLatest);
+    return { info: toObjectInfo(bucket, key, next, isLatest), before };
   });
 }

@@ -8,12 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { LifecycleEngine } from '../../src/lifecycle/engine/lifecycle-engine';
-import { JobQueues } from '../../src/lifecycle/queues/job-queues';
+import type { LifecycleEngine } from '../../src/lifecycle/engine/lifecycle-engine';
+import type { JobQueues } from '../../src/lifecycle/queues/job-queues';
 import { encodeLifecycle } from '../../src/lifecycle/rules/stored-lifecycle';
-import { openObjectLayer, type ErasurePool } from '../../src/storage/pool';
+import type { ErasurePool } from '../../src/storage/pool';
 import { parse, doc, rule } from '../fixtures/lifecycle-docs';
-import { redisClient, sharedRedis, uniquePrefix } from '../fixtures/redis-server';
+import { startPlainEngine, type PlainEngine } from '../fixtures/plain-engine';
+import { redisClient, sharedRedis } from '../fixtures/redis-server';
 import { streamOf, tempDrives } from '../fixtures/temp-drives';
 import { until as pollUntil } from '../fixtures/poll';
 
@@ -28,30 +29,22 @@ describe('lifecycle engine on a pool and redis-server', () => {
   let engine: LifecycleEngine;
   const outcomes: string[] = [];
 
+  let rig: PlainEngine | undefined;
+
   before(async () => {
-    pool = await openObjectLayer({ drives: tmp.paths, setDriveCount: 4, parity: 2, fsync: false });
     redis = redisClient((await sharedRedis()).port);
-    const prefix = uniquePrefix('engine');
-    queues = new JobQueues({
-      connection: redis,
-      prefix,
-      jobDefaults: { backoff: { type: 'fixed', delay: 50 } },
+    rig = await startPlainEngine(tmp.paths, redis, {
+      label: 'engine',
+      daySeconds: 1,
+      queueSettings: { jobDefaults: { backoff: { type: 'fixed', delay: 50 } } },
+      onOutcome: (kind, action, outcome) => outcomes.push(`${kind}/${action}/${outcome}`),
     });
-    engine = new LifecycleEngine(
-      pool,
-      queues,
-      redis,
-      { daySeconds: 1, scannerIntervalSeconds: 3600, prefix },
-      (kind, action, outcome) => outcomes.push(`${kind}/${action}/${outcome}`),
-    );
-    engine.start();
+    ({ pool, queues, engine } = rig);
     await pool.makeBucket('bkt');
   });
   after(async () => {
-    await engine?.close();
-    await queues?.close();
+    await rig?.close();
     redis?.disconnect();
-    await pool?.shutdown();
     tmp.cleanup();
   });
 

@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { LifecycleEngine, SCHEDULE_TIMEOUT_MS } from '../../src/lifecycle/engine/lifecycle-engine';
-import { JobQueues } from '../../src/lifecycle/queues/job-queues';
+import { SCHEDULE_TIMEOUT_MS } from '../../src/lifecycle/engine/lifecycle-engine';
+import type { JobQueues } from '../../src/lifecycle/queues/job-queues';
 import { encodeLifecycle } from '../../src/lifecycle/rules/stored-lifecycle';
-import { openObjectLayer, type ErasurePool } from '../../src/storage/pool';
+import type { ErasurePool } from '../../src/storage/pool';
 import { doc, parse, rule } from '../fixtures/lifecycle-docs';
-import { redisClient, startRedis, uniquePrefix } from '../fixtures/redis-server';
+import { startPlainEngine, type PlainEngine } from '../fixtures/plain-engine';
+import { redisClient, startRedis } from '../fixtures/redis-server';
 import { tempDrives } from '../fixtures/temp-drives';
 
 describe('scheduling after a write while Redis stalls', { timeout: 60_000 }, () => {
@@ -22,21 +23,14 @@ describe('scheduling after a write while Redis stalls', { timeout: 60_000 }, () 
   let own: Awaited<ReturnType<typeof startRedis>>;
   let redis: Redis;
   let queues: JobQueues;
-  let engine: LifecycleEngine;
+  let rig: PlainEngine | undefined;
   let pool: ErasurePool;
 
   before(async () => {
     own = await startRedis({ appendOnly: false });
     redis = redisClient(own.redis.port);
-    const prefix = uniquePrefix('stalled');
-    queues = new JobQueues({ connection: redis, prefix });
-    pool = await openObjectLayer({ drives: tmp.paths, setDriveCount: 4, parity: 2, fsync: false });
-    engine = new LifecycleEngine(pool, queues, redis, {
-      daySeconds: 1,
-      scannerIntervalSeconds: 3600,
-      prefix,
-    });
-    engine.start();
+    rig = await startPlainEngine(tmp.paths, redis, { label: 'stalled', daySeconds: 1 });
+    ({ pool, queues } = rig);
     await pool.makeBucket('data');
     const rules = doc(
       rule(
@@ -46,10 +40,8 @@ describe('scheduling after a write while Redis stalls', { timeout: 60_000 }, () 
     await pool.putBucketLifecycle('data', encodeLifecycle(parse(rules)));
   });
   after(async () => {
-    await engine?.close();
-    await queues?.close();
+    await rig?.close();
     redis?.disconnect();
-    await pool?.shutdown();
     await own?.remove();
     tmp.cleanup();
   });

@@ -1,6 +1,6 @@
 /**
  * The lifecycle engine of one gateway process: hears every change the ObjectLayer makes durable and schedules the
- * key's next actions (and the remote deletes of removed versions that were in a tier), runs the workers of every
+ * key's next actions (except after an in-place update that changed no fact the rules read) (and the remote deletes of removed versions that were in a tier), runs the workers of every
  * queue (expire, transition, abort-multipart, scan, remote-delete, reconcile), and queues a scan every scanner
  * interval and a reconcile of every tier every reconcile interval. Plain TypeScript; lifecycle.module.ts starts and
  * stops it with the app.
@@ -34,7 +34,7 @@ import { BucketRules } from './bucket-rules';
 import { isPermanent } from './permanent';
 import { LifecycleScanner } from './scanner';
 import { LifecycleScheduler } from './scheduler';
-import { factsAt } from './version-facts';
+import { factsAt, sameRuleFacts } from './version-facts';
 import { Transitioner } from './transition';
 import { RestoreRefusedError, Restorer, type RestoreOutcome } from './restore';
 import { RemoteDeleteRefusedError, RemoteDeleter, remoteDeletesOf } from './remote-delete';
@@ -428,6 +428,15 @@ export class LifecycleEngine {
       return;
     }
     this.redisDownSince = 0;
+    // An in-place update that left every fact the rules read as it was plans nothing new (every transition's intent
+    // is one): what those facts plan was queued when they first appeared, or is the scanner's to find.
+    if (
+      change.kind === 'object' &&
+      change.updated &&
+      !change.removed?.length &&
+      sameRuleFacts(change.updated.before, change.updated.after)
+    )
+      return;
     const deletes = remoteDeletesOf(change).map((payload) => ({ payload }));
     const work = Promise.all([
       change.kind === 'upload'

@@ -1,6 +1,7 @@
 /**
  * Scheduling without full scans (DESIGN.md section 3): after every change to a key (a write, a delete, a tag
- * update) and for every version the scanner walks, the next due action is computed and queued as a delayed job
+ * update; not an in-place update that changed no fact the rules read, see LifecycleEngine.onChange) and for every
+ * version the scanner walks, the next due action is computed and queued as a delayed job
  * whose id is its identity (bucket, key, version, action, due time). Scheduling the same action twice, from two
  * writes, the scanner or two gateways, adds one job.
  *

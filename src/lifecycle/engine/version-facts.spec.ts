@@ -9,7 +9,7 @@ import { doc, parse, rule as ruleXml } from '../../../test/fixtures/lifecycle-do
 import type { ObjectInfo } from '../../storage/object-layer';
 import { dueAfterDays } from '../rules/lifecycle-days';
 import { LifecycleScheduler } from './scheduler';
-import { factsAt, latestFacts } from './version-facts';
+import { factsAt, latestFacts, sameRuleFacts } from './version-facts';
 
 const T = Date.UTC(2026, 0, 10, 12, 0, 0);
 
@@ -140,5 +140,32 @@ describe('LifecycleScheduler.plan', () => {
         versionId: 'v2',
       },
     ]);
+  });
+
+  it('sameRuleFacts: equal when only what the rules do not read changed; tag order does not matter', () => {
+    const base = info('v', T, { tags: { a: '1', b: '2' } });
+    assert.equal(sameRuleFacts(base, { ...base }), true);
+    assert.equal(sameRuleFacts(base, { ...base, tags: { b: '2', a: '1' } }), true, 'tag order');
+    assert.equal(
+      sameRuleFacts(base, { ...base, userMetadata: { x: 'y' }, isLatest: true, tier: undefined }),
+      true,
+      'fields the rules do not read',
+    );
+    const changed: [string, Partial<ObjectInfo>][] = [
+      ['a tag value', { tags: { a: '1', b: '3' } }],
+      ['a tag added', { tags: { a: '1', b: '2', c: '3' } }],
+      ['a tag removed', { tags: { a: '1' } }],
+      ['a tag renamed', { tags: { a: '1', c: '2' } }],
+      ['the storage class', { storageClass: 'COLD' }],
+      ['the size', { size: 11 }],
+      ['the time', { modTime: new Date(T + 1) }],
+      ['a delete marker', { deleteMarker: true }],
+      ['the version', { versionId: 'w' }],
+      ['the key', { key: 'other' }],
+    ];
+    for (const [what, change] of changed) {
+      assert.equal(sameRuleFacts(base, { ...base, ...change }), false, what);
+      assert.equal(sameRuleFacts({ ...base, ...change }, base), false, `${what}, the other way round`);
+    }
   });
 });
