@@ -16,7 +16,7 @@
  * `read` runs the large transitions first, unprinted). Loopback only; the embedded redis-server, s3rver and the temp directory are
  * stopped and removed at the end, on error and on Ctrl-C.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -161,11 +161,23 @@ async function closeRig(rig: Partial<Rig>): Promise<void> {
   await rig.redis?.stop();
 }
 
+/** A timed run: wall time, and this process's main-thread CPU time over it (both sides run on this thread). */
+interface Timed {
+  ms: number;
+  cpuMs: number;
+}
+
+/** CPU time of this process's main thread so far, in ms (/proc/self/schedstat: nanoseconds on CPU). */
+function mainThreadCpuMs(): number {
+  return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+}
+
 /**
  * Writes `count` objects of `size` under `prefix` (not timed), lets them age past one lifecycle day, then stores a
- * rule that makes them all due now and times until every one is remote. Returns the elapsed ms.
+ * rule that makes them all due now and times until every one is remote. Returns the elapsed ms and the main
+ * thread's CPU ms over them.
  */
-async function timeTransitions(rig: Rig, prefix: string, size: number, count: number): Promise<number> {
+async function timeTransitions(rig: Rig, prefix: string, size: number, count: number): Promise<Timed> {
   const base = Buffer.alloc(size);
   for (let i = 0; i < size; i += 4) base.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
   await runConcurrent(count, 4, async (i) => {
@@ -179,6 +191,7 @@ async function timeTransitions(rig: Rig, prefix: string, size: number, count: nu
     `<Transition><Days>1</Days><StorageClass>${TIER}</StorageClass></Transition></Rule></LifecycleConfiguration>`;
   const config = parseLifecycleConfiguration(rule, { isKnownStorageClass: (n) => n === TIER });
   const target = rig.transitions.done + count;
+  const cpu0 = mainThreadCpuMs();
   const t0 = performance.now();
   await rig.pool.putBucketLifecycle(BUCKET, encodeLifecycle(config));
   // Timed by the engine's own count of completed transitions: listing the namespace to find out (as a client would)
@@ -198,19 +211,21 @@ async function timeTransitions(rig: Rig, prefix: string, size: number, count: nu
     clearTimeout(timer);
   }
   const ms = since(t0);
+  const cpuMs = mainThreadCpuMs() - cpu0;
   // Then checked, untimed: every object of the run reports the tier.
   const listed = await rig.pool.listObjects(BUCKET, { prefix, maxKeys: 1000 });
   const local =
     listed.objects.filter((o) => o.storageClass !== TIER).length + (count - listed.objects.length);
   if (local > 0) throw new Error(`${local} of ${count} objects under ${prefix} are not in the tier`);
   await rig.pool.deleteBucketLifecycle(BUCKET);
-  return ms;
+  return { ms, cpuMs };
 }
 
 /** Plain uploads of the same sizes to the same s3rver, `count` at a time `CONCURRENCY` in flight. */
-async function timePlainUploads(rig: Rig, prefix: string, size: number, count: number): Promise<number> {
+async function timePlainUploads(rig: Rig, prefix: string, size: number, count: number): Promise<Timed> {
   const base = Buffer.alloc(size);
   for (let i = 0; i < size; i += 4) base.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
+  const cpu0 = mainThreadCpuMs();
   const t0 = performance.now();
   await runConcurrent(count, CONCURRENCY, async (i) => {
     const Body = payload(base, i);
@@ -226,7 +241,21 @@ async function timePlainUploads(rig: Rig, prefix: string, size: number, count: n
       }).done();
     }
   });
-  return since(t0);
+  return { ms: since(t0), cpuMs: mainThreadCpuMs() - cpu0 };
+}
+
+/**
+ * Main-thread CPU per object of both sides, and their ratio (information: the verdict is on the rates). Each side's
+ * figure includes s3rver's handling of its requests (same thread) and leaves out the thread pool and redis-server.
+ */
+function cpuLine(plain: Timed, tier: Timed, count: number): string {
+  const p = plain.cpuMs / count;
+  const t = tier.cpuMs / count;
+  return (
+    `   main-thread CPU per object: plain ${fmt(p, 2, 0)} ms, transition ${fmt(t, 2, 0)} ms ` +
+    `(plain / transition ${(p / t).toFixed(2)}; s3rver's work included; the rate ratio exceeds it only when ` +
+    `the plain side leaves the thread idle more than the transitions do)`
+  );
 }
 
 async function drain(stream: AsyncIterable<unknown>): Promise<number> {
@@ -240,22 +269,24 @@ async function largeSection(r: Rig, print: boolean): Promise<void> {
   const plainLarge = await timePlainUploads(r, 'large-', LARGE_SIZE, LARGE_COUNT);
   const tierLarge = await timeTransitions(r, 'large/', LARGE_SIZE, LARGE_COUNT);
   if (!print) return;
-  const plainMBps = mbps(LARGE_SIZE * LARGE_COUNT, plainLarge);
-  const tierMBps = mbps(LARGE_SIZE * LARGE_COUNT, tierLarge);
+  const plainMBps = mbps(LARGE_SIZE * LARGE_COUNT, plainLarge.ms);
+  const tierMBps = mbps(LARGE_SIZE * LARGE_COUNT, tierLarge.ms);
   console.log(`   plain lib-storage upload   ${fmt(plainMBps, 1)} MB/s`);
   console.log(`   transition (engine)        ${fmt(tierMBps, 1)} MB/s`);
   console.log(`   transition / plain: ${verdict(tierMBps / plainMBps, TARGETS.large)}`);
+  console.log(cpuLine(plainLarge, tierLarge, LARGE_COUNT));
 }
 
 async function smallSection(r: Rig): Promise<void> {
   title(`2. ${SMALL_SIZE / 1024} KiB objects, ${SMALL_COUNT} per run (objects/s)`);
   const plainSmall = await timePlainUploads(r, 'small-', SMALL_SIZE, SMALL_COUNT);
   const tierSmall = await timeTransitions(r, 'small/', SMALL_SIZE, SMALL_COUNT);
-  const plainOps = SMALL_COUNT / (plainSmall / 1000);
-  const tierOps = SMALL_COUNT / (tierSmall / 1000);
+  const plainOps = SMALL_COUNT / (plainSmall.ms / 1000);
+  const tierOps = SMALL_COUNT / (tierSmall.ms / 1000);
   console.log(`   plain PutObject            ${fmt(plainOps, 0)} objects/s`);
   console.log(`   transition (engine)        ${fmt(tierOps, 0)} objects/s`);
   console.log(`   transition / plain: ${verdict(tierOps / plainOps, TARGETS.small)}`);
+  console.log(cpuLine(plainSmall, tierSmall, SMALL_COUNT));
 }
 
 /** Reads the first large object (transitioned by largeSection) through the tier. */
