@@ -29,8 +29,8 @@ export function nextFill(seg: Segment, limit: number): { from: number; to: numbe
  * once the segment is no longer the active one): Linux reports a failed write-back once per open file description,
  * to whoever syncs first, and a fill must never take a record write's error away from it. A failed fill is not a
  * failed record write, so it does not poison the log: nothing that was acknowledged lives there, and the records
- * that go there later are written and synced through the segment's own descriptor, which still gets any write-back
- * error. The segment just stops preallocating (`noFill`).
+ * that go there later are written and synced through the batches' descriptors (`writeFds`), which still get any
+ * write-back error. The segment just stops preallocating (`noFill`).
  */
 export function startFill(
   seg: Segment,
@@ -92,6 +92,11 @@ export interface Segment {
   filling: { from: number; to: number; done: Promise<void> } | null;
   /** The descriptor fills write through (see the file comment); open while this is the active segment. */
   fillFd: number | null;
+  /**
+   * Idle write descriptors, one per batch that can be in flight (see openWriters); open while this is the active
+   * segment. `fd` is for reads, the header and the trim at close.
+   */
+  writeFds: number[];
   /** A zero fill failed (the disk is full, say): appends just grow the file from then on. */
   noFill: boolean;
   /** Bytes of records the index still points at. */
@@ -136,12 +141,29 @@ export function openSegment(id: number, file: string, fd: number, salt: bigint, 
     allocated: size,
     filling: null,
     fillFd: null,
+    writeFds: [],
     noFill: false,
     live: 0,
     readers: 0,
     writers: 0,
     retired: false,
   };
+}
+
+/**
+ * Opens `count` write descriptors for the active segment, one for each batch that can be in flight, each its own
+ * open file description. Linux records a failed write-back once per mapping and reports it once per open file
+ * description, to whichever of its users syncs first (an O_DSYNC write syncs): batches sharing one could see a
+ * later batch take the error of an earlier one's pages, and the earlier one answered as durable. With a descriptor
+ * each, every batch whose sync follows the failure sees it. Opened up front, so no batch waits on an open.
+ */
+export async function openWriters(seg: Segment, flags: number, count: number): Promise<void> {
+  while (seg.writeFds.length < count) seg.writeFds.push(await openFd(seg.file, flags));
+}
+
+/** Closes a segment's idle write descriptors (those in use are closed by their batch when it ends). */
+export function closeWriters(seg: Segment): void {
+  for (const fd of seg.writeFds.splice(0)) closeFd(fd);
 }
 
 /** Closes a segment's fill descriptor (no fill is in flight: callers wait for it or know). */

@@ -21,6 +21,8 @@
  * one object's metadata, which the set's quorum rules treat like a rotten metadata file (heal rewrites it).
  * A failed record write poisons the log: after one, the kernel's page cache no longer tells what is on the disk
  * (the "fsyncgate" lesson), so every later call fails with DriveFaulty until a restart replays the disk's truth.
+ * Every batch in flight writes through a descriptor of its own, so that report reaches each batch whose sync
+ * follows the failure, not just the first (meta-log-segment.ts openWriters).
  * (Preallocation's zero fills are not record writes; see below.)
  *
  * Preallocation: an O_DSYNC write that grows the file must also commit the new file size through the file system's
@@ -70,9 +72,11 @@ import { RecordCache } from './meta-log-cache';
 import { replaySegment, segmentId, SEGMENT_RE } from './meta-log-replay';
 import {
   closeFillFd,
+  closeWriters,
   type LogEntry,
   nextFill,
   openSegment,
+  openWriters,
   type Segment,
   startFill,
 } from './meta-log-segment';
@@ -81,8 +85,8 @@ export { LOG_META_MAX } from './meta-log-format';
 export type { LogEntry } from './meta-log-segment';
 
 export const METALOG_DIR = 'metalog';
-/** Batch writes in flight per log. */
-const MAX_WRITES = 4;
+/** Batch writes in flight per log (and so write descriptors of the active segment). */
+export const MAX_WRITES = 4;
 export interface MetaLogOptions {
   /** Make every batch durable before answering (off only in tests that do not care about power loss). */
   sync: boolean;
@@ -147,6 +151,7 @@ export class MetaLog {
     try {
       for (let i = 0; i < names.length; i++) await log.replay(names[i], i === names.length - 1);
       if (log.segments.length === 0) await log.newSegment(1);
+      else await openWriters(log.active(), log.segmentFlags(), MAX_WRITES);
     } catch (err) {
       await log.closeFds();
       throw err;
@@ -332,11 +337,16 @@ export class MetaLog {
         off += q.buf.length;
       }
       seg.size = off; // reserved: the next batch goes after this one, whatever finishes first
+      // A descriptor no other batch in flight writes through (meta-log-segment.ts openWriters says why): at most
+      // MAX_WRITES batches are in flight, and the active segment has that many.
+      const fd = seg.writeFds.pop();
+      if (fd === undefined) throw new Error('no write descriptor left'); // cannot happen: poisons the log if it did
       const fill = seg.filling;
       this.preallocate(seg);
       for (const q of batch) sealRecord(q.buf, seg.salt);
       // Durable on return: the segment is O_DSYNC when the log syncs (segmentFlags).
       seg.writers++;
+      let wrote = false;
       try {
         // Zeros still being written where this batch goes would land over its records: let them land first.
         if (fill && off > fill.from && start < fill.to) {
@@ -344,12 +354,17 @@ export class MetaLog {
           this.check(); // another batch may have failed meanwhile
         }
         await writeAll(
-          seg.fd,
+          fd,
           batch.map((q) => q.buf),
           start,
         );
+        wrote = true;
       } finally {
         seg.writers--;
+        // Kept for the next batch while the segment is active; after a failure (the log is poisoned) or a rotation,
+        // closed.
+        if (wrote && seg === this.active() && !this.closed) seg.writeFds.push(fd);
+        else closeFd(fd);
       }
       for (const q of batch) {
         const e = q.entry;
@@ -415,17 +430,22 @@ export class MetaLog {
     const file = this.segmentPath(id);
     const fd = await openFd(file, this.segmentFlags() | fsc.O_CREAT | fsc.O_TRUNC);
     const { header, salt } = newSegmentHeader();
+    const seg = openSegment(id, file, fd, salt, SEGMENT_HEADER);
     try {
       await writeAll(fd, [header], 0); // durable on return when syncing (O_DSYNC)
       if (this.opts.sync) await fsyncDir(this.dir);
+      await openWriters(seg, this.segmentFlags(), MAX_WRITES);
     } catch (err) {
+      closeWriters(seg);
       closeFd(fd);
       throw err;
     }
-    const seg = openSegment(id, file, fd, salt, SEGMENT_HEADER);
     const previous = this.segments.at(-1);
     this.segments.push(seg);
-    if (previous && !previous.filling) closeFillFd(previous); // a fill in flight closes it when it lands
+    if (previous) {
+      closeWriters(previous); // batches still writing there close theirs when they end
+      if (!previous.filling) closeFillFd(previous); // a fill in flight closes it when it lands
+    }
     return seg;
   }
 
@@ -519,6 +539,7 @@ export class MetaLog {
     if (this.closed) return;
     this.segments = this.segments.filter((s) => s !== seg);
     seg.retired = true;
+    closeWriters(seg); // (none: it stopped being the active segment, and no batch writes there)
     closeFillFd(seg);
     if (seg.readers === 0) closeFd(seg.fd);
     await fs.rm(seg.file, { force: true });
@@ -562,6 +583,7 @@ export class MetaLog {
   private async closeFds(): Promise<void> {
     for (const s of this.segments) {
       s.retired = true;
+      closeWriters(s);
       closeFillFd(s);
       if (s.readers === 0) closeFd(s.fd);
     }
