@@ -239,6 +239,43 @@ describe('decodeRange with damaged shards', () => {
     assert.deepEqual(reports, [[2, 'EIO on /dev/sdc']]);
   });
 
+  it('does not report the reads that closed sources refuse once the consumer left', async () => {
+    // A GET the client aborted: its sources are closed while blocks read ahead still have reads in flight. Those
+    // fail, which says nothing about the shards: no report (no warning, no heal), and no parity is tried.
+    const files = await encode(data, k, m, blockSize);
+    let closed = false;
+    let refused = 0;
+    let parityRefused = 0;
+    const sources: ShardSource[] = files.map((f, i) => {
+      const inner = new BufferSource(f);
+      return {
+        async readv(buffers: Buffer[], position: number): Promise<number> {
+          await new Promise((r) => setTimeout(r, 10));
+          if (closed) {
+            refused++;
+            if (i >= k) parityRefused++;
+            throw new Error('shard source is closed');
+          }
+          return inner.readv(buffers, position);
+        },
+      };
+    });
+    const reports: [number, string][] = [];
+    for await (const c of decodeRange(
+      { geometry: g, sources, onBadShard: (i, r) => reports.push([i, r]) },
+      0,
+      size - 1,
+    )) {
+      assert.ok(c.equals(data.subarray(0, blockSize)));
+      break;
+    }
+    closed = true;
+    await new Promise((r) => setTimeout(r, 50)); // the reads in flight end
+    assert.ok(refused >= k, `${refused} reads of blocks read ahead were refused`);
+    assert.equal(parityRefused, 0, 'no parity shard is tried for a block nobody will read');
+    assert.deepEqual(reports, []);
+  });
+
   it('rebuilds the parity shards too when asked (healing)', async () => {
     const files = await encode(data, k, m, blockSize);
     const reader = new BlockReader({

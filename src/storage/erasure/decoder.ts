@@ -26,6 +26,12 @@ export interface DecodeOptions {
 export class BlockReader {
   private readonly bad = new Set<number>();
   private readonly g: Geometry;
+  /**
+   * The consumer of `blocks` left (finished, failed or gave up): reads still in flight for blocks read ahead then
+   * fail because the caller closes the sources, which says nothing about the shards, so such errors are not
+   * reported (a bitrot hash mismatch still is), and no further shard is tried.
+   */
+  private stopped = false;
 
   constructor(private readonly opts: DecodeOptions) {
     this.g = opts.geometry;
@@ -49,7 +55,7 @@ export class BlockReader {
         return false;
       }
     } catch (err) {
-      this.markBad(i, (err as Error).message);
+      if (!this.stopped) this.markBad(i, (err as Error).message);
       return false;
     }
     if (!checkShardHash(into, b, hash)) {
@@ -91,6 +97,7 @@ export class BlockReader {
       const ok = await Promise.all(
         batch.map((i) => this.readShard(i, b, view(i), hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))),
       );
+      if (this.stopped) throw storageError('ReadQuorum', `block ${b}: the reader stopped`); // nobody will use it
       batch.forEach((i, j) => {
         if (ok[j]) {
           present |= 1 << i;
@@ -117,11 +124,15 @@ export class BlockReader {
       p.catch(() => undefined); // observed when awaited below; this only prevents an unhandled rejection
       queue.push(p);
     };
-    while (next <= to && queue.length < ahead) fetch();
-    while (queue.length > 0) {
-      const buf = await queue.shift()!;
-      if (next <= to) fetch();
-      yield buf;
+    try {
+      while (next <= to && queue.length < ahead) fetch();
+      while (queue.length > 0) {
+        const buf = await queue.shift()!;
+        if (next <= to) fetch();
+        yield buf;
+      }
+    } finally {
+      this.stopped = true;
     }
   }
 }
