@@ -10,6 +10,7 @@ import type { DriveStatus, ObjectLayer, StorageStatus } from '../storage/object-
 import { OBJECT_LAYER } from '../storage/storage.module';
 import type { RemoteDeleteReason, TierObserver, TierOperation } from '../tiers/tier-observer';
 import { Registry } from './prometheus';
+import { withTimeout } from '../common/with-timeout';
 
 /**
  * Latency bucket bounds in seconds: from a cached 4 KiB GET (about a millisecond) to a multi-GiB upload (minutes).
@@ -35,16 +36,7 @@ export type QueueLags = Record<string, number>;
 
 /** How long a scrape waits for the queue counts before reporting tiergate_queue_up 0. */
 export const QUEUE_SCRAPE_TIMEOUT_MS = 2_000;
-
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+const noAnswer = (): Error => new Error(`no answer in ${QUEUE_SCRAPE_TIMEOUT_MS} ms`);
 
 /** The metric families of one gateway process, rendered as Prometheus text. */
 export class GatewayMetrics implements TierObserver {
@@ -278,8 +270,10 @@ export class MetricsService extends GatewayMetrics {
   async scrape(): Promise<string> {
     const [status, queues, lags] = await Promise.all([
       this.layer.status().catch(() => undefined),
-      this.queues ? withDeadline(this.queues(), QUEUE_SCRAPE_TIMEOUT_MS).catch(() => null) : undefined,
-      this.lags ? withDeadline(this.lags(), QUEUE_SCRAPE_TIMEOUT_MS).catch(() => null) : undefined,
+      this.queues
+        ? withTimeout(this.queues(), QUEUE_SCRAPE_TIMEOUT_MS, noAnswer).catch(() => null)
+        : undefined,
+      this.lags ? withTimeout(this.lags(), QUEUE_SCRAPE_TIMEOUT_MS, noAnswer).catch(() => null) : undefined,
     ]);
     return this.render(status, queues, lags);
   }

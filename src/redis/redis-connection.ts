@@ -11,6 +11,7 @@
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { RedisConfig } from '../config/tiergate-config';
+import { withTimeout } from '../common/with-timeout';
 import { EmbeddedRedis } from './embedded-redis';
 
 /** Longest pause between two reconnection attempts. */
@@ -47,7 +48,11 @@ export class RedisConnection {
     const connection = new RedisConnection(client, where, embedded);
     connection.logStateChanges();
     try {
-      await withTimeout(client.ping(), CONNECT_TIMEOUT_MS, `Redis at ${where} did not answer`);
+      await withTimeout(
+        client.ping(),
+        CONNECT_TIMEOUT_MS,
+        () => new Error(`Redis at ${where} did not answer within ${CONNECT_TIMEOUT_MS / 1000}s`),
+      );
     } catch (err) {
       await connection.close();
       throw err;
@@ -83,16 +88,4 @@ export class RedisConnection {
 function describe(url: string): string {
   const u = new URL(url);
   return `${u.protocol}//${u.host}`;
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${message} within ${ms / 1000}s`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

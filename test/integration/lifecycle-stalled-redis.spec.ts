@@ -4,8 +4,6 @@
  * Redis here is up but silent (SIGSTOP): the connection stays ready, so nothing short-cuts the wait.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
@@ -52,17 +50,12 @@ describe('scheduling after a write while Redis stalls', { timeout: 60_000 }, () 
     await put('before');
     assert.deepEqual(await queuedKeys(queues), ['before'], 'scheduled: its expiry job is queued');
 
-    const pid = Number(readFileSync(join(own.dir, 'redis-server.pid'), 'utf8'));
-    process.kill(pid, 'SIGSTOP');
-    let elapsed: number;
-    try {
+    const elapsed = await own.stalled(async () => {
       assert.equal(redis.status, 'ready', 'stalled, not disconnected');
       const t0 = Date.now();
       await Promise.all(Array.from({ length: 20 }, (_, i) => put(`during-${i}`)));
-      elapsed = Date.now() - t0;
-    } finally {
-      process.kill(pid, 'SIGCONT');
-    }
+      return Date.now() - t0;
+    });
     // A bound, not a speed: without it these writes would wait for Redis as long as it stays silent.
     assert.ok(elapsed < 2 * SCHEDULE_TIMEOUT_MS, `the writes took ${elapsed} ms`);
     const info = await pool.getObjectInfo('data', 'during-0');

@@ -30,6 +30,7 @@ import { Logger } from '@nestjs/common';
 import { NO_TIER_OBSERVER, type TierObserver } from '../../tiers/tier-observer';
 import type { Readable } from 'node:stream';
 import type { KmsProvider } from '../../kms/kms-provider';
+import { withTimeout } from '../../common/with-timeout';
 import type { RedisLocks } from '../../redis/redis-lock';
 import { isStorageError, storageError } from '../../storage/errors';
 import type { ObjectVersion } from '../../storage/meta/version';
@@ -106,17 +107,8 @@ export class Restorer {
   ) {}
 
   /** `work` (a call to the job queue), or ServiceUnavailable once it has taken `queueWaitMs`. */
-  private async queued<T>(work: Promise<T>): Promise<T> {
-    work.catch(() => undefined); // still awaited below; a late failure after the timeout is not unhandled
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(queueUnavailable('did not answer in time')), this.queueWaitMs);
-    });
-    try {
-      return await Promise.race([work, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private queued<T>(work: Promise<T>): Promise<T> {
+    return withTimeout(work, this.queueWaitMs, () => queueUnavailable('did not answer in time'));
   }
 
   /**
