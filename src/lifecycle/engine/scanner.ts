@@ -5,8 +5,10 @@
  * multipart upload, and schedules what is due through the same deterministic job ids, so a scan re-adding
  * scheduled work changes nothing.
  *
- * Cost: one ListObjectVersions pass per bucket with rules (1000 entries per request) and one bulk add per key;
- * memory is bounded by one listing page plus the versions of one key.
+ * Cost: one ListObjectVersions pass per bucket with rules (1000 entries per request), and the jobs of each page
+ * are added together: the keys' adds are asked for without waiting for one another, so they leave in one BullMQ
+ * bulk add per kind (job-queues.ts batches the adds of one event-loop turn) instead of one round trip, and one
+ * pipeline, per key. Memory is bounded by one listing page, its jobs, and the versions of one key.
  */
 import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
 import type { LifecycleConfiguration } from '../rules/lifecycle-config';
@@ -53,26 +55,36 @@ export class LifecycleScanner {
     report: ScanReport,
   ): Promise<void> {
     let group: ObjectInfo[] = [];
-    const flush = async (): Promise<void> => {
+    let adds: Promise<number>[] = [];
+    /** Plans the key in `group` and asks for its jobs (not waited for here: see the file comment). */
+    const flush = (): void => {
       if (group.length === 0) return;
       const now = Date.now();
       const planned = this.scheduler.plan(config, group, now);
-      report.scheduled += await this.scheduler.enqueue(bucket, group[0].key, planned, now);
+      adds.push(this.scheduler.enqueue(bucket, group[0].key, planned, now));
       group = [];
+    };
+    /** Waits for the adds asked for so far (a failure fails the scan, as before). */
+    const settle = async (): Promise<void> => {
+      const counts = await Promise.all(adds);
+      adds = [];
+      for (const n of counts) report.scheduled += n;
     };
     let keyMarker: string | undefined;
     let versionIdMarker: string | undefined;
     for (;;) {
       const page = await this.layer.listObjectVersions(bucket, { keyMarker, versionIdMarker, maxKeys: 1000 });
       for (const v of page.versions) {
-        if (group.length > 0 && group[0].key !== v.key) await flush();
+        if (group.length > 0 && group[0].key !== v.key) flush();
         group.push(v);
         report.versions++;
       }
+      // The page's last key may go on in the next page: it goes with that page's jobs, unless this is the last.
+      if (!page.isTruncated) flush();
+      await settle();
       if (!page.isTruncated) break;
       ({ nextKeyMarker: keyMarker, nextVersionIdMarker: versionIdMarker } = page);
     }
-    await flush();
   }
 
   private async scanUploads(
@@ -90,17 +102,11 @@ export class LifecycleScanner {
         maxUploads: 1000,
       });
       const now = Date.now();
-      for (const u of page.uploads) {
-        report.uploads++;
-        report.scheduled += await this.scheduler.enqueueAbort(
-          config,
-          bucket,
-          u.key,
-          u.uploadId,
-          u.initiated,
-          now,
-        );
-      }
+      const adds = page.uploads.map((u) =>
+        this.scheduler.enqueueAbort(config, bucket, u.key, u.uploadId, u.initiated, now),
+      );
+      report.uploads += page.uploads.length;
+      for (const n of await Promise.all(adds)) report.scheduled += n;
       if (!page.isTruncated) break;
       ({ nextKeyMarker: keyMarker, nextUploadIdMarker: uploadIdMarker } = page);
     }

@@ -144,11 +144,10 @@ export class LifecycleScheduler {
   ): Promise<number> {
     const due = abortDue(config, { key, initiated: initiated.getTime() }, { daySeconds: this.daySeconds });
     if (!due) return 0;
-    await this.queues.add(
-      'abort-multipart',
-      { bucket, key, uploadId, dueAt: due.dueAt },
-      { delay: due.dueAt - now },
-    );
+    // Batched with the adds of the same turn (a scan asks for a page's at once).
+    await this.queues.addMany('abort-multipart', [
+      { payload: { bucket, key, uploadId, dueAt: due.dueAt }, delay: due.dueAt - now },
+    ]);
     return 1;
   }
 }
