@@ -10,6 +10,9 @@
  *   no DELETE ever reached the tier outside the registry's probe;
  * - ICE (GLACIER): GET is 403 InvalidObjectState before a restore; RestoreObject starts the cloud-side restore
  *   (202, then 409 while the cloud restores), after which the object reads, until its expiry;
+ * - listings (v1, v2, versions) report each entry's RestoreStatus when `x-amz-optional-object-attributes` asks for
+ *   it: none before a restore, in progress, then done with the expiry HEAD names; an unknown attribute is
+ *   InvalidArgument;
  * - bad requests: MalformedXML, InvalidArgument, InvalidObjectState for a version that is not in a tier, NoSuchKey,
  *   NoSuchVersion, and a delete marker.
  */
@@ -21,6 +24,11 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  ListObjectVersionsCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  type OptionalObjectAttributes,
+  type RestoreStatus,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
   RestoreObjectCommand,
@@ -116,6 +124,24 @@ describe('RestoreObject on a running gateway with tiers on an S3 server', { time
         RestoreRequest: { Days: days, GlacierJobParameters: { Tier: 'Standard' } },
       }),
     );
+  /**
+   * The RestoreStatus each listing (v1, v2, versions) reports for `key` when asked for it; also checks that none is
+   * reported unasked. All three must agree; returns theirs.
+   */
+  const listedRestore = async (bucket: string, key: string): Promise<RestoreStatus | undefined> => {
+    const asked = { OptionalObjectAttributes: ['RestoreStatus' as OptionalObjectAttributes] };
+    const v2 = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ...asked }));
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: bucket, Prefix: key, ...asked }));
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, ...asked }));
+    const plain = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key }));
+    const entry = v2.Contents?.find((o) => o.Key === key);
+    assert.ok(entry, `${key} is listed`);
+    assert.equal(plain.Contents?.find((o) => o.Key === key)?.RestoreStatus, undefined, 'only when asked');
+    assert.deepEqual(v1.Contents?.find((o) => o.Key === key)?.RestoreStatus, entry.RestoreStatus, 'v1');
+    const latest = versions.Versions?.find((v) => v.Key === key && v.IsLatest);
+    assert.deepEqual(latest?.RestoreStatus, entry.RestoreStatus, 'ListObjectVersions');
+    return entry.RestoreStatus;
+  };
   const head = (bucket: string, key: string): Promise<HeadObjectCommandOutput> =>
     s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const read = async (bucket: string, key: string): Promise<{ bytes: Buffer; restore?: string }> => {
@@ -156,6 +182,7 @@ describe('RestoreObject on a running gateway with tiers on an S3 server', { time
     assert.deepEqual(await dataFiles(gateway, 'warm', 'big'), [], 'the shards left the drives');
     assert.equal((await head('warm', 'big')).StorageClass, 'WARM');
     assert.equal((await head('warm', 'big')).Restore, undefined);
+    assert.equal(await listedRestore('warm', 'big'), undefined, 'never restored: no RestoreStatus');
 
     // The tier answers 503 for a while: the copy-back fails and retries, so the restore is observably running.
     await cloud.tap.outage('503');
@@ -167,6 +194,7 @@ describe('RestoreObject on a running gateway with tiers on an S3 server', { time
       status: 409,
     });
     assert.equal((await head('warm', 'big')).Restore, 'ongoing-request="true"');
+    assert.deepEqual(await listedRestore('warm', 'big'), { IsRestoreInProgress: true });
     await until('the copy-back to meet the outage', async () =>
       tierRequests(mark).some((r) => r.status === 503) ? true : undefined,
     );
@@ -194,6 +222,10 @@ describe('RestoreObject on a running gateway with tiers on an S3 server', { time
       return Date.parse(m[1]);
     };
     const expiry1 = expiryOf(restored.Restore);
+    assert.deepEqual(await listedRestore('warm', 'big'), {
+      IsRestoreInProgress: false,
+      RestoreExpiryDate: new Date(expiry1),
+    });
     assert.equal(expiry1 % (DAY_SECONDS * 1000), 0, 'the expiry is a lifecycle-day boundary ("midnight")');
     assert.ok((await dataFiles(gateway, 'warm', 'big')).length > 0, 'the local copy is on the drives');
 
@@ -299,5 +331,18 @@ describe('RestoreObject on a running gateway with tiers on an S3 server', { time
       status: 405,
     });
     assert.deepEqual(await s3Failure(restore('nobucket', 'k', 1)), { code: 'NoSuchBucket', status: 404 });
+
+    // A listing asked for an optional attribute AWS does not define.
+    for (const path of ['/plain?list-type=2', '/plain', '/plain?versions']) {
+      for (const value of ['Bogus', 'RestoreStatus,Bogus']) {
+        const res = await gateway.signed({
+          method: 'GET',
+          path,
+          headers: { 'x-amz-optional-object-attributes': value },
+        });
+        assert.equal(res.status, 400, `${path} ${value}: ${res.text}`);
+        assert.equal(parseErrorXml(res.text).Code, 'InvalidArgument');
+      }
+    }
   });
 });

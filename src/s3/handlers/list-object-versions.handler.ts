@@ -8,13 +8,14 @@ import type { S3Handler } from '../s3-context';
 import { quoteEtag, sendXml } from '../s3-response';
 import { XmlSequence, type XmlNode } from '../xml/xml';
 import { bucketOf, ownerOf } from './bucket.helpers';
-import { encoder, parseListParams } from './list-objects.helpers';
+import { encoder, parseListParams, restoreStatusOf, wantsRestoreStatus } from './list-objects.helpers';
 import { checkVersionId } from './object-headers';
 
 /** GET /bucket?versions */
 export const listObjectVersions: S3Handler = async (ctx) => {
   const bucket = bucketOf(ctx);
   const params = parseListParams(ctx.req.query);
+  const restoreStatus = wantsRestoreStatus(ctx.req.headers);
   const keyMarker = ctx.req.query.get('key-marker') ?? '';
   const versionIdMarker = ctx.req.query.get('version-id-marker') ?? '';
   if (versionIdMarker !== '') checkVersionId(versionIdMarker, 'version-id-marker');
@@ -57,6 +58,7 @@ export const listObjectVersions: S3Handler = async (ctx) => {
             Size: v.size,
             Owner: owner,
             StorageClass: v.storageClass,
+            RestoreStatus: restoreStatus ? restoreStatusOf(v) : undefined,
           },
         ],
   );

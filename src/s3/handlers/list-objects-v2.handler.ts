@@ -5,13 +5,19 @@
 import type { S3Handler } from '../s3-context';
 import { sendXml } from '../s3-response';
 import { bucketOf, ownerOf } from './bucket.helpers';
-import { decodeContinuationToken, listObjectsV2Xml, parseListParams } from './list-objects.helpers';
+import {
+  decodeContinuationToken,
+  listObjectsV2Xml,
+  parseListParams,
+  wantsRestoreStatus,
+} from './list-objects.helpers';
 
 /** GET /bucket?list-type=2. */
 export const listObjectsV2: S3Handler = async (ctx) => {
   const bucket = bucketOf(ctx);
   const query = ctx.req.query;
   const params = parseListParams(query);
+  const restoreStatus = wantsRestoreStatus(ctx.req.headers);
   const continuationToken = query.get('continuation-token') ?? undefined;
   const startAfter = query.get('start-after') ?? undefined;
   // An empty token is echoed but starts from the beginning, as S3 does.
@@ -27,6 +33,6 @@ export const listObjectsV2: S3Handler = async (ctx) => {
     ctx,
     200,
     'ListBucketResult',
-    listObjectsV2Xml(bucket, params, { continuationToken, startAfter }, page, owner),
+    listObjectsV2Xml(bucket, params, { continuationToken, startAfter }, page, owner, restoreStatus),
   );
 };

@@ -3,7 +3,9 @@
  * bodies built from an ObjectLayer page. Elements follow AWS's wire order; with `encoding-type=url` every key-like
  * value (Key, Prefix, Delimiter, Marker, NextMarker, StartAfter, CommonPrefixes/Prefix) is URL-encoded. Pure.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ListObjectsResult, ObjectInfo } from '../../storage/object-layer';
+import { restoreStateOf } from '../../tiers/tier-state';
 import { S3Error } from '../errors/s3-error';
 import { quoteEtag } from '../s3-response';
 import type { XmlNode } from '../xml/xml';
@@ -59,6 +61,38 @@ export function parseMaxKeys(value: string | null): number {
   return Math.min(n, MAX_LIST_KEYS);
 }
 
+/**
+ * `x-amz-optional-object-attributes`: the attributes a listing adds to each entry. `RestoreStatus` is the only one
+ * AWS defines; any other name is InvalidArgument. Returns whether RestoreStatus was asked for.
+ */
+export function wantsRestoreStatus(headers: IncomingHttpHeaders): boolean {
+  const raw = headers['x-amz-optional-object-attributes'];
+  if (raw === undefined) return false;
+  const names = (Array.isArray(raw) ? raw.join(',') : raw).split(',').map((n) => n.trim());
+  for (const name of names) {
+    if (name !== 'RestoreStatus') {
+      throw new S3Error('InvalidArgument', 'Invalid attribute name specified', {
+        ArgumentName: 'x-amz-optional-object-attributes',
+        ArgumentValue: name,
+      });
+    }
+  }
+  return true;
+}
+
+/**
+ * An entry's RestoreStatus (asked for with `x-amz-optional-object-attributes: RestoreStatus`): whether a
+ * RestoreObject copy is being made, and when the finished copy expires. Undefined for a version never restored.
+ */
+export function restoreStatusOf(o: Pick<ObjectInfo, 'tier'>): XmlNode | undefined {
+  const r = restoreStateOf(o);
+  if (!r) return undefined;
+  return {
+    IsRestoreInProgress: r.ongoing,
+    RestoreExpiryDate: r.expiry === undefined ? undefined : new Date(r.expiry),
+  };
+}
+
 /** The opaque continuation token of a page ending at `key`. */
 export function encodeContinuationToken(key: string): string {
   return Buffer.from(key, 'utf8').toString('base64');
@@ -81,7 +115,12 @@ export function encoder(params: ListParams): (s: string) => string {
   return params.encodeUrl ? s3UrlEncode : (s) => s;
 }
 
-function contents(objects: ObjectInfo[], enc: (s: string) => string, owner: ListOwner): XmlNode[] {
+function contents(
+  objects: ObjectInfo[],
+  enc: (s: string) => string,
+  owner: ListOwner,
+  restoreStatus: boolean,
+): XmlNode[] {
   return objects.map((o) => ({
     Key: enc(o.key),
     LastModified: o.modTime,
@@ -90,6 +129,7 @@ function contents(objects: ObjectInfo[], enc: (s: string) => string, owner: List
     Size: o.size,
     Owner: owner,
     StorageClass: o.storageClass,
+    RestoreStatus: restoreStatus ? restoreStatusOf(o) : undefined,
   }));
 }
 
@@ -100,6 +140,7 @@ export function listObjectsV1Xml(
   marker: string,
   page: ListObjectsResult,
   owner: ListOwner,
+  restoreStatus = false,
 ): XmlNode {
   const enc = encoder(params);
   const nextMarker = page.isTruncated && params.delimiter !== '' ? page.nextMarker : undefined;
@@ -112,7 +153,7 @@ export function listObjectsV1Xml(
     Delimiter: params.delimiter === '' ? undefined : enc(params.delimiter),
     EncodingType: params.encodeUrl ? 'url' : undefined,
     IsTruncated: page.isTruncated,
-    Contents: contents(page.objects, enc, owner),
+    Contents: contents(page.objects, enc, owner, restoreStatus),
     CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
 }
@@ -132,6 +173,7 @@ export function listObjectsV2Xml(
   position: V2Position,
   page: ListObjectsResult,
   owner: ListOwner,
+  restoreStatus = false,
 ): XmlNode {
   const enc = encoder(params);
   const next = page.isTruncated && page.nextMarker !== undefined ? page.nextMarker : undefined;
@@ -146,7 +188,7 @@ export function listObjectsV2Xml(
     Delimiter: params.delimiter === '' ? undefined : enc(params.delimiter),
     EncodingType: params.encodeUrl ? 'url' : undefined,
     IsTruncated: page.isTruncated,
-    Contents: contents(page.objects, enc, owner),
+    Contents: contents(page.objects, enc, owner, restoreStatus),
     CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   };
 }
