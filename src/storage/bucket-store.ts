@@ -7,6 +7,7 @@ import type { Drive } from './drive/drive';
 import { isStorageError, storageError } from './errors';
 import type { ErasureSet } from './erasure-set';
 import { BUCKETS_DIR, checkBucketName, MULTIPART_DIR, SYS_VOLUME, SYSTEM_CONFIG_DIR } from './layout';
+import { BucketWrites } from './bucket-writes';
 import { objectLocks, type ClusterLock, type ObjectLocks } from './object-locks';
 import type { BucketInfo, VersioningStatus } from './object-layer';
 import { walkSet } from './set-listing';
@@ -45,6 +46,8 @@ export class BucketStore {
   private readonly checking = new Map<string, Promise<boolean>>();
   /** Serialises bucket creation and removal (across the cluster when there is one). */
   private readonly locks: ObjectLocks;
+  /** Writes into buckets, against their deletion (this process's). */
+  private readonly writes = new BucketWrites();
 
   /**
    * How long a bucket found to exist is taken to exist. Not at all in a cluster: another node may delete it, and
@@ -129,13 +132,22 @@ export class BucketStore {
     checkBucketName(bucket);
     const until = this.cache.get(bucket);
     if (until !== undefined && until > Date.now()) return;
+    const epoch = this.configEpoch.get(bucket);
     let check = this.checking.get(bucket);
     if (!check) {
       check = this.bucketExists(bucket).finally(() => this.checking.delete(bucket));
       this.checking.set(bucket, check);
     }
     if (!(await check)) throw storageError('BucketNotFound', 'the specified bucket does not exist');
-    this.cache.set(bucket, Date.now() + this.existsMs);
+    // An answer that overlapped a delete may predate it: not kept.
+    if (this.configEpoch.get(bucket) === epoch && !this.writes.isDeleting(bucket)) {
+      this.cache.set(bucket, Date.now() + this.existsMs);
+    }
+  }
+
+  /** Runs `fn` as a write into `bucket` (it must exist), never racing its deletion (see bucket-writes.ts). */
+  writing<T>(bucket: string, fn: () => Promise<T>): Promise<T> {
+    return this.writes.write(bucket, () => this.requireBucket(bucket), fn);
   }
 
   /** The bucket's record. */
@@ -198,19 +210,22 @@ export class BucketStore {
     this.versioningCache.delete(bucket);
     this.lifecycleCache.delete(bucket);
     await this.requireBucket(bucket);
-    for (const set of this.sets) {
-      for await (const e of walkSet(set, bucket, { recursive: true }, 1)) {
-        if (e.res && (e.res.versions.length > 0 || e.res.undecided.length > 0)) {
-          throw storageError('BucketNotEmpty', 'the bucket you tried to delete is not empty');
+    // Writes into the bucket wait from here on (or, already running, make it BucketNotEmpty): bucket-writes.ts.
+    await this.writes.delete(bucket, async () => {
+      this.bumpConfig(bucket);
+      for (const set of this.sets) {
+        for await (const e of walkSet(set, bucket, { recursive: true }, 1)) {
+          if (e.res && (e.res.versions.length > 0 || e.res.undecided.length > 0)) {
+            throw storageError('BucketNotEmpty', 'the bucket you tried to delete is not empty');
+          }
         }
       }
-    }
-    this.cache.delete(bucket);
-    this.versioningCache.delete(bucket);
-    this.lifecycleCache.delete(bucket);
-    this.bumpConfig(bucket);
-    await this.removeBucketEverywhere(bucket);
-    this.bumpConfig(bucket);
+      this.cache.delete(bucket);
+      this.bumpConfig(bucket);
+      await this.removeBucketEverywhere(bucket);
+      this.cache.delete(bucket);
+      this.bumpConfig(bucket);
+    });
   }
 
   private bumpConfig(bucket: string): void {
@@ -238,9 +253,10 @@ export class BucketStore {
 
   /** Stores (or with null removes) a configuration document on every drive. */
   async putBucketConfig(bucket: string, name: string, data: Buffer | null): Promise<void> {
-    await this.requireBucket(bucket);
     if (!CONFIG_NAME_RE.test(name)) throw storageError('InvalidArgument', 'bad config name');
-    await this.writeAll(`${BUCKETS_DIR}/${bucket}/config/${name}`, data, 'bucket config');
+    await this.writing(bucket, () =>
+      this.writeAll(`${BUCKETS_DIR}/${bucket}/config/${name}`, data, 'bucket config'),
+    );
   }
 
   /** A deployment-wide configuration document (e.g. the tier registry) by majority of the drives; null if unset. */

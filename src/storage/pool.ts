@@ -296,9 +296,9 @@ export class ErasurePool implements ObjectLayer {
     body: Readable,
     opts: PutObjectOptions = {},
   ): Promise<ObjectInfo> {
-    await this.requireBucket(bucket);
-    const set = this.setFor(bucket, key);
-    const { info, replaced } = await set.putObject(bucket, key, body, opts, await this.newVersionId(bucket));
+    const { info, replaced } = await this.buckets.writing(bucket, async () =>
+      this.setFor(bucket, key).putObject(bucket, key, body, opts, await this.newVersionId(bucket)),
+    );
     await this.changed({ kind: 'object', bucket, key, latest: info, ...removedBy(bucket, key, replaced) });
     return info;
   }
@@ -324,7 +324,15 @@ export class ErasurePool implements ObjectLayer {
     key: string,
     opts: DeleteObjectOptions = {},
   ): Promise<DeleteObjectResult> {
-    await this.requireBucket(bucket);
+    // A delete marker is a write; a version's delete is harmless but counted too.
+    return this.buckets.writing(bucket, () => this.deleteObjectIn(bucket, key, opts));
+  }
+
+  private async deleteObjectIn(
+    bucket: string,
+    key: string,
+    opts: DeleteObjectOptions,
+  ): Promise<DeleteObjectResult> {
     const set = this.setFor(bucket, key);
     const { versionId, guard } = opts;
     let result: DeleteObjectResult;
@@ -416,8 +424,9 @@ export class ErasurePool implements ObjectLayer {
   // ----- multipart ---------------------------------------------------------------------------------------------
 
   async newMultipartUpload(bucket: string, key: string, opts: PutObjectOptions = {}): Promise<string> {
-    await this.requireBucket(bucket);
-    const { uploadId, initiated } = await newUpload(this.setFor(bucket, key), bucket, key, opts);
+    const { uploadId, initiated } = await this.buckets.writing(bucket, () =>
+      newUpload(this.setFor(bucket, key), bucket, key, opts),
+    );
     await this.changed({ kind: 'upload', bucket, key, uploadId, initiated: new Date(initiated) });
     return uploadId;
   }
@@ -430,9 +439,10 @@ export class ErasurePool implements ObjectLayer {
     body: Readable,
     opts: { size?: number; expectedMd5?: string } = {},
   ): Promise<PartInfo> {
-    await this.requireBucket(bucket);
-    objectPathComponents(key);
-    return putPart(this.setFor(bucket, key), bucket, key, uploadId, partNumber, body, opts);
+    return this.buckets.writing(bucket, () => {
+      objectPathComponents(key);
+      return putPart(this.setFor(bucket, key), bucket, key, uploadId, partNumber, body, opts);
+    });
   }
 
   async listParts(
@@ -461,10 +471,9 @@ export class ErasurePool implements ObjectLayer {
     uploadId: string,
     parts: CompletePart[],
   ): Promise<ObjectInfo> {
-    await this.requireBucket(bucket);
-    const versionId = await this.newVersionId(bucket);
-    const set = this.setFor(bucket, key);
-    const { info, replaced } = await completeUpload(set, bucket, key, uploadId, parts, versionId);
+    const { info, replaced } = await this.buckets.writing(bucket, async () =>
+      completeUpload(this.setFor(bucket, key), bucket, key, uploadId, parts, await this.newVersionId(bucket)),
+    );
     await this.changed({ kind: 'object', bucket, key, latest: info, ...removedBy(bucket, key, replaced) });
     return info;
   }
