@@ -57,7 +57,7 @@ import { recoverInterruptedWrites } from './boot-recovery';
 import { listPoolObjects, listPoolUploads, listPoolVersions } from './pool-listing';
 import { abortUpload, completeUpload, listParts, newUpload, putPart } from './set-multipart';
 import { releaseVersion, restoreVersion } from './set-remote';
-import { addDeleteMarker, deleteVersion, updateVersion } from './set-versions';
+import { deleteObjectAs, updateVersion } from './set-versions';
 import type { ObjectVersion } from './meta/version';
 import { toObjectInfo } from './object-info';
 import { uuid7 } from './util/uuid7';
@@ -333,25 +333,8 @@ export class ErasurePool implements ObjectLayer {
     key: string,
     opts: DeleteObjectOptions,
   ): Promise<DeleteObjectResult> {
-    const set = this.setFor(bucket, key);
-    const { versionId, guard } = opts;
-    let result: DeleteObjectResult;
-    let latest: null | undefined;
-    if (versionId !== undefined) result = await deleteVersion(set, bucket, key, versionId, guard);
-    else {
-      switch (await this.buckets.versioning(bucket)) {
-        case 'Enabled':
-          result = await addDeleteMarker(set, bucket, key, uuid7(), guard);
-          break;
-        case 'Suspended':
-          result = await addDeleteMarker(set, bucket, key, 'null', guard);
-          break;
-        case 'Unversioned':
-          result = await deleteVersion(set, bucket, key, 'null', guard);
-          latest = null; // the null version was the key's only one
-          break;
-      }
-    }
+    const versioning = opts.versionId === undefined ? await this.buckets.versioning(bucket) : undefined;
+    const { result, latest } = await deleteObjectAs(this.setFor(bucket, key), bucket, key, opts, versioning);
     await this.changed({
       kind: 'object',
       bucket,

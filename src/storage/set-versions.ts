@@ -7,13 +7,46 @@ import { storageError } from './errors';
 import { hasDataDir, type ObjectVersion } from './meta/version';
 import type { ErasureSet } from './erasure-set';
 import { toObjectInfo } from './object-info';
-import type { DeleteGuardView, DeleteObjectResult, ObjectInfo, VersionUpdate } from './object-layer';
+import type {
+  DeleteGuardView,
+  DeleteObjectOptions,
+  DeleteObjectResult,
+  ObjectInfo,
+  VersioningStatus,
+  VersionUpdate,
+} from './object-layer';
+import { uuid7 } from './util/uuid7';
 
 /** A delete's guard (DeleteObjectOptions.guard). */
 export type DeleteGuard = (view: DeleteGuardView) => boolean;
 
 function guardFailed(): Error {
   return storageError('PreconditionFailed', 'the version changed: the guarded delete no longer applies');
+}
+
+/**
+ * DeleteObject in one set: the version `opts.versionId` names, or without one what the bucket's `versioning` makes
+ * of a plain DELETE (a new marker when Enabled, the null marker when Suspended, the null version when unversioned).
+ * `latest` is null when the key is left without versions (the unversioned case), undefined when not known here.
+ */
+export async function deleteObjectAs(
+  set: ErasureSet,
+  bucket: string,
+  key: string,
+  opts: DeleteObjectOptions,
+  versioning: VersioningStatus | undefined,
+): Promise<{ result: DeleteObjectResult; latest?: null }> {
+  const { versionId, guard } = opts;
+  if (versionId !== undefined) return { result: await deleteVersion(set, bucket, key, versionId, guard) };
+  switch (versioning) {
+    case 'Enabled':
+      return { result: await addDeleteMarker(set, bucket, key, uuid7(), guard) };
+    case 'Suspended':
+      return { result: await addDeleteMarker(set, bucket, key, 'null', guard) };
+    default:
+      // The null version was the key's only one.
+      return { result: await deleteVersion(set, bucket, key, 'null', guard), latest: null };
+  }
 }
 
 /**
