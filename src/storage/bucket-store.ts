@@ -43,7 +43,7 @@ export class BucketStore {
    */
   private readonly configEpoch = new Map<string, number>();
   /** Existence checks in flight: requests that find the cache expired together share one check. */
-  private readonly checking = new Map<string, Promise<boolean>>();
+  private readonly checking = new Map<string, { epoch: number | undefined; answer: Promise<boolean> }>();
   /** Serialises bucket creation and removal (across the cluster when there is one). */
   private readonly locks: ObjectLocks;
   /** Writes into buckets, against their deletion (this process's). */
@@ -132,14 +132,19 @@ export class BucketStore {
     checkBucketName(bucket);
     const until = this.cache.get(bucket);
     if (until !== undefined && until > Date.now()) return;
+    // A check is shared only by callers of one epoch: one begun before a delete's bump may read drives the delete
+    // has not reached yet, and must not answer (nor be cached for) those who came after it.
     const epoch = this.configEpoch.get(bucket);
     let check = this.checking.get(bucket);
-    if (!check) {
-      check = this.bucketExists(bucket).finally(() => this.checking.delete(bucket));
-      this.checking.set(bucket, check);
+    if (!check || check.epoch !== epoch) {
+      const started = { epoch, answer: this.bucketExists(bucket) };
+      check = started;
+      this.checking.set(bucket, started);
+      void started.answer
+        .finally(() => this.checking.get(bucket) === started && this.checking.delete(bucket))
+        .catch(() => undefined);
     }
-    if (!(await check)) throw storageError('BucketNotFound', 'the specified bucket does not exist');
-    // An answer that overlapped a delete may predate it: not kept.
+    if (!(await check.answer)) throw storageError('BucketNotFound', 'the specified bucket does not exist');
     if (this.configEpoch.get(bucket) === epoch && !this.writes.isDeleting(bucket)) {
       this.cache.set(bucket, Date.now() + this.existsMs);
     }
@@ -355,25 +360,34 @@ export class BucketStore {
   /** Copies bucket records to drives that miss them (replaced drives). */
   async healBucketRecords(buckets: string[]): Promise<void> {
     for (const bucket of buckets) {
-      const path = `${BUCKETS_DIR}/${bucket}/bucket.json`;
-      let record: Buffer | undefined;
-      for (const d of this.drives()) {
-        record = await d.readFile(SYS_VOLUME, path).catch(() => undefined);
-        if (record) break;
-      }
-      if (!record) continue;
-      const rec = record;
-      await Promise.all(
-        this.drives().map(async (d) => {
-          try {
-            await d.readFile(SYS_VOLUME, path);
-          } catch (err) {
-            if (!isStorageError(err, 'FileNotFound')) return;
-            await d.makeVolume(bucket).catch(() => undefined);
-            await d.writeFileAtomic(SYS_VOLUME, path, rec).catch(() => undefined);
-          }
-        }),
-      );
+      // Under the bucket's lock, and only if it still exists: a DeleteBucket that ran since the caller listed it
+      // must not have its record written back.
+      await this.locks.withWrite(bucket, async () => {
+        if (await this.bucketExists(bucket).catch(() => false)) await this.healBucketRecord(bucket);
+      });
     }
+  }
+
+  /** Writes a bucket's record (and volume) back on the drives that lack it. */
+  private async healBucketRecord(bucket: string): Promise<void> {
+    const path = `${BUCKETS_DIR}/${bucket}/bucket.json`;
+    let record: Buffer | undefined;
+    for (const d of this.drives()) {
+      record = await d.readFile(SYS_VOLUME, path).catch(() => undefined);
+      if (record) break;
+    }
+    if (!record) return;
+    const rec = record;
+    await Promise.all(
+      this.drives().map(async (d) => {
+        try {
+          await d.readFile(SYS_VOLUME, path);
+        } catch (err) {
+          if (!isStorageError(err, 'FileNotFound')) return;
+          await d.makeVolume(bucket).catch(() => undefined);
+          await d.writeFileAtomic(SYS_VOLUME, path, rec).catch(() => undefined);
+        }
+      }),
+    );
   }
 }

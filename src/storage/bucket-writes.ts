@@ -3,11 +3,13 @@
  * then removes it from every drive; a write that checked the bucket before and commits after would be acknowledged
  * and then lost with the bucket, or land in a bucket that is gone. So:
  * - a write (anything that can add a version, a delete marker, an upload or a part, or change a bucket's
- *   configuration) runs counted as in flight, from its check that the bucket exists until it ends;
+ *   configuration) runs counted as in flight, from its check that the bucket exists until its commit returns (an
+ *   upload's part streaming in counts too: what it writes would otherwise outlive the bucket as debris);
  * - a delete refuses with BucketNotEmpty while writes are in flight (they may be about to add to it: the client
  *   retries once they are done), and otherwise makes new writes wait until it has finished, after which they check
  *   the bucket again (BucketNotFound if it went);
- * - a write whose existence check overlapped the start of a delete checks again: its answer may predate it.
+ * - a write whose existence check overlapped the start of a delete (of any bucket: one counter, nothing kept per
+ *   bucket name) checks again: its answer may predate it.
  * Every step that decides is synchronous with the count it changes, so no write slips between a delete's look at
  * the count and its start. A write is refused rather than acknowledged into a bucket being deleted.
  *
@@ -19,8 +21,8 @@ export class BucketWrites {
   private readonly inFlight = new Map<string, number>();
   /** Deletes in progress: resolved (never rejected) when the delete has ended, either way. */
   private readonly deletes = new Map<string, Promise<void>>();
-  /** Bumped when a delete starts: an existence check that overlapped one is not trusted. */
-  private readonly generation = new Map<string, number>();
+  /** Bumped when any delete starts: an existence check that overlapped one is not trusted (and is made again). */
+  private generation = 0;
 
   /** True while a delete of `bucket` runs. */
   isDeleting(bucket: string): boolean {
@@ -35,9 +37,9 @@ export class BucketWrites {
         await running;
         continue;
       }
-      const gen = this.generation.get(bucket);
+      const gen = this.generation;
       await exists();
-      if (!this.deletes.has(bucket) && this.generation.get(bucket) === gen) break;
+      if (!this.deletes.has(bucket) && this.generation === gen) break;
     }
     this.inFlight.set(bucket, (this.inFlight.get(bucket) ?? 0) + 1);
     try {
@@ -59,7 +61,7 @@ export class BucketWrites {
     }
     let ended!: () => void;
     this.deletes.set(bucket, new Promise<void>((resolve) => (ended = resolve)));
-    this.generation.set(bucket, (this.generation.get(bucket) ?? 0) + 1);
+    this.generation++;
     try {
       return await fn();
     } finally {

@@ -324,17 +324,15 @@ export class ErasurePool implements ObjectLayer {
     key: string,
     opts: DeleteObjectOptions = {},
   ): Promise<DeleteObjectResult> {
-    // A delete marker is a write; a version's delete is harmless but counted too.
-    return this.buckets.writing(bucket, () => this.deleteObjectIn(bucket, key, opts));
-  }
-
-  private async deleteObjectIn(
-    bucket: string,
-    key: string,
-    opts: DeleteObjectOptions,
-  ): Promise<DeleteObjectResult> {
-    const versioning = opts.versionId === undefined ? await this.buckets.versioning(bucket) : undefined;
-    const { result, latest } = await deleteObjectAs(this.setFor(bucket, key), bucket, key, opts, versioning);
+    const run = async (): Promise<Awaited<ReturnType<typeof deleteObjectAs>>> => {
+      const versioning = opts.versionId === undefined ? await this.buckets.versioning(bucket) : undefined;
+      return deleteObjectAs(this.setFor(bucket, key), bucket, key, opts, versioning);
+    };
+    // Only a DELETE without a version id can add (a delete marker): it counts as a write into the bucket.
+    const { result, latest } =
+      opts.versionId === undefined
+        ? await this.buckets.writing(bucket, run)
+        : await this.requireBucket(bucket).then(run);
     await this.changed({
       kind: 'object',
       bucket,

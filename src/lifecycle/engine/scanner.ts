@@ -74,13 +74,18 @@ export class LifecycleScanner {
     let versionIdMarker: string | undefined;
     for (;;) {
       const page = await this.layer.listObjectVersions(bucket, { keyMarker, versionIdMarker, maxKeys: 1000 });
-      for (const v of page.versions) {
-        if (group.length > 0 && group[0].key !== v.key) flush();
-        group.push(v);
-        report.versions++;
+      try {
+        for (const v of page.versions) {
+          if (group.length > 0 && group[0].key !== v.key) flush();
+          group.push(v);
+          report.versions++;
+        }
+        // The page's last key may go on in the next page: it goes with that page's jobs, unless this is the last.
+        if (!page.isTruncated) flush();
+      } catch (err) {
+        await Promise.allSettled(adds); // the adds already asked for are not left unobserved
+        throw err;
       }
-      // The page's last key may go on in the next page: it goes with that page's jobs, unless this is the last.
-      if (!page.isTruncated) flush();
       await settle();
       if (!page.isTruncated) break;
       ({ nextKeyMarker: keyMarker, nextVersionIdMarker: versionIdMarker } = page);

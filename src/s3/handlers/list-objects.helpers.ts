@@ -63,12 +63,17 @@ export function parseMaxKeys(value: string | null): number {
 
 /**
  * `x-amz-optional-object-attributes`: the attributes a listing adds to each entry. `RestoreStatus` is the only one
- * AWS defines; any other name is InvalidArgument. Returns whether RestoreStatus was asked for.
+ * AWS defines; any other name is InvalidArgument (empty names are ignored). Returns whether RestoreStatus was asked
+ * for.
  */
 export function wantsRestoreStatus(headers: IncomingHttpHeaders): boolean {
   const raw = headers['x-amz-optional-object-attributes'];
   if (raw === undefined) return false;
-  const names = (Array.isArray(raw) ? raw.join(',') : raw).split(',').map((n) => n.trim());
+  const names = (Array.isArray(raw) ? raw.join(',') : raw)
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  if (names.length === 0) return false;
   for (const name of names) {
     if (name !== 'RestoreStatus') {
       throw new S3Error('InvalidArgument', 'Invalid attribute name specified', {

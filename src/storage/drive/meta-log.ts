@@ -337,13 +337,13 @@ export class MetaLog {
         off += q.buf.length;
       }
       seg.size = off; // reserved: the next batch goes after this one, whatever finishes first
-      // A descriptor no other batch in flight writes through (meta-log-segment.ts openWriters says why): at most
-      // MAX_WRITES batches are in flight, and the active segment has that many.
-      const fd = seg.writeFds.pop();
-      if (fd === undefined) throw new Error('no write descriptor left'); // cannot happen: poisons the log if it did
       const fill = seg.filling;
       this.preallocate(seg);
       for (const q of batch) sealRecord(q.buf, seg.salt);
+      // A descriptor no other batch in flight writes through (meta-log-segment.ts openWriters says why): at most
+      // MAX_WRITES batches are in flight, and the segment was active when this one reserved its offsets just now.
+      const fd = seg.writeFds.pop();
+      if (fd === undefined) throw new Error('no write descriptor left'); // cannot happen: poisons the log if it did
       // Durable on return: the segment is O_DSYNC when the log syncs (segmentFlags).
       seg.writers++;
       let wrote = false;
