@@ -5,7 +5,7 @@
  * segment ending with its last record.
  */
 import assert from 'node:assert/strict';
-import nodeFs, { cpSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
@@ -17,6 +17,8 @@ import {
   recordLength,
   recordsOnDisk,
   segmentFiles,
+  withWritev,
+  type Writev,
 } from '../../../test/fixtures/meta-log';
 import { tempDrives } from '../../../test/fixtures/temp-drives';
 import { MAX_WRITES, MetaLog, type MetaLogOptions } from './meta-log';
@@ -82,12 +84,11 @@ describe('MetaLog preallocation', () => {
     assert.deepEqual(reports, [], 'zeros are not reported as damage');
   });
 
-  type Writev = typeof nodeFs.writev;
   /**
-   * Runs `fn` with node:fs's writev (which the log writes through) replaced for zero fills, the only writes made of
-   * zeros alone: `fill` decides what happens to them. Puts the real writev back afterwards.
+   * Runs `fn` with node:fs's writev replaced for zero fills, the only writes made of zeros alone: `fill` decides what
+   * happens to them.
    */
-  const withFills = async (
+  const withFills = (
     fill: (
       real: Writev,
       fd: number,
@@ -96,19 +97,14 @@ describe('MetaLog preallocation', () => {
       cb: (err: Error | null) => void,
     ) => void,
     fn: () => Promise<void>,
-  ): Promise<void> => {
-    const target = nodeFs as unknown as { writev: Writev };
-    const real = target.writev;
-    target.writev = ((fd: number, buffers: Buffer[], position: number, cb: (err: Error | null) => void) => {
-      if (buffers.every((b) => b.every((x) => x === 0))) fill(real, fd, buffers, position, cb);
-      else real(fd, buffers, position, cb as never);
-    }) as Writev;
-    try {
-      await fn();
-    } finally {
-      target.writev = real;
-    }
-  };
+  ): Promise<void> =>
+    withWritev(
+      (real) => (fd, buffers, position, cb) => {
+        if (buffers.every((b) => b.every((x) => x === 0))) fill(real, fd, buffers, position, cb);
+        else real(fd, buffers, position, cb);
+      },
+      fn,
+    );
 
   it('a record that reaches into zeros still being written waits for them', async () => {
     // The disk is slow to take the fill: without the wait, the second record is written first and the zeros

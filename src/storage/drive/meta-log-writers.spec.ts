@@ -6,12 +6,11 @@
  * headers are written at once, across rotations, every write in flight has a descriptor of its own.
  */
 import assert from 'node:assert/strict';
-import nodeFs from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { randomBytes, randomInt, seededRandom } from '../../../test/fixtures/prng';
-import { dump, LogModel, segmentFiles } from '../../../test/fixtures/meta-log';
+import { dump, LogModel, segmentFiles, withWritev } from '../../../test/fixtures/meta-log';
 import { tempDrives } from '../../../test/fixtures/temp-drives';
 import { MAX_WRITES, MetaLog } from './meta-log';
 
@@ -19,44 +18,40 @@ describe('MetaLog write descriptors', () => {
   const tmp = tempDrives(0, 'meta-log-writers');
   after(() => tmp.cleanup());
 
-  type Writev = typeof nodeFs.writev;
-
   it('gives every write in flight a descriptor of its own, across rotations', async () => {
     const dir = join(tmp.root, 'log');
-    const target = nodeFs as unknown as { writev: Writev };
-    const real = target.writev;
     const inFlight = new Set<number>();
     const shared: string[] = [];
     let most = 0;
-    // Every write the log makes is held for 20 ms, so batches of later event-loop turns start meanwhile.
-    target.writev = ((fd: number, buffers: Buffer[], position: number, cb: (err: Error | null) => void) => {
-      if (inFlight.has(fd)) shared.push(`fd ${fd} at ${position}`);
-      inFlight.add(fd);
-      most = Math.max(most, inFlight.size);
-      setTimeout(() => {
-        real(fd, buffers, position, (err, n) => {
-          inFlight.delete(fd);
-          (cb as (err: Error | null, n: number) => void)(err, n);
-        });
-      }, 20);
-    }) as Writev;
     const model = new LogModel();
-    let log!: MetaLog;
-    try {
-      log = await MetaLog.open(dir, { sync: true, segmentBytes: 128 * 1024 });
-      const rand = seededRandom(3);
-      const puts: Promise<void>[] = [];
-      for (let i = 0; i < 120; i++) {
-        const key = `k${i % 80}`;
-        const meta = randomBytes(rand, randomInt(rand, 100, 12_000));
-        puts.push(log.put('v', key, key, meta));
-        model.put('v', key, key, meta);
-        if (i % 3 === 2) await sleep(6); // a batch of three every 6 ms: three or four in flight
-      }
-      await Promise.all(puts);
-    } finally {
-      target.writev = real;
-    }
+    // Every write the log makes is held for 20 ms, so batches of later event-loop turns start meanwhile.
+    const log = await withWritev(
+      (real) => (fd, buffers, position, cb) => {
+        if (inFlight.has(fd)) shared.push(`fd ${fd} at ${position}`);
+        inFlight.add(fd);
+        most = Math.max(most, inFlight.size);
+        setTimeout(() => {
+          real(fd, buffers, position, (err, n) => {
+            inFlight.delete(fd);
+            cb(err, n);
+          });
+        }, 20);
+      },
+      async () => {
+        const opened = await MetaLog.open(dir, { sync: true, segmentBytes: 128 * 1024 });
+        const rand = seededRandom(3);
+        const puts: Promise<void>[] = [];
+        for (let i = 0; i < 120; i++) {
+          const key = `k${i % 80}`;
+          const meta = randomBytes(rand, randomInt(rand, 100, 12_000));
+          puts.push(opened.put('v', key, key, meta));
+          model.put('v', key, key, meta);
+          if (i % 3 === 2) await sleep(6); // a batch of three every 6 ms: three or four in flight
+        }
+        await Promise.all(puts);
+        return opened;
+      },
+    );
     assert.deepEqual(shared, [], 'writes in flight that shared a descriptor');
     assert.ok(most >= MAX_WRITES, `${most} writes were in flight at once`);
     assert.ok(segmentFiles(dir).length >= 3, `rotated (${segmentFiles(dir).length} segments)`);

@@ -54,7 +54,6 @@ import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { storageError } from '../errors';
-import { SortedKeys } from '../util/sorted-keys';
 import { closeFd, fsyncDir, openFd, truncateFd, writeAll } from './fs-io';
 import {
   encodeRecord,
@@ -69,6 +68,7 @@ import {
   SEGMENT_HEADER,
 } from './meta-log-format';
 import { RecordCache } from './meta-log-cache';
+import { LogIndex } from './meta-log-index';
 import { replaySegment, segmentId, SEGMENT_RE } from './meta-log-replay';
 import {
   closeFillFd,
@@ -108,14 +108,12 @@ interface Queued {
   reject: (err: Error) => void;
 }
 
-class VolumeIndex {
-  readonly byDir = new Map<string, LogEntry>();
-  readonly byKey = new Map<string, LogEntry>();
-  readonly keys = new SortedKeys();
-}
-
 export class MetaLog {
-  private readonly volumes = new Map<string, VolumeIndex>();
+  /** Where each object's record is; a replaced or removed one's bytes are dead from then on. */
+  private readonly index = new LogIndex((old) => {
+    if (old.seg) old.seg.live -= old.len;
+    this.readCache.drop(old);
+  });
   private segments: Segment[] = [];
   private queue: Queued[] = [];
   /** Batch writes in flight (at most MAX_WRITES). */
@@ -162,49 +160,26 @@ export class MetaLog {
   // ---- index -------------------------------------------------------------------------------------------------
 
   get(volume: string, dir: string): LogEntry | undefined {
-    return this.volumes.get(volume)?.byDir.get(dir);
+    return this.index.get(volume, dir);
   }
 
   byKey(volume: string, key: string): LogEntry | undefined {
-    return this.volumes.get(volume)?.byKey.get(key);
+    return this.index.byKey(volume, key);
   }
 
   /** The smallest key of the volume strictly after `after` (the first when undefined). */
   nextKey(volume: string, after: string | undefined): string | undefined {
-    return this.volumes.get(volume)?.keys.next(after);
+    return this.index.nextKey(volume, after);
   }
 
   /** The smallest key of the volume that is >= `key`. */
   ceilKey(volume: string, key: string): string | undefined {
-    return this.volumes.get(volume)?.keys.ceil(key);
+    return this.index.ceilKey(volume, key);
   }
 
   /** Number of objects the log holds for a volume. */
   count(volume: string): number {
-    return this.volumes.get(volume)?.byDir.size ?? 0;
-  }
-
-  private setEntry(entry: LogEntry): void {
-    let vol = this.volumes.get(entry.volume);
-    if (!vol) this.volumes.set(entry.volume, (vol = new VolumeIndex()));
-    const old = vol.byDir.get(entry.dir);
-    if (old?.seg) old.seg.live -= old.len;
-    if (old) this.readCache.drop(old);
-    vol.byDir.set(entry.dir, entry);
-    vol.byKey.set(entry.key, entry);
-    if (!old) vol.keys.add(entry.key);
-  }
-
-  private deleteEntry(volume: string, dir: string): void {
-    const vol = this.volumes.get(volume);
-    const old = vol?.byDir.get(dir);
-    if (!vol || !old) return;
-    if (old.seg) old.seg.live -= old.len;
-    this.readCache.drop(old);
-    vol.byDir.delete(dir);
-    vol.byKey.delete(old.key);
-    vol.keys.delete(old.key);
-    if (vol.byDir.size === 0) this.volumes.delete(volume);
+    return this.index.count(volume);
   }
 
   // ---- reads -------------------------------------------------------------------------------------------------
@@ -263,7 +238,7 @@ export class MetaLog {
       metaLen: meta.length,
     };
     entry.pending = buf;
-    this.setEntry(entry);
+    this.index.set(entry);
     return this.enqueue(buf, entry);
   }
 
@@ -276,15 +251,13 @@ export class MetaLog {
     }
     const old = this.get(volume, dir);
     if (!old) return Promise.resolve();
-    this.deleteEntry(volume, dir);
+    this.index.delete(volume, dir);
     return this.enqueue(encodeRecord(KIND_REMOVE, volume, dir, old.key, Buffer.alloc(0)).buf, null);
   }
 
   /** Removes every object of a volume from the log. */
   async dropVolume(volume: string): Promise<void> {
-    const vol = this.volumes.get(volume);
-    if (!vol) return;
-    await Promise.all([...vol.byDir.keys()].map((dir) => this.remove(volume, dir)));
+    await Promise.all(this.index.dirs(volume).map((dir) => this.remove(volume, dir)));
   }
 
   private enqueue(buf: Buffer, entry: LogEntry | null): Promise<void> {
@@ -457,10 +430,10 @@ export class MetaLog {
       sync: this.opts.sync,
       log: this.log,
       put: (entry) => {
-        this.setEntry(entry);
+        this.index.set(entry);
         entry.seg!.live += entry.len;
       },
-      remove: (volume, dir) => this.deleteEntry(volume, dir),
+      remove: (volume, dir) => this.index.delete(volume, dir),
     });
     if (seg) this.segments.push(seg);
   }
@@ -529,7 +502,7 @@ export class MetaLog {
             metaLen: cur.metaLen,
             pending: buf,
           };
-          this.setEntry(entry);
+          this.index.set(entry);
           copies.push(this.enqueue(buf, entry));
         }
         pos += rec.len;
