@@ -3,9 +3,7 @@
  * with partial scatter/gather transfers completed.
  */
 import * as fsCb from 'node:fs';
-import type { Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import { fileNotFound, StorageError, storageError } from '../errors';
 
 const FIRST_READ = 64 * 1024;
@@ -107,20 +105,12 @@ export class FdReader {
 }
 
 /**
- * A callback-API call as a promise. On hot paths this is cheaper than node:fs/promises, most of all for calls that
- * are expected to fail (an rmdir of a directory that is not empty yet): measured on the 2-vCPU test VM, 43-85
- * against 73-101 µs of main thread per failing rmdir, most of either being the wake-up of a pool thread.
+ * A callback-API call as a promise. On hot paths this is cheaper than node:fs/promises: measured on the 2-vCPU test
+ * VM, 43-85 against 73-101 µs of main thread per failing rmdir, most of either being the wake-up of a pool thread
+ * (which is why directory removal now runs on a worker of its own: dir-remover.ts).
  */
 function cbCall<T>(start: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
-}
-
-export function unlinkCb(file: string): Promise<void> {
-  return cbCall<void>((cb) => fsCb.unlink(file, (err) => cb(err, undefined)));
-}
-
-export function rmdirCb(dir: string): Promise<void> {
-  return cbCall<void>((cb) => fsCb.rmdir(dir, (err) => cb(err, undefined)));
 }
 
 export function openFd(file: string, flags: number): Promise<number> {
@@ -178,45 +168,5 @@ export function mapError(err: unknown, what: string): Error {
       return storageError('DriveFaulty', `${code} on ${what}`);
     default:
       return storageError('DriveFaulty', `${code ?? String(err)} on ${what}`);
-  }
-}
-
-/**
- * Removes a directory that holds only files (a data directory of part files, the common recursive delete) in four
- * steps: lstat, readdir, unlink them all at once, rmdir; fs.rm's walk takes six for a one-part directory (lstat, an
- * rmdir that fails, readdir, lstat, unlink, rmdir). True when `dir` is gone (or was never there); false, having
- * removed nothing but files, when it is anything else (a symlink, which is never followed, a file, a tree, an entry
- * that changed meanwhile): fs.rm's turn.
- */
-export async function removeFlatDir(dir: string): Promise<boolean> {
-  let entries: Dirent[];
-  try {
-    if (!(await cbCall<fsCb.Stats>((cb) => fsCb.lstat(dir, cb))).isDirectory()) return false;
-    entries = await cbCall<Dirent[]>((cb) => fsCb.readdir(dir, { withFileTypes: true }, cb));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return true;
-    if (code === 'ENOTDIR') return false;
-    throw err;
-  }
-  if (!entries.every((e) => e.isFile())) return false;
-  let unexpected = false;
-  await Promise.all(
-    entries.map((e) =>
-      unlinkCb(path.join(dir, e.name)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EISDIR' || err.code === 'EPERM') unexpected = true;
-        else if (err.code !== 'ENOENT') throw err;
-      }),
-    ),
-  );
-  if (unexpected) return false;
-  try {
-    await rmdirCb(dir);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return true;
-    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') return false;
-    throw err;
   }
 }

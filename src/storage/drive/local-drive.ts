@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { isStorageError, storageError, fileNotFound } from '../errors';
-import { HASHED_PREFIX, joinRel, META_FILE, NAME_FILE, STAGE_MARKS, SYS_VOLUME, TMP_DIR } from '../layout';
+import { joinRel, META_FILE, STAGE_MARKS, SYS_VOLUME, TMP_DIR } from '../layout';
 import type {
   Drive,
   DriveInfo,
@@ -30,7 +30,9 @@ import type {
   WalkOptions,
   WriteMetaOptions,
 } from './drive';
-import { FdReader, fsyncDir, mapError, readSmallFile, removeFlatDir, rmdirCb, skipBytes } from './fs-io';
+import { dirRemover } from './dir-remover';
+import type { RemoveJob } from './dir-removal';
+import { FdReader, fsyncDir, mapError, readSmallFile, skipBytes } from './fs-io';
 import { type TreeSource, walkTree } from './tree-walk';
 import { TreeMetaIndex } from './tree-meta-index';
 import { mergeWalks, walkLog } from './walk-log';
@@ -135,7 +137,7 @@ export class LocalDrive implements Drive {
     }
     this.treeMetas.removed(volume, dir);
     if (durable) await this.fsyncDir(path.dirname(file));
-    await this.prune(volume, dir);
+    await this.prune(this.pruneJob(volume, dir));
   }
 
   /**
@@ -374,45 +376,26 @@ export class LocalDrive implements Drive {
       await (await this.log()).dropVolume(volume);
       this.treeMetas.forget(volume);
     }
+    const prune = opts.prune ? this.pruneJob(volume, path.dirname(rel)) : undefined;
     try {
-      if (!opts.recursive || !(await removeFlatDir(target))) {
-        await fs.rm(target, { recursive: opts.recursive ?? false, force: true });
-      }
+      // A tree (a data dir, a staging dir, an upload) goes in one job on the remover's thread, pruning included.
+      if (opts.recursive && rel !== '') return await dirRemover.run({ remove: target, prune });
+      await fs.rm(target, { recursive: opts.recursive ?? false, force: true });
     } catch (err) {
       const e = mapError(err, `${volume}/${rel}`);
       if (!isStorageError(e, 'FileNotFound')) throw e;
     }
-    if (opts.prune) await this.prune(volume, path.dirname(rel));
+    if (prune) await this.prune(prune);
   }
 
-  /**
-   * Removes empty directories from `rel` up to (not including) the volume root; stops at the first non-empty one.
-   * A hashed long-segment directory holding nothing but its name file counts as empty (writers re-create the name
-   * file after they commit, so removing it here can never hide a key).
-   */
-  private async prune(volume: string, rel: string): Promise<void> {
-    let dir = rel;
-    while (dir !== '.' && dir !== '' && dir !== '/') {
-      const full = this.resolve(volume, dir);
-      try {
-        await rmdirCb(full); // usually fails (not empty) at the first shared ancestor: the callback API's error is cheaper
-      } catch (err) {
-        if (
-          (err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' ||
-          !path.basename(dir).startsWith(HASHED_PREFIX)
-        )
-          return;
-        const left = await fs.readdir(full).catch(() => [] as string[]);
-        if (left.length !== 1 || left[0] !== NAME_FILE) return;
-        try {
-          await fs.unlink(path.join(full, NAME_FILE));
-          await fs.rmdir(full);
-        } catch {
-          return; // a writer got there first
-        }
-      }
-      dir = path.dirname(dir);
-    }
+  /** The prune of `rel` and its empty parents up to (not including) the volume root (dir-removal.ts pruneSync). */
+  private pruneJob(volume: string, rel: string): RemoveJob['prune'] {
+    return { root: this.resolve(volume), dir: rel };
+  }
+
+  /** Runs a prune on the remover's thread; pruning is best effort and never fails a delete. */
+  private async prune(job: RemoveJob['prune']): Promise<void> {
+    await dirRemover.run({ prune: job }).catch(() => undefined);
   }
 
   async list(volume: string, dir: string): Promise<string[]> {
