@@ -6,12 +6,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HASHED_PREFIX, NAME_FILE } from '../layout';
 
+/** Prune from `root/dir` up to, not including, `root` (a volume's directory). */
+export interface PruneJob {
+  root: string;
+  dir: string;
+}
+
 /** What the remover is asked to do: remove a tree, then prune empty directories above a path; either may be absent. */
 export interface RemoveJob {
   /** Absolute path of a file or tree to remove (a missing one is fine). */
   remove?: string;
-  /** Prune from `root/dir` up to, not including, `root` (a volume's directory). */
-  prune?: { root: string; dir: string };
+  prune?: PruneJob;
 }
 
 /** Runs a job: the removal's errors (other than the target being absent) are thrown; pruning never throws. */

@@ -31,7 +31,7 @@ import type {
   WriteMetaOptions,
 } from './drive';
 import { dirRemover } from './dir-remover';
-import type { RemoveJob } from './dir-removal';
+import type { PruneJob } from './dir-removal';
 import { FdReader, fsyncDir, mapError, readSmallFile, skipBytes } from './fs-io';
 import { type TreeSource, walkTree } from './tree-walk';
 import { TreeMetaIndex } from './tree-meta-index';
@@ -389,12 +389,12 @@ export class LocalDrive implements Drive {
   }
 
   /** The prune of `rel` and its empty parents up to (not including) the volume root (dir-removal.ts pruneSync). */
-  private pruneJob(volume: string, rel: string): RemoveJob['prune'] {
+  private pruneJob(volume: string, rel: string): PruneJob {
     return { root: this.resolve(volume), dir: rel };
   }
 
   /** Runs a prune on the remover's thread; pruning is best effort and never fails a delete. */
-  private async prune(job: RemoveJob['prune']): Promise<void> {
+  private async prune(job: PruneJob): Promise<void> {
     await dirRemover.run({ prune: job }).catch(() => undefined);
   }
 
