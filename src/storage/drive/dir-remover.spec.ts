@@ -13,17 +13,19 @@ import { DirRemover } from './dir-remover';
 
 describe('DirRemover', () => {
   const remover = new DirRemover();
+  const roots: string[] = [];
   let root: string;
   let volume: string;
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'tiergate-remover-'));
+    roots.push(root);
     volume = join(root, 'bucket');
     mkdirSync(volume);
   });
   after(async () => {
     await remover.close();
-    rmSync(root, { recursive: true, force: true });
+    for (const r of roots) rmSync(r, { recursive: true, force: true });
   });
 
   /** A data dir `rel` holding `files` part files under the volume. */
