@@ -10,7 +10,9 @@
  *      (target: at least 0.5x);
  *   3. read-through GET MB/s of a transitioned 64 MiB object (whole-object reads through the ObjectLayer: tier GET,
  *      unseal, decrypt and authenticate every package), next to plain GetObject of a same-size object for context.
- * Both sides run ENGINE_CONCURRENCY.transition (4) at once; the engine's scan and queueing are inside its timing.
+ * Both sides run as many at once as the engine does: ENGINE_CONCURRENCY.transition (16) for small objects, and for
+ * 64 MiB ones the uploads whose part buffers fit its TRANSITION_UPLOAD_MEMORY (4); the engine's scan and queueing are
+ * inside its timing.
  *
  * Run with `npm run bench:tiering`; pass section names to run a subset (`node dist/bench/tiering.bench.js small`;
  * `read` runs the large transitions first, unprinted). Loopback only; the embedded redis-server, s3rver and the temp directory are
@@ -18,6 +20,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -26,6 +29,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Redis } from 'ioredis';
 import { LocalKms } from '../src/kms/local-kms';
 import { ENGINE_CONCURRENCY, LifecycleEngine } from '../src/lifecycle/engine/lifecycle-engine';
+import { TRANSITION_UPLOAD_MEMORY } from '../src/lifecycle/engine/transition';
 import { JobQueues } from '../src/lifecycle/queues/job-queues';
 import { parseLifecycleConfiguration } from '../src/lifecycle/rules/parse-lifecycle';
 import { encodeLifecycle } from '../src/lifecycle/rules/stored-lifecycle';
@@ -173,6 +177,28 @@ function mainThreadCpuMs(): number {
 }
 
 /**
+ * BENCH_CPU_PROF=<dir> writes a CPU profile of each timed transition window (`transitions-<prefix>.cpuprofile`, for
+ * Chrome DevTools); the profiler's own cost is in the figures of that run.
+ */
+async function startProfile(): Promise<((name: string) => Promise<void>) | undefined> {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async (name) => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.writeFile(
+      path.join(dir, `transitions-${name.replace(/\W/g, '')}.cpuprofile`),
+      JSON.stringify(profile),
+    );
+  };
+}
+
+/**
  * Writes `count` objects of `size` under `prefix` (not timed), lets them age past one lifecycle day, then stores a
  * rule that makes them all due now and times until every one is remote. Returns the elapsed ms and the main
  * thread's CPU ms over them.
@@ -191,6 +217,7 @@ async function timeTransitions(rig: Rig, prefix: string, size: number, count: nu
     `<Transition><Days>1</Days><StorageClass>${TIER}</StorageClass></Transition></Rule></LifecycleConfiguration>`;
   const config = parseLifecycleConfiguration(rule, { isKnownStorageClass: (n) => n === TIER });
   const target = rig.transitions.done + count;
+  const stopProfile = await startProfile();
   const cpu0 = mainThreadCpuMs();
   const t0 = performance.now();
   await rig.pool.putBucketLifecycle(BUCKET, encodeLifecycle(config));
@@ -212,6 +239,7 @@ async function timeTransitions(rig: Rig, prefix: string, size: number, count: nu
   }
   const ms = since(t0);
   const cpuMs = mainThreadCpuMs() - cpu0;
+  await stopProfile?.(prefix);
   // Then checked, untimed: every object of the run reports the tier.
   const listed = await rig.pool.listObjects(BUCKET, { prefix, maxKeys: 1000 });
   const local =
@@ -221,13 +249,24 @@ async function timeTransitions(rig: Rig, prefix: string, size: number, count: nu
   return { ms, cpuMs };
 }
 
-/** Plain uploads of the same sizes to the same s3rver, `count` at a time `CONCURRENCY` in flight. */
+/**
+ * How many uploads of `size` bytes the engine runs at once: its transition concurrency, or fewer when their part
+ * buffers would not fit its upload memory budget together.
+ */
+function engineInFlight(backend: TierBackend, size: number): number {
+  const each = backend.putMemory(size);
+  return each === 0
+    ? CONCURRENCY
+    : Math.max(1, Math.min(CONCURRENCY, Math.floor(TRANSITION_UPLOAD_MEMORY / each)));
+}
+
+/** Plain uploads of the same sizes to the same s3rver, `count` at a time, as many in flight as the engine runs. */
 async function timePlainUploads(rig: Rig, prefix: string, size: number, count: number): Promise<Timed> {
   const base = Buffer.alloc(size);
   for (let i = 0; i < size; i += 4) base.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
   const cpu0 = mainThreadCpuMs();
   const t0 = performance.now();
-  await runConcurrent(count, CONCURRENCY, async (i) => {
+  await runConcurrent(count, engineInFlight(rig.backend, size), async (i) => {
     const Body = payload(base, i);
     const Key = `plain/${prefix}${i}`;
     if (size <= PART_SIZE) {
@@ -326,7 +365,9 @@ async function main(): Promise<void> {
     const r = rig as Rig;
     console.log(
       `   tier: s3 on s3rver (no signature checks, no fsync), part ${PART_SIZE / MiB} MiB x ${QUEUE_SIZE} in ` +
-        `flight; source: 6 drives, one 4+2 set, fsync on; local KMS; ${CONCURRENCY} at once on both sides`,
+        `flight; source: 6 drives, one 4+2 set, fsync on; local KMS; at once on both sides: ${CONCURRENCY} small, ` +
+        `${engineInFlight(r.backend, LARGE_SIZE)} large (the engine's upload buffers: ` +
+        `${TRANSITION_UPLOAD_MEMORY / MiB} MiB)`,
     );
 
     const wanted = new Set(process.argv.slice(2));

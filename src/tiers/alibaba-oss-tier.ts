@@ -34,7 +34,7 @@ import type {
 import { ARCHIVE_CLASSES, hasStaticKeys, type TierDefinition } from './tier-definition';
 import { TierError, classify, putFailure } from './tier-error';
 import { runProbe } from './tier-probe';
-import { checkMetadata, checkRange, checkedBody, countedBody, cutParts } from './tier-streams';
+import { checkMetadata, checkRange, checkedBody, countedBody, cutParts, partSizeFor } from './tier-streams';
 
 /** Tuning and compatibility switches of the OSS tier (all optional; defaults suit Alibaba Cloud). */
 export interface AlibabaOssTierOptions {
@@ -53,7 +53,6 @@ export interface AlibabaOssTierOptions {
 }
 
 const MiB = 1024 * 1024;
-const MAX_PARTS = 10_000;
 const CONTENT_TYPE = 'application/octet-stream';
 
 /** The slice of ali-oss's options its type declarations leave out. */
@@ -202,6 +201,12 @@ export class AlibabaOssTier implements TierBackend {
     }
   }
 
+  /** A body of up to one part streams through as one PutObject; a larger or unsized one holds `queueSize` parts in flight and the one being cut. */
+  putMemory(size?: number): number {
+    if (size !== undefined && size <= this.partSize) return 0;
+    return (this.queueSize + 1) * partSizeFor(size, this.partSize);
+  }
+
   async put(key: string, body: Readable, opts: TierPutOptions = {}): Promise<TierPutResult> {
     checkMetadata(opts.metadata, this.name);
     const oss = await this.ready();
@@ -220,10 +225,7 @@ export class AlibabaOssTier implements TierBackend {
         const out = await oss.putStream(name, counted.stream, { ...common, contentLength: opts.size });
         return { ...this.putResult(out.res), size: counted.count(), md5: counted.md5() };
       }
-      const partSize =
-        opts.size !== undefined && opts.size > this.partSize * MAX_PARTS
-          ? Math.ceil(opts.size / MAX_PARTS / MiB) * MiB
-          : this.partSize;
+      const partSize = partSizeFor(opts.size, this.partSize);
       return await this.putParts(oss, name, counted, partSize, common, opts.signal);
     } catch (err) {
       counted.stream.destroy();

@@ -42,7 +42,7 @@ import type {
 import { ARCHIVE_CLASSES, S3_STORAGE_CLASSES, hasStaticKeys, type TierDefinition } from './tier-definition';
 import { TierError, classify, putFailure } from './tier-error';
 import { runProbe } from './tier-probe';
-import { checkMetadata, checkRange, checkedBody, countedBody } from './tier-streams';
+import { checkMetadata, checkRange, checkedBody, countedBody, partSizeFor } from './tier-streams';
 
 /** Tuning and compatibility switches of the S3 tier (all optional; defaults suit AWS). */
 export interface AwsS3TierOptions {
@@ -63,7 +63,6 @@ export interface AwsS3TierOptions {
 }
 
 const MiB = 1024 * 1024;
-const MAX_PARTS = 10_000;
 
 /** A tier in an S3 bucket. */
 export class AwsS3Tier implements TierBackend {
@@ -108,6 +107,12 @@ export class AwsS3Tier implements TierBackend {
     this.client = new S3Client(config);
   }
 
+  /** A body of up to one part streams through as one PutObject; a larger or unsized one holds at most `queueSize` parts held by Upload. */
+  putMemory(size?: number): number {
+    if (size !== undefined && size <= this.partSize) return 0;
+    return this.queueSize * partSizeFor(size, this.partSize);
+  }
+
   async put(key: string, body: Readable, opts: TierPutOptions = {}): Promise<TierPutResult> {
     checkMetadata(opts.metadata, this.name);
     const single = opts.size !== undefined && opts.size <= this.partSize;
@@ -126,10 +131,7 @@ export class AwsS3Tier implements TierBackend {
         });
         return { etag: out.ETag ?? '', versionId: out.VersionId, size: counted.count(), md5: counted.md5() };
       }
-      const partSize =
-        opts.size !== undefined && opts.size > this.partSize * MAX_PARTS
-          ? Math.ceil(opts.size / MAX_PARTS / MiB) * MiB
-          : this.partSize;
+      const partSize = partSizeFor(opts.size, this.partSize);
       const abort = new AbortController();
       opts.signal?.addEventListener('abort', () => abort.abort(), { once: true });
       const upload = new Upload({

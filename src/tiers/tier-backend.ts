@@ -104,6 +104,11 @@ export interface TierBackend {
   /** The class objects are written with unless `put` says otherwise. */
   readonly storageClass: string;
 
+  /**
+   * Bytes of body `put` holds in memory at most while it uploads a body of `size` bytes (undefined: unsized): 0 when
+   * the body streams straight through, else the parts it buffers. Callers running many uploads at once budget on it.
+   */
+  putMemory(size?: number): number;
   /** Uploads `body` to `key`; large or unsized bodies go multipart with bounded memory. */
   put(key: string, body: Readable, opts?: TierPutOptions): Promise<TierPutResult>;
   /** The object's bytes, or exactly `range` of them. Archive-class objects fail with ObjectArchived until restored. */

@@ -46,6 +46,21 @@ export function checkedBody(
   return out;
 }
 
+/** The most parts a multipart upload may have, on S3 and on OSS alike. */
+export const MAX_PARTS = 10_000;
+
+const MiB = 1024 * 1024;
+
+/**
+ * The part size of an upload of `size` bytes: the backend's `partSize`, or more (whole MiB) when `partSize` would
+ * need more than MAX_PARTS parts. Unsized uploads use `partSize`.
+ */
+export function partSizeFor(size: number | undefined, partSize: number): number {
+  return size !== undefined && size > partSize * MAX_PARTS
+    ? Math.ceil(size / MAX_PARTS / MiB) * MiB
+    : partSize;
+}
+
 /**
  * Cuts `source` into parts of exactly `partSize` bytes (the last one shorter; an empty source yields one empty
  * part, so a 0-byte object is still one PUT). Holds one part buffer at a time: the caller decides how many

@@ -106,8 +106,26 @@ export function tierContract(
         );
         assert.equal(t.openUploads?.() ?? 0, 0);
         assert.equal(await streamSha256(await tier.get(key)), await patternSha256(size + 1, size));
+        const memory = tier.putMemory(known ? size : undefined);
+        if (parts.length === 0 && known) assert.equal(memory, 0, 'a single streamed PUT buffers nothing');
+        else
+          assert.ok(memory >= t.partSize, `a multipart or unsized put holds a part at least, not ${memory}`);
       });
     }
+
+    it('putMemory: nothing up to one part of known size; at least a part beyond, more once parts must grow', () => {
+      assert.equal(tier.putMemory(0), 0);
+      assert.equal(tier.putMemory(t.partSize), 0);
+      const multipart = tier.putMemory(t.partSize + 1);
+      assert.ok(multipart >= t.partSize);
+      assert.equal(
+        tier.putMemory(undefined),
+        multipart,
+        'an unsized body is cut into parts of the same size',
+      );
+      // Past 10,000 parts of partSize the parts grow, and what is held with them.
+      assert.ok(tier.putMemory(t.partSize * 10_000 * 3) > multipart);
+    });
 
     it('ranged gets send exactly the Range asked for and return those bytes', async () => {
       const size = 200 * KiB;

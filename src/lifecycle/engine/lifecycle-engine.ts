@@ -18,6 +18,7 @@
 import { Logger } from '@nestjs/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { ByteBudget } from '../../common/byte-budget';
 import { storageError } from '../../storage/errors';
 import type { ObjectChange, ObjectLayer } from '../../storage/object-layer';
 import { RedisLocks } from '../../redis/redis-lock';
@@ -35,19 +36,21 @@ import { isPermanent } from './permanent';
 import { LifecycleScanner } from './scanner';
 import { LifecycleScheduler } from './scheduler';
 import { factsAt, sameRuleFacts } from './version-facts';
-import { Transitioner } from './transition';
+import { TRANSITION_UPLOAD_MEMORY, Transitioner } from './transition';
 import { RestoreRefusedError, Restorer, type RestoreOutcome } from './restore';
 import { RemoteDeleteRefusedError, RemoteDeleter, remoteDeletesOf } from './remote-delete';
 import { DEFAULT_ORPHAN_GRACE_SECONDS, TierReconciler } from './tier-reconciler';
 
 /**
  * Jobs run at once by each of this process's workers: expirations are short metadata writes that wait on drives
- * and Redis, so many overlap well (the storage engine group-commits their metadata); a scan walks a whole bucket,
- * so one at a time; a remote delete is two small cloud requests; a reconcile lists a tier and walks the namespace.
+ * and Redis, so many overlap well (the storage engine group-commits their metadata); so do transitions, most of
+ * whose time is metadata rounds and cloud round trips, while the memory of large ones is bounded by the upload
+ * budget (`transitionUploadMemory`), not by this; a scan walks a whole bucket, so one at a time; a remote delete is
+ * two small cloud requests; a reconcile lists a tier and walks the namespace.
  */
 export const ENGINE_CONCURRENCY: Readonly<Record<JobKind, number>> = {
   expire: 32,
-  transition: 4,
+  transition: 16,
   'abort-multipart': 8,
   scan: 1,
   restore: 4,
@@ -68,6 +71,8 @@ export interface LifecycleSettings {
   readonly prefix: string;
   /** Jobs run at once per queue (default ENGINE_CONCURRENCY). */
   readonly concurrency?: Partial<Record<JobKind, number>>;
+  /** Bytes of upload buffers this process's transitions may hold at once (default TRANSITION_UPLOAD_MEMORY). */
+  readonly transitionUploadMemory?: number;
   /**
    * How long this process's object locks and job locks outlive it after a crash, ms (default 30 s, BullMQ's own):
    * a job cut short by a crash runs again about this long (up to twice this) after the crash.
@@ -166,7 +171,14 @@ export class LifecycleEngine {
       this.rules,
       locks,
       settings.daySeconds,
-      tiering && new Transitioner(layer, tiering.tiers, tiering.kms, tiering.observer),
+      tiering &&
+        new Transitioner(
+          layer,
+          tiering.tiers,
+          tiering.kms,
+          tiering.observer,
+          new ByteBudget(settings.transitionUploadMemory ?? TRANSITION_UPLOAD_MEMORY),
+        ),
     );
     this.remoteDeleter = tiering && new RemoteDeleter(layer, tiering.tiers, locks, tiering.observer);
     this.reconciler =

@@ -9,7 +9,8 @@
  *    remote key for every attempt (replacing an earlier attempt's intent), so an attempt that lost its lock and
  *    still runs can neither overwrite this attempt's object nor commit its own;
  * 3. upload: the version's bytes stream from the erasure set through the envelope encryptor (a data key from the
- *    KMS bound to bucket, key and version) into the tier, multipart for large objects; bounded memory;
+ *    KMS bound to bucket, key and version) into the tier, multipart for large objects; bounded memory (a large
+ *    object's upload first waits until its part buffers fit the process's budget of upload memory);
  * 4. verify: a single PutObject's ETag must be the MD5 of exactly the bytes sent (its receipt); otherwise the tier's
  *    HEAD must show the exact envelope length and the upload's ETag;
  * 5. commit and free: `releaseVersionData` swaps in `{status: 'transitioned', header, ...}` only if the version is
@@ -27,8 +28,9 @@
  * its intent gone at commit, and its upload is an orphan the reconciler removes.
  */
 import type { Readable } from 'node:stream';
+import { ByteBudget } from '../../common/byte-budget';
 import { encryptStream } from '../../kms/envelope/encrypt-stream';
-import { ciphertextLength } from '../../kms/envelope/envelope-format';
+import { ciphertextLength, envelopeHeaderLength } from '../../kms/envelope/envelope-format';
 import type { KmsProvider } from '../../kms/kms-provider';
 import { isStorageError } from '../../storage/errors';
 import type { ObjectInfo, ObjectLayer } from '../../storage/object-layer';
@@ -89,6 +91,12 @@ export async function dropIntent(
   }
 }
 
+/**
+ * Default bytes of upload buffers all of a process's transitions may hold at once: four S3 multipart uploads at the
+ * default 2 parts of 8 MiB, or two OSS ones (which hold a third part while cutting it).
+ */
+export const TRANSITION_UPLOAD_MEMORY = 64 * 1024 * 1024;
+
 /** Moves versions to tiers (the caller holds the object's Redis lock and has re-checked that it is due). */
 export class Transitioner {
   constructor(
@@ -97,6 +105,12 @@ export class Transitioner {
     private readonly kms: KmsProvider,
     /** Counts transitions done (objects, plaintext bytes) and failed attempts, per tier. */
     private readonly observer: TierObserver = NO_TIER_OBSERVER,
+    /**
+     * What the uploads of transitions running at once may buffer together (TierBackend.putMemory): a large
+     * object's upload waits for its parts' room; a small one streams through and never waits. Memory is bounded
+     * by this, not by how many transitions run at once.
+     */
+    private readonly uploadMemory: ByteBudget = new ByteBudget(TRANSITION_UPLOAD_MEMORY),
   ) {}
 
   /** Runs steps 2 to 5 for `info` (a local version the rules say is due for `job.storageClass`). */
@@ -145,26 +159,26 @@ export class Transitioner {
       .then((after) => tierRecordOf(after)?.remoteKey === remoteKey);
     if (!ok) return 'skipped';
 
-    // 3. Upload the encrypted bytes.
+    // 3. Upload the encrypted bytes, once the upload's buffers fit the budget (the source is opened only then).
     let header: Buffer;
-    let cipherSize: number;
     let put: Awaited<ReturnType<typeof backend.put>>;
     const dataKey = await this.kms.generateDataKey(dataKeyContext(info));
+    const keyFields = { keyId: dataKey.keyId, sealedKey: dataKey.sealed };
+    const cipherSize = ciphertextLength(info.size, envelopeHeaderLength(keyFields));
     let stream: Readable | undefined;
+    let release: (() => void) | undefined;
     try {
+      release = await this.uploadMemory.acquire(backend.putMemory(cipherSize));
       ({ stream } = await this.layer.getObject(job.bucket, job.key, { versionId: job.versionId }));
-      const encrypted = encryptStream(stream, dataKey.plaintext, {
-        keyId: dataKey.keyId,
-        sealedKey: dataKey.sealed,
-      });
+      const encrypted = encryptStream(stream, dataKey.plaintext, keyFields);
       header = encrypted.header.bytes;
-      cipherSize = ciphertextLength(info.size, header.length);
       put = await backend.put(remoteKey, encrypted, { size: cipherSize, metadata: sourceMetadata(info) });
     } finally {
       dataKey.destroy();
       // A multipart upload stops reading once it has the declared size, before the source reports its end: the
       // read stream (and the read lock it holds on the object) must be let go here, or the commit below waits.
       stream?.destroy();
+      release?.();
     }
 
     // 4. Verify what the tier holds.
