@@ -5,7 +5,9 @@
  *   remote and reads through the tier, no staged data is left on the drives, and the retried job completes;
  * - a restore whose job failed for good (its remote object lost) answers `in-progress` only while the job lives:
  *   a new request finds the failed job and starts over (`accepted`), instead of 409 forever;
- * - an expiry job that fires before an extended expiry goes back to the delayed set and releases only then.
+ * - an expiry job that fires before an extended expiry goes back to the delayed set and releases only then;
+ * - a restore whose copy-back job, and then its copy whose expiry job, were lost (Redis lost its data) is finished
+ *   and then released by the reconciler's pass, which asks for each job again under its own id.
  * The tier is wrapped only to break one GET mid-stream; storage, Redis, KMS and the cloud server are real.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +20,9 @@ import type { Redis } from 'ioredis';
 import { LocalKms } from '../../src/kms/local-kms';
 import { LifecycleEngine } from '../../src/lifecycle/engine/lifecycle-engine';
 import { Restorer } from '../../src/lifecycle/engine/restore';
+import { jobId } from '../../src/lifecycle/queues/job-id';
 import { JobQueues } from '../../src/lifecycle/queues/job-queues';
+import type { RestoreJob } from '../../src/lifecycle/queues/job-types';
 import { RedisLocks } from '../../src/redis/redis-lock';
 import { encodeLifecycle } from '../../src/lifecycle/rules/stored-lifecycle';
 import { SYS_VOLUME, TMP_DIR } from '../../src/storage/layout';
@@ -243,6 +247,59 @@ describe(
       assert.ok(
         (await readAll((await pool.getObject('data', 'ext')).stream)).equals(patternBytes(3, 0, 200 * KiB)),
       );
+    });
+
+    it("finishes a restore and expires its copy when Redis lost their jobs: the reconciler's pass asks again", async () => {
+      await transitioned('orphaned', 6, 200 * KiB);
+      const job = (action: RestoreJob['action'], at: number) =>
+        queues
+          .queue('restore')
+          .getJob(jobId('restore', { bucket: 'data', key: 'orphaned', versionId: 'null', action, at }));
+      // A restore recorded whose copy-back job is gone (Redis restarted without its data): nothing runs it. Four
+      // (1-second) days, so its copy's expiry is seconds after the copy-back: time to lose that job too.
+      const requestedAt = Date.now();
+      await pool.updateObjectVersion('data', 'orphaned', 'null', (cur) => ({
+        ...cur,
+        tier: { ...cur.tier!, restore: { ongoing: true, days: 4, requestedAt } },
+      }));
+      assert.equal(await job('restore', requestedAt), undefined);
+
+      const dry = await engine.reconciler!.reconcile('COLD', { dryRun: true });
+      assert.ok(dry.restores >= 1);
+      assert.equal(dry.restoreJobs, 0, 'a dry run asks for nothing');
+      assert.equal(await job('restore', requestedAt), undefined);
+
+      const pass = await engine.reconciler!.reconcile('COLD');
+      assert.ok(pass.restoreJobs >= 1);
+      assert.ok(await job('restore', requestedAt), 'the copy-back is queued again, under its own id');
+      const expiry = await until('the copy-back', async () => {
+        const i = await pool.getObjectInfo('data', 'orphaned');
+        const r = restoreStateOf(i);
+        return !i.remote && r && !r.ongoing ? r.expiry : undefined;
+      });
+      assert.ok(
+        (await readAll((await pool.getObject('data', 'orphaned')).stream)).equals(
+          patternBytes(6, 0, 200 * KiB),
+        ),
+      );
+
+      // Its expiry job lost too: the copy would stay forever. The next pass queues it again; it releases the copy.
+      const expiryJob = await until('the expiry job', () => job('expire-restore', expiry));
+      await expiryJob.remove();
+      assert.equal(await job('expire-restore', expiry), undefined);
+      assert.ok((await engine.reconciler!.reconcile('COLD')).restoreJobs >= 1);
+      assert.ok(await job('expire-restore', expiry), 'the expiry is queued again, under its own id');
+      const released = await until(
+        'the copy to be released',
+        async () => {
+          const i = await pool.getObjectInfo('data', 'orphaned');
+          return i.remote ? i : undefined;
+        },
+        15_000,
+      );
+      assert.ok(Date.now() >= expiry, 'not before its expiry');
+      assert.equal(restoreStateOf(released), undefined);
+      assert.equal(tierRecordOf(released)?.status, 'transitioned');
     });
 
     it('answers ServiceUnavailable instead of hanging while the job queue stalls, and before recording while it is down', async () => {

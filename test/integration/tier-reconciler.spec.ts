@@ -105,6 +105,8 @@ for (const cloud of ['oss', 's3', 's3-archive'] as const) {
           uploadDetails: [],
           intentsStale: 1,
           intentsDropped: 0,
+          restores: 0,
+          restoreJobs: 0,
         },
       );
       assert.ok(await backend.head('old-orphan'), 'a dry run removes nothing');

@@ -181,6 +181,9 @@ export class LifecycleEngine {
         ),
     );
     this.remoteDeleter = tiering && new RemoteDeleter(layer, tiering.tiers, locks, tiering.observer);
+    this.restorer =
+      tiering &&
+      new Restorer(layer, queues, locks, tiering.tiers, tiering.kms, settings.daySeconds, tiering.observer);
     this.reconciler =
       tiering &&
       new TierReconciler(
@@ -189,10 +192,8 @@ export class LifecycleEngine {
         settings.orphanGraceSeconds ?? DEFAULT_ORPHAN_GRACE_SECONDS,
         tiering.observer,
         locks,
+        this.restorer,
       );
-    this.restorer =
-      tiering &&
-      new Restorer(layer, queues, locks, tiering.tiers, tiering.kms, settings.daySeconds, tiering.observer);
   }
 
   /**
@@ -248,7 +249,7 @@ export class LifecycleEngine {
           r.uploadsNotListed ??
           `${r.uploadsListed} listed, ${r.uploadsReferenced} referenced, ${r.uploadsYoung} young, ${r.uploadsStale} stale, ${r.uploadsAborted} aborted`;
         logger.log(
-          `reconcile of tier ${r.tier}: ${r.listed} listed, ${r.referenced} referenced, ${r.young} young, ${r.orphans} orphans, ${r.removed} removed; open uploads: ${uploads}`,
+          `reconcile of tier ${r.tier}: ${r.listed} listed, ${r.referenced} referenced, ${r.young} young, ${r.orphans} orphans, ${r.removed} removed; open uploads: ${uploads}; restores: ${r.restores}, ${r.restoreJobs} jobs asked for`,
         );
         this.observe('reconcile', 'reconcile', 'done');
       },

@@ -196,6 +196,28 @@ export class Restorer {
     return 'accepted';
   }
 
+  /**
+   * The reconciler's backstop (tier-reconciler.ts) for a job lost with Redis's data: asks again for the job a
+   * version's restore state is waiting on, the copy-back of a running restore or the expiry of a restored copy,
+   * under the same deterministic id (a job that still exists, in any state, is left as it is). True when a job was
+   * asked for; false when the state waits on none (a local copy without expiry, a running restore of a local copy).
+   */
+  async requeue(
+    target: { bucket: string; key: string; versionId: string; remote?: boolean },
+    state: RestoreState,
+  ): Promise<boolean> {
+    const { bucket, key, versionId } = target;
+    if (state.ongoing && target.remote) {
+      await this.queueCopy(bucket, key, versionId, state.requestedAt);
+      return true;
+    }
+    if (!state.ongoing && !target.remote && state.expiry !== undefined) {
+      await this.queueExpiry(bucket, key, versionId, state.expiry);
+      return true;
+    }
+    return false;
+  }
+
   private async queueCopy(bucket: string, key: string, versionId: string, at: number): Promise<void> {
     await this.queues.add('restore', { bucket, key, versionId, action: 'restore', at });
   }

@@ -28,7 +28,11 @@
  *    lost or failed: it is dropped by a compare-and-swap on its remote key (an attempt that lost its lock and still
  *    runs then fails its commit), so it no longer keeps its tier referenced, and what it named becomes an orphan of
  *    this same pass. The transition job itself drops the intents of transitions it skips or fails for good.
- * A dry run reports the same without deleting, aborting or dropping. A tier that cannot list multipart uploads (s3rver answers
+ * 6. Restores: a version of the tier with a restore state (a restore running, or a restored copy) waits on a job
+ *    (its copy-back, or its copy's expiry). If that job was lost (Redis lost its data), nothing else would ever
+ *    finish the restore or release the copy: the pass asks for the job again under its deterministic id (an
+ *    existing one, in any state, is left as it is), and the job re-checks everything under the object's lock.
+ * A dry run reports the same without deleting, aborting, dropping or queueing. A tier that cannot list multipart uploads (s3rver answers
  * 501 NotImplemented) is reconciled for its objects, and the report says why its uploads were not listed. Memory:
  * one entry per listed object and per listed upload.
  *
@@ -42,7 +46,7 @@ import type { TierBackend, TierListEntry, TierUploadEntry } from '../../tiers/ti
 import { isNotImplemented, TierError } from '../../tiers/tier-error';
 import { NO_TIER_OBSERVER, type TierObserver } from '../../tiers/tier-observer';
 import { allVersions } from '../../tiers/tier-references';
-import { SOURCE_METADATA_KEY, tierRecordOf } from '../../tiers/tier-state';
+import { restoreStateOf, SOURCE_METADATA_KEY, tierRecordOf, type RestoreState } from '../../tiers/tier-state';
 import { LockTimeoutError, type RedisLocks } from '../../redis/redis-lock';
 import { referencesRemote } from './remote-delete';
 import { dropIntent } from './transition';
@@ -123,6 +127,19 @@ export interface ReconcileReport {
   intentsStale: number;
   /** Stale intents dropped (no attempt held their object's lock; 0 on a dry run). */
   intentsDropped: number;
+  /** Versions of the tier with a restore running or a restored copy. */
+  restores: number;
+  /** Jobs of those restores asked for again (step 6; 0 on a dry run): an existing job is left as it is. */
+  restoreJobs: number;
+}
+
+/** What step 6 asks for a restore's job through (the engine's Restorer). */
+export interface RestoreRequeue {
+  /** Asks again for the job `state` waits on; true when there is one. */
+  requeue(
+    target: { bucket: string; key: string; versionId: string; remote?: boolean },
+    state: RestoreState,
+  ): Promise<boolean>;
 }
 
 /** A `transitioning` intent older than the grace, found by the walk. */
@@ -161,6 +178,8 @@ export class TierReconciler {
     private readonly observer: TierObserver = NO_TIER_OBSERVER,
     /** The objects' Redis locks: with them, stale intents are dropped (step 5); without, only counted. */
     private readonly locks?: RedisLocks,
+    /** The restores' jobs: with them, lost ones are asked for again (step 6); without, restores are only counted. */
+    private readonly restores?: RestoreRequeue,
   ) {}
 
   /** One pass over `tier` (NoSuchTierError when this gateway has none by that name). */
@@ -193,6 +212,8 @@ export class TierReconciler {
       uploadDetails: [],
       intentsStale: 0,
       intentsDropped: 0,
+      restores: 0,
+      restoreJobs: 0,
     };
     // 1. List objects and open uploads, then walk for references to what was listed.
     const listed = new Map<string, TierListEntry>();
@@ -220,6 +241,12 @@ export class TierReconciler {
       if (listed.has(r.remoteKey) || uploadKeys.has(r.remoteKey)) referenced.add(r.remoteKey);
       if (r.status === 'transitioning' && !(r.startedAt >= intentCutoff))
         intents.push({ bucket: v.bucket, key: v.key, versionId: v.versionId, remoteKey: r.remoteKey });
+      // 6. A restore's job, asked for again.
+      const restore = restoreStateOf(v);
+      if (restore) {
+        report.restores++;
+        if (!dryRun && (await this.restores?.requeue(v, restore))) report.restoreJobs++;
+      }
     }
     // 5. Stale intents: dropped when no attempt holds their object's lock; what they named is then unreferenced.
     for (const dropped of await this.dropStale(intents, dryRun, report)) referenced.delete(dropped);
