@@ -32,9 +32,9 @@
  *    (its copy-back, or its copy's expiry). If that job was lost (Redis lost its data), nothing else would ever
  *    finish the restore or release the copy: the pass asks for the job again under its deterministic id (an
  *    existing one, in any state, is left as it is), and the job re-checks everything under the object's lock.
- * A dry run reports the same without deleting, aborting, dropping or queueing. A tier that cannot list multipart uploads (s3rver answers
- * 501 NotImplemented) is reconciled for its objects, and the report says why its uploads were not listed. Memory:
- * one entry per listed object and per listed upload.
+ * A dry run reports the same without deleting, aborting, dropping or queueing. A tier that cannot list multipart
+ * uploads (s3rver answers 501 NotImplemented) is reconciled for its objects, and the report says why its uploads were
+ * not listed. Memory: one entry per listed object and per listed upload.
  *
  * A tier's prefix belongs to one deployment: everything under it that this deployment's versions do not reference
  * is removed (or aborted) once past the grace. Two deployments must never share a bucket and prefix.
