@@ -357,15 +357,23 @@ export class BucketStore {
     this.lifecycleCache.set(bucket, { doc, until: Date.now() + BUCKET_CACHE_MS });
   }
 
-  /** Copies bucket records to drives that miss them (replaced drives). */
-  async healBucketRecords(buckets: string[]): Promise<void> {
+  /**
+   * Copies bucket records to drives that miss them, and makes the bucket's volume on every drive that lacks it
+   * (replaced or wiped drives); returns the buckets that still exist, the ones to heal the objects of.
+   */
+  async healBucketRecords(buckets: string[]): Promise<string[]> {
+    const live: string[] = [];
     for (const bucket of buckets) {
-      // Under the bucket's lock, and only if it still exists: a DeleteBucket that ran since the caller listed it
-      // must not have its record written back.
+      // Under the bucket's lock (cluster-wide), and only if it still exists: a DeleteBucket that ran since the
+      // caller listed it must not have its record or an empty volume written back, and one that comes later waits.
       await this.locks.withWrite(bucket, async () => {
-        if (await this.bucketExists(bucket).catch(() => false)) await this.healBucketRecord(bucket);
+        if (!(await this.bucketExists(bucket).catch(() => false))) return;
+        await this.healBucketRecord(bucket);
+        await Promise.all(this.drives().map((d) => d.makeVolume(bucket).catch(() => undefined)));
+        live.push(bucket);
       });
     }
+    return live;
   }
 
   /** Writes a bucket's record (and volume) back on the drives that lack it. */

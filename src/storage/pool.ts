@@ -508,10 +508,10 @@ export class ErasurePool implements ObjectLayer {
         // undecidable: skip this round
       }
     }
-    await this.buckets.healBucketRecords(live);
+    const healed = await this.buckets.healBucketRecords(live);
     const sets = opts.setIndex === undefined ? this.sets : [this.sets[opts.setIndex]];
     const reports: HealSetReport[] = [];
-    for (const set of sets) reports.push(await healSet(set, live));
+    for (const set of sets) reports.push(await healSet(set, healed));
     return reports;
   }
 

@@ -320,7 +320,7 @@ function frameOf(s: number, k: number, data: Buffer, parity: Buffer, shard: numb
   return frame;
 }
 
-/** Heals every object of every bucket in a set. */
+/** Heals every object of every bucket in a set (whose volumes the caller made on every drive). */
 export async function healSet(set: ErasureSet, buckets: string[]): Promise<HealSetReport> {
   const report: HealSetReport = {
     setIndex: set.config.index,
@@ -329,7 +329,6 @@ export async function healSet(set: ErasureSet, buckets: string[]): Promise<HealS
     failures: [],
   };
   for (const bucket of buckets) {
-    await eachDriveQuiet(set.drives, (d) => d.makeVolume(bucket));
     for await (const entry of walkSet(set, bucket, { recursive: true }, 1)) {
       report.objectsScanned++;
       try {
