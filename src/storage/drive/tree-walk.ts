@@ -144,17 +144,23 @@ async function hasKeyAfter(
   return false;
 }
 
-/** True when a directory holds at least one object somewhere below it. */
+/**
+ * True when a directory holds a `%meta` file somewhere below it. Like the walk, it asks the disk only where the tree
+ * index allows one: not for an object directory known to hold none, not below one whose whole subtree holds none.
+ */
 async function hasContent(t: TreeSource, volume: string, relDir: string): Promise<boolean> {
   const kids = await children(t, volume, relDir);
   for (const { name } of kids) {
     const childRel = joinRel(relDir, name);
-    try {
-      await fs.access(t.resolve(volume, joinRel(childRel, META_FILE)));
-      return true;
-    } catch {
-      if (await hasContent(t, volume, childRel)) return true;
+    if (t.mayHoldMetaFile(volume, childRel)) {
+      try {
+        await fs.access(t.resolve(volume, joinRel(childRel, META_FILE)));
+        return true;
+      } catch {
+        // no %meta file here
+      }
     }
+    if (t.mayHoldMetaFilesBelow(volume, childRel) && (await hasContent(t, volume, childRel))) return true;
   }
   return false;
 }
