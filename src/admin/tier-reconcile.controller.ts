@@ -5,7 +5,8 @@
  *   unreferenced uploads older than the grace period (TIERGATE_TIER_ORPHAN_GRACE_SECONDS), in this request; answers
  *   the ReconcileReport (listed, referenced, young, orphans, removed and the first orphans one by one; uploadsListed,
  *   uploadsReferenced, uploadsYoung, uploadsStale, uploadsAborted and the first stale uploads; uploadsNotListed when
- *   the tier cannot list uploads). A dry run removes and aborts nothing and reports the same.
+ *   the tier cannot list uploads; intentsStale and intentsDropped; restores and restoreJobs, the restores whose
+ *   jobs it asked for again). A dry run removes, aborts, drops and queues nothing and reports the same.
  * The same pass runs by itself every reconcile interval as a queued job, once per tier per slot across gateways.
  * Errors answer JSON `{ code, message }`: 400 InvalidArgument (a dryRun that is not true/false), 404 NoSuchTier,
  * 503 TierUnavailable (the tier did not answer; the report is not partial: nothing after the failure was done).
