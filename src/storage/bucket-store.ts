@@ -368,15 +368,15 @@ export class BucketStore {
       // caller listed it must not have its record or an empty volume written back, and one that comes later waits.
       await this.locks.withWrite(bucket, async () => {
         if (!(await this.bucketExists(bucket).catch(() => false))) return;
-        await this.healBucketRecord(bucket);
         await Promise.all(this.drives().map((d) => d.makeVolume(bucket).catch(() => undefined)));
+        await this.healBucketRecord(bucket);
         live.push(bucket);
       });
     }
     return live;
   }
 
-  /** Writes a bucket's record (and volume) back on the drives that lack it. */
+  /** Writes a bucket's record back on the drives that lack it (the caller made its volume on every drive). */
   private async healBucketRecord(bucket: string): Promise<void> {
     const path = `${BUCKETS_DIR}/${bucket}/bucket.json`;
     let record: Buffer | undefined;
@@ -392,7 +392,6 @@ export class BucketStore {
           await d.readFile(SYS_VOLUME, path);
         } catch (err) {
           if (!isStorageError(err, 'FileNotFound')) return;
-          await d.makeVolume(bucket).catch(() => undefined);
           await d.writeFileAtomic(SYS_VOLUME, path, rec).catch(() => undefined);
         }
       }),

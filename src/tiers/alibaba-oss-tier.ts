@@ -201,10 +201,18 @@ export class AlibabaOssTier implements TierBackend {
     }
   }
 
-  /** A body of up to one part streams through as one PutObject; a larger or unsized one holds `queueSize` parts in flight and the one being cut. */
+  /**
+   * A body of known size up to one part streams through as one PutObject and holds nothing; a larger or unsized one
+   * holds `queueSize` parts in flight and the one being cut.
+   */
   putMemory(size?: number): number {
-    if (size !== undefined && size <= this.partSize) return 0;
+    if (this.single(size)) return 0;
     return (this.queueSize + 1) * partSizeFor(size, this.partSize);
+  }
+
+  /** Whether a body of `size` bytes goes up as one streamed PutObject (known, and no larger than a part). */
+  private single(size: number | undefined): boolean {
+    return size !== undefined && size <= this.partSize;
   }
 
   async put(key: string, body: Readable, opts: TierPutOptions = {}): Promise<TierPutResult> {
@@ -218,7 +226,7 @@ export class AlibabaOssTier implements TierBackend {
       mime: CONTENT_TYPE,
       timeout: this.timeoutMs,
     };
-    const single = opts.size !== undefined && opts.size <= this.partSize;
+    const single = this.single(opts.size);
     const counted = countedBody(body, opts.size, this.name, { md5: single });
     try {
       if (single) {

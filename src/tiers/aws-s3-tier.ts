@@ -107,15 +107,23 @@ export class AwsS3Tier implements TierBackend {
     this.client = new S3Client(config);
   }
 
-  /** A body of up to one part streams through as one PutObject; a larger or unsized one holds at most `queueSize` parts held by Upload. */
+  /**
+   * A body of known size up to one part streams through as one PutObject and holds nothing; a larger or unsized one
+   * goes through Upload, which holds at most `queueSize` parts.
+   */
   putMemory(size?: number): number {
-    if (size !== undefined && size <= this.partSize) return 0;
+    if (this.single(size)) return 0;
     return this.queueSize * partSizeFor(size, this.partSize);
+  }
+
+  /** Whether a body of `size` bytes goes up as one streamed PutObject (known, and no larger than a part). */
+  private single(size: number | undefined): boolean {
+    return size !== undefined && size <= this.partSize;
   }
 
   async put(key: string, body: Readable, opts: TierPutOptions = {}): Promise<TierPutResult> {
     checkMetadata(opts.metadata, this.name);
-    const single = opts.size !== undefined && opts.size <= this.partSize;
+    const single = this.single(opts.size);
     const counted = countedBody(body, opts.size, this.name, { md5: single });
     const params = {
       Bucket: this.bucket,
