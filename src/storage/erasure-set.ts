@@ -132,13 +132,16 @@ export class ErasureSet {
     return Array.from({ length: this.n }, (_, p) => (p + start) % this.n);
   }
 
-  /** Reads every drive's metadata file for an object directory. */
+  /**
+   * Reads every drive's metadata file for an object directory (decoded by the drive where it still holds its own
+   * write decoded, see Drive.readMetaDecoded).
+   */
   async readMetas(bucket: string, dir: string): Promise<DriveMeta[]> {
     const raw = await Promise.all(
       this.drives.map(async (d): Promise<Buffer | DriveMeta> => {
         if (!d) return storageError('DriveOffline', 'drive offline');
         try {
-          return await d.readMeta(bucket, dir);
+          return await (d.readMetaDecoded ? d.readMetaDecoded(bucket, dir) : d.readMeta(bucket, dir));
         } catch (err) {
           return err instanceof Error ? err : new Error(String(err));
         }

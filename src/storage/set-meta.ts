@@ -233,7 +233,7 @@ export async function writeObjectMetas(
         if (head.versions.length === 0 && !head.pages) await d.deleteMeta(bucket, dir);
         else {
           const bytes = encodeMetaSharing(head, encoded);
-          await d.writeMeta(bucket, dir, key, bytes, { fresh: state.heads[p] === null });
+          await d.writeMeta(bucket, dir, key, bytes, { fresh: state.heads[p] === null, decoded: head });
         }
         state.stored[p] = layout.stored;
         await deletePages(d, bucket, dir, layout.drop);

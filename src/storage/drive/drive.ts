@@ -5,6 +5,8 @@
  * (FileNotFound, DriveOffline, DriveFaulty, ...), never a raw errno.
  */
 
+import type { MetaFile } from '../meta/meta-file';
+
 /** Sequential-or-positional writer of one new file (shard files in temp staging). */
 export interface FileWriter {
   /** Writes buffers at a byte position (positional writes let blocks be written out of order). */
@@ -44,6 +46,11 @@ export interface WalkOptions {
 export interface WriteMetaOptions {
   /** The caller read this drive's metadata under the object's lock and found none (nothing old to clean up). */
   fresh?: boolean;
+  /**
+   * What `data` decodes to. A drive may keep it to answer readMetaDecoded without decoding; it then freezes the
+   * records (deeply), so the caller must not change them afterwards.
+   */
+  decoded?: MetaFile;
 }
 
 export interface DriveInfo {
@@ -69,6 +76,11 @@ export interface Drive {
    * or the drive's metadata log) is the drive's business.
    */
   readMeta(volume: string, dir: string): Promise<Buffer | null>;
+  /**
+   * readMeta, answered decoded where the drive still holds the decoding of its own recent write (writeMeta's
+   * `decoded`): its records are frozen and shared with every other such read. Bytes where it does not.
+   */
+  readMetaDecoded?(volume: string, dir: string): Promise<Buffer | MetaFile | null>;
   /** Replaces an object's metadata atomically and durably (a crash leaves the old or the new bytes). */
   writeMeta(volume: string, dir: string, key: string, data: Buffer, opts: WriteMetaOptions): Promise<void>;
   /** Removes an object's metadata durably (its directory's empty parents are pruned); missing is not an error. */

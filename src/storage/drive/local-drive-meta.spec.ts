@@ -11,7 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { dirOf, segmentFiles, show } from '../../../test/fixtures/meta-log';
 import { randomInt, seededRandom } from '../../../test/fixtures/prng';
 import { tempDrives } from '../../../test/fixtures/temp-drives';
+import { objectVersion } from '../../../test/fixtures/object-version';
 import { compareKeys, META_FILE, SYS_VOLUME } from '../layout';
+import { decodeMeta, encodeMeta, type MetaFile } from '../meta/meta-file';
 import type { WalkOptions } from './drive';
 import { LocalDrive } from './local-drive';
 import { LOG_META_MAX, METALOG_DIR, type MetaLogOptions } from './meta-log';
@@ -72,6 +74,36 @@ describe('LocalDrive metadata in the log', () => {
     assert.equal(await read('tree-only', 'x'), null, 'the volume is found empty');
     await drive.writeMeta('tree-only', dirOf('x'), 'x', asFile('file'), {});
     assert.equal(await read('tree-only', 'x'), 'file');
+  });
+
+  it('answers readMetaDecoded decoded for its own log writes, and with the bytes otherwise', async () => {
+    const metaOf = (dataDir: string, frameBytes: number): MetaFile => {
+      const v = objectVersion({ versionId: 'null', dataDir });
+      return { versions: [v], inline: new Map([[dataDir, Buffer.alloc(frameBytes, 7)]]) };
+    };
+    const dir = dirOf('decoded/key');
+    const small = metaOf('small', 100);
+    const bytes = encodeMeta(small);
+    await drive.writeMeta('bkt', dir, 'decoded/key', bytes, { decoded: small });
+    const got = await drive.readMetaDecoded('bkt', dir);
+    assert.ok(got && !Buffer.isBuffer(got), 'decoded');
+    assert.deepEqual(got, decodeMeta(bytes));
+    assert.ok(
+      Object.isFrozen(small.versions[0]),
+      "the writer's records are frozen: every such read shares them",
+    );
+
+    // Written without `decoded`, too large for the log (a %meta file), or after a restart: the bytes, as readMeta.
+    const plain = encodeMeta(metaOf('plain', 100));
+    await drive.writeMeta('bkt', dir, 'decoded/key', plain, {});
+    assert.deepEqual(await drive.readMetaDecoded('bkt', dir), plain);
+    const large = metaOf('large', LOG_META_MAX);
+    await drive.writeMeta('bkt', dir, 'decoded/key', encodeMeta(large), { decoded: large });
+    assert.deepEqual(await drive.readMetaDecoded('bkt', dir), encodeMeta(large));
+    await drive.writeMeta('bkt', dir, 'decoded/key', bytes, { decoded: metaOf('small', 100) });
+    await reopen();
+    assert.deepEqual(await drive.readMetaDecoded('bkt', dir), bytes);
+    assert.equal(await drive.readMetaDecoded('bkt', dirOf('decoded/none')), null);
   });
 
   it('moves log -> file -> log with the newest metadata visible and no %meta file left behind', async () => {

@@ -21,6 +21,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { isStorageError, storageError, fileNotFound } from '../errors';
 import { joinRel, META_FILE, STAGE_MARKS, SYS_VOLUME, TMP_DIR } from '../layout';
+import { type MetaFile, viewOf } from '../meta/meta-file';
 import type {
   Drive,
   DriveInfo,
@@ -86,6 +87,18 @@ export class LocalDrive implements Drive {
     const log = await this.log();
     const entry = log.get(volume, dir);
     if (entry) return log.read(entry);
+    return this.readMetaFile(volume, dir);
+  }
+
+  async readMetaDecoded(volume: string, dir: string): Promise<Buffer | MetaFile | null> {
+    const log = await this.log();
+    const entry = log.get(volume, dir);
+    if (entry) return log.decoded(entry) ?? log.read(entry);
+    return this.readMetaFile(volume, dir);
+  }
+
+  /** The bytes of dir's `%meta` file; null when it has none. */
+  private async readMetaFile(volume: string, dir: string): Promise<Buffer | null> {
     this.checkPath(volume, dir);
     if (!this.mayHoldMetaFile(volume, dir)) return null;
     const file = this.resolve(volume, joinRel(dir, META_FILE));
@@ -109,7 +122,7 @@ export class LocalDrive implements Drive {
     this.checkPath(volume, dir); // the same checks as a file write
     if (data.length <= LOG_META_MAX) {
       const inLog = log.get(volume, dir) !== undefined;
-      await log.put(volume, dir, key, data);
+      await log.put(volume, dir, key, data, opts.decoded && viewOf(opts.decoded));
       // The record wins from now on; an older %meta file is dead weight (and harmless if this unlink is lost).
       if (!inLog && !opts.fresh) await this.removeMetaFile(volume, dir, false);
       return;

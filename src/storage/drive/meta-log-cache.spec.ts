@@ -1,7 +1,7 @@
 /**
  * meta-log.ts's read cache: it serves the newest bytes, as copies the caller may change; evicts oldest first within
- * its budget; reads the disk when it is off; and keeps only what it read intact. The log itself is in
- * meta-log.spec.ts.
+ * its budget; reads the disk when it is off; and keeps only what it read intact. A record written with its decoded
+ * view is read back decoded only while its bytes are in memory. The log itself is in meta-log.spec.ts.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -9,6 +9,8 @@ import { after, describe, it } from 'node:test';
 import { randomBytes, randomInt, seededRandom } from '../../../test/fixtures/prng';
 import { flipByte, LogModel, recordLength } from '../../../test/fixtures/meta-log';
 import { tempDrives } from '../../../test/fixtures/temp-drives';
+import { objectVersion } from '../../../test/fixtures/object-version';
+import { decodeMeta, encodeMeta, type MetaFile, viewOf } from '../meta/meta-file';
 import { MetaLog, type MetaLogOptions } from './meta-log';
 
 describe('MetaLog read cache', () => {
@@ -128,6 +130,46 @@ describe('MetaLog read cache', () => {
       if ((await log.read(log.get('v', k)!))[0] === 'm'.charCodeAt(0)) fromCache.push(k);
     }
     assert.deepEqual(fromCache, keys.slice(keys.length - held));
+    await log.close();
+  });
+
+  it('answers decoded reads of its own writes only while their bytes are in memory', async () => {
+    const metaOf = (name: string): MetaFile => {
+      const v = objectVersion({ versionId: name, dataDir: `data-${name}` });
+      return { versions: [v], inline: new Map([[v.dataDir, Buffer.alloc(40, name)]]) };
+    };
+    const probe = await MetaLog.open(fresh('view-size'), { sync: false });
+    await probe.put('v', 'p', 'p', encodeMeta(metaOf('p')));
+    const recordLen = probe.get('v', 'p')!.len;
+    await probe.close();
+    const dir = fresh('view');
+    const opts: MetaLogOptions = { sync: false, cacheBytes: recordLen * 4 };
+    let log = await MetaLog.open(dir, opts);
+    const put = (name: string, withView = true): Promise<void> => {
+      const meta = metaOf(name);
+      return log.put('v', name, name, encodeMeta(meta), withView ? viewOf(meta) : undefined);
+    };
+    const check = async (name: string, decoded: boolean): Promise<void> => {
+      const entry = log.get('v', name)!;
+      const got = log.decoded(entry);
+      assert.equal(got !== undefined, decoded, `${name}: decoded`);
+      if (got) assert.deepEqual(got, decodeMeta(await log.read(entry)), `${name}: as its bytes decode`);
+    };
+
+    const queued = put('a');
+    await check('a', true); // still queued: its bytes are the pending record
+    await queued;
+    await check('a', true); // durable, in the read cache
+    for (const name of 'bcde') await put(name);
+    await check('a', false); // evicted with its bytes (the cache holds four records)
+    for (const name of 'bcde') await check(name, true);
+    await put('c', false); // an overwrite without a view
+    await check('c', false);
+    await log.read(log.get('v', 'a')!); // read back into the cache: bytes only, no view
+    await check('a', false);
+    await log.close();
+    log = await MetaLog.open(dir, opts); // nothing is decoded after a replay
+    for (const name of 'abcde') await check(name, false);
     await log.close();
   });
 });

@@ -28,8 +28,9 @@ export class RecordCache {
     while (this.used > this.budget && this.oldest) this.drop(this.oldest);
   }
 
-  /** Forgets `entry`'s bytes, if kept. */
+  /** Forgets `entry`'s bytes, if kept (and its decoded view, which is only kept with them). */
   drop(entry: LogEntry): void {
+    entry.view = undefined;
     if (!entry.cached) return;
     this.used -= entry.cached.length;
     entry.cached = undefined;

@@ -2,6 +2,7 @@
  * A metadata log segment (meta-log.ts) as the log keeps it open, where the log holds each object's record, and the
  * zero fill that keeps preallocated space ahead of the active segment's end (see meta-log.ts's file comment).
  */
+import type { MetaView } from '../meta/meta-file';
 import { closeFd, openFd, writeAll } from './fs-io';
 
 /** Zero-filled space kept ahead of the active segment's end: the bounds of one step. */
@@ -125,6 +126,11 @@ export interface LogEntry {
   pending?: Buffer;
   /** The record's bytes while it is in the read cache. */
   cached?: Buffer;
+  /**
+   * The decoded metadata of a record this process wrote, kept only while its bytes are in memory (pending or
+   * cached), so a read of a recent write needs no decoding (MetaLog.decoded).
+   */
+  view?: MetaView;
   /** Neighbours in the read cache's age order (set only while `cached` is). */
   olderCached?: LogEntry;
   newerCached?: LogEntry;

@@ -10,9 +10,11 @@ import {
   decodeMeta,
   emptyMeta,
   encodeMeta,
+  fromView,
   META_FORMAT_PAGED,
   META_FORMAT_VERSION,
   type MetaFile,
+  viewOf,
 } from './meta-file';
 import { pageRefFor } from './pages';
 import type { ObjectVersion } from './version';
@@ -269,5 +271,62 @@ describe('format 2: heads that list version pages', () => {
         json,
       );
     }
+  });
+});
+
+describe('viewOf / fromView: a decoded file kept next to its encoding', () => {
+  /** Several inline versions (frames of different sizes), one that is not inline, and pages. */
+  function rich(): MetaFile {
+    const versions: ObjectVersion[] = [];
+    const inline = new Map<string, Buffer>();
+    for (let i = 0; i < 5; i++) {
+      const dataDir = `dd-${i}`;
+      const isInline = i !== 2;
+      versions.push(objectVersion({ versionId: `v${i}`, modTime: 100 - i, dataDir, inline: isInline }));
+      if (isInline) inline.set(dataDir, Buffer.alloc(i * 13 + 2, 0x41 + i));
+    }
+    inline.set('stray', Buffer.from('not a version of this file')); // not encoded, so not in the view
+    const pages = [pageRefFor('0b9e7f0c-8f4e-4a7c-9d51-3f7c2e9a1b20', sample().versions)];
+    return { versions, inline, pages };
+  }
+
+  it('reads back exactly what decoding the encoding gives, frames taken from the encoding', () => {
+    for (const meta of [sample(), rich(), emptyMeta(), { ...sample(), pages: [] }]) {
+      const encoded = encodeMeta(meta);
+      const want = decodeMeta(encoded);
+      const got = fromView(viewOf(meta), encoded);
+      assert.deepEqual(got.versions, want.versions);
+      assert.deepEqual(got.pages, want.pages);
+      assert.deepEqual([...got.inline.keys()], [...want.inline.keys()]);
+      for (const [dataDir, frame] of got.inline) {
+        assert.ok(frame.equals(want.inline.get(dataDir)!), dataDir);
+        const at = frame.byteOffset - encoded.byteOffset;
+        assert.ok(
+          frame.buffer === encoded.buffer && at >= 0 && at + frame.length <= encoded.length,
+          `${dataDir}: a view into the encoding, not a copy`,
+        );
+      }
+    }
+  });
+
+  it('freezes the records and page references every read shares, but not what each read gets', () => {
+    const meta = rich();
+    const encoded = encodeMeta(meta);
+    const view = viewOf(meta);
+    const a = fromView(view, encoded);
+    const b = fromView(view, encoded);
+    assert.equal(a.versions[0], b.versions[0], 'the records are shared');
+    assert.notEqual(a.versions, b.versions);
+    assert.notEqual(a.inline, b.inline);
+    const v = a.versions[0];
+    assert.throws(() => (v.size = 1), TypeError);
+    assert.throws(() => (v.tags.x = 'y'), TypeError);
+    assert.throws(() => v.erasure.distribution.push(9), TypeError);
+    assert.throws(() => (v.parts[0].size = 7), TypeError);
+    assert.throws(() => (a.pages![0].count = 0), TypeError);
+    a.versions.pop();
+    a.inline.clear();
+    a.pages!.pop();
+    assert.deepEqual(fromView(view, encoded), b, 'changing one read changes no other');
   });
 });

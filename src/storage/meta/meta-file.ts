@@ -67,10 +67,8 @@ export function encodeMetaSharing(meta: MetaFile, seen: SharedEncode[]): Buffer 
   let index = '{';
   const blobs: Buffer[] = [];
   let offset = 0;
-  for (const v of meta.versions) {
-    const blob = v.inline ? meta.inline.get(v.dataDir) : undefined;
-    if (!blob) continue;
-    index += `${blobs.length ? ',' : ''}${JSON.stringify(v.dataDir)}:[${offset},${blob.length}]`;
+  for (const [dataDir, blob] of inlineFrames(meta)) {
+    index += `${blobs.length ? ',' : ''}${JSON.stringify(dataDir)}:[${offset},${blob.length}]`;
     blobs.push(blob);
     offset += blob.length;
   }
@@ -103,6 +101,68 @@ export function encodeMetaSharing(meta: MetaFile, seen: SharedEncode[]): Buffer 
   }
   out.writeBigUInt64LE(xxh64(out.subarray(0, pos)), pos);
   return out;
+}
+
+/** The inline frames an encoding carries, in its order: [data id, frame] of each version that has one. */
+function inlineFrames(meta: MetaFile): [string, Buffer][] {
+  const out: [string, Buffer][] = [];
+  for (const v of meta.versions) {
+    const blob = v.inline ? meta.inline.get(v.dataDir) : undefined;
+    if (blob) out.push([v.dataDir, blob]);
+  }
+  return out;
+}
+
+/**
+ * A decoded metadata file kept next to its encoding, so that reading it back needs neither a checksum pass nor a
+ * JSON parse: the metadata log keeps one with each record it wrote while the record's bytes stay in its memory.
+ * The records are frozen, deeply, because every later read of that record shares them (and a reader that changed
+ * one would change what every other reader sees); the inline frames are not kept, only where the encoding has them.
+ */
+export interface MetaView {
+  readonly versions: readonly ObjectVersion[];
+  /** [data id, offset from the start of the inline bytes, length] of each inline frame. */
+  readonly inline: readonly (readonly [string, number, number])[];
+  readonly pages?: readonly PageRef[];
+}
+
+/** The view of `meta` as encodeMeta encodes it; freezes its records and page references. */
+export function viewOf(meta: MetaFile): MetaView {
+  const inline: [string, number, number][] = [];
+  let offset = 0;
+  for (const [dataDir, blob] of inlineFrames(meta)) {
+    inline.push([dataDir, offset, blob.length]);
+    offset += blob.length;
+  }
+  for (const v of meta.versions) freezeDeep(v);
+  const pages = meta.pages?.length ? meta.pages : undefined;
+  if (pages) freezeDeep(pages);
+  return pages
+    ? { versions: meta.versions.slice(), inline, pages }
+    : { versions: meta.versions.slice(), inline };
+}
+
+/**
+ * The MetaFile a view describes, its inline frames read from `encoded` (the encoding the view was made with, which
+ * must not change while they are in use). Each call gets its own versions array and inline map; the records are
+ * the view's, frozen.
+ */
+export function fromView(view: MetaView, encoded: Buffer): MetaFile {
+  const dataStart = HEADER + encoded.readUInt32LE(8);
+  const inline = new Map<string, Buffer>();
+  for (const [dataDir, off, len] of view.inline) {
+    inline.set(dataDir, encoded.subarray(dataStart + off, dataStart + off + len));
+  }
+  const out: MetaFile = { versions: view.versions.slice(), inline };
+  if (view.pages) out.pages = view.pages.slice();
+  return out;
+}
+
+/** Freezes a JSON value and everything in it (stops at what is frozen already). */
+function freezeDeep(value: object): void {
+  if (Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value) as unknown[]) if (typeof v === 'object' && v !== null) freezeDeep(v);
 }
 
 /** Equal page lists (drives list equal pages in distinct arrays, often of the very same reference objects). */
