@@ -11,7 +11,7 @@
  *   3. cleanup - replaced versions are dropped from the metadata and their data dirs deleted.
  * writeQuorum is k, or k + 1 when k == m (so two halves can never both commit). Reads need k agreeing drives.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash as hashOnce, randomUUID } from 'node:crypto';
 import { xxh64 } from '@node-rs/xxhash';
 import type { Drive } from './drive/drive';
 import { isStorageError, storageError } from './errors';
@@ -204,7 +204,6 @@ export class ErasureSet {
     const dist = this.distribution(key);
     const { k, m } = this;
     const { blockSize, inlineThreshold } = this.config;
-    const md5 = createHash('md5');
     const declared = opts.size ?? -1;
     const peeked = declared > inlineThreshold ? null : await peekStream(body, inlineThreshold);
     let version: ObjectVersion;
@@ -216,10 +215,10 @@ export class ErasureSet {
           `request body ended after ${peeked.head.length} of ${declared} bytes`,
         );
       }
-      md5.update(peeked.head);
       const streams = await encodeInline(peeked.head, k, m, blockSize);
       data = { inline: dist.map((s) => streams[s]) };
-      version = this.newVersion(opts, versionId, dist, peeked.head.length, md5.digest('hex'), true);
+      const etag = hashOnce('md5', peeked.head, 'hex');
+      version = this.newVersion(opts, versionId, dist, peeked.head.length, etag, true);
     } else {
       const source = peeked ? peeked.stream : body;
       const stage = await Stage.create(this.drives, bucket, key);

@@ -7,7 +7,7 @@
  * S3 differs from the generic SigV4 rules in one place: the canonical URI is not normalised (no `.`/`..`
  * resolution, no collapsing of `//`) and not double-encoded; each path segment is UriEncoded once.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../errors/s3-error';
 
 /** The only algorithm tiergate accepts. */
@@ -19,9 +19,9 @@ export const TRAILER_ALGORITHM = 'AWS4-HMAC-SHA256-TRAILER';
 /** Hex SHA-256 of the empty string: the payload hash of a bodyless request, and of every chunk's empty "header". */
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-/** Hex SHA-256 of a string or bytes. */
+/** Hex SHA-256 of a string (as UTF-8) or bytes (one-shot: no Hash object per call). */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 function hmac(key: string | Buffer, data: string): Buffer {
