@@ -189,7 +189,16 @@ describe('rsParitySync', () => {
     const rand = seededRandom(7);
     for (let k = 1; k <= MAX_DATA_SHARDS; k++) {
       for (let m = 1; m <= MAX_PARITY_SHARDS; m++) {
-        for (const shard of [8, 16, 8 * randomInt(rand, 3, 64), 8 * randomInt(rand, 65, 512)]) {
+        // Packets (shard / 8) of 1 and 2 bytes, up to 64, up to 512 (unaligned ones go through the padded copy),
+        // and above 512 (unaligned ones go byte by byte).
+        const shards = [
+          8,
+          16,
+          8 * randomInt(rand, 3, 64),
+          8 * randomInt(rand, 65, 512),
+          8 * randomInt(rand, 513, 640),
+        ];
+        for (const shard of shards) {
           const data = randomBytes(rand, k * shard);
           const expected = await nativeParity(k, m, data, shard);
           for (const skew of [0, 3]) {

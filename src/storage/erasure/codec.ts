@@ -138,6 +138,10 @@ export function rsParitySync(k: number, m: number, data: Buffer, parity: Buffer,
   const chunk = dotChunkSize(w, k, shard);
   const rowBits = k * w * w;
   const words = chunk % 4 === 0 && data.byteOffset % 4 === 0 && parity.byteOffset % 4 === 0;
+  if (!words && chunk <= PADDED_MAX_CHUNK) {
+    paddedParity(ctx, k, m, data, parity, shard, chunk);
+    return;
+  }
   const src = words ? new Int32Array(data.buffer, data.byteOffset, (shard * k) >> 2) : null;
   const dst = words ? new Int32Array(parity.buffer, parity.byteOffset, (shard * m) >> 2) : null;
   for (let r = 0; r < m; r++) {
@@ -160,6 +164,75 @@ export function rsParitySync(k: number, m: number, data: Buffer, parity: Buffer,
       }
     }
   }
+}
+
+/**
+ * Below this packet size, packets that are not 4-byte aligned (a packet size that is not a multiple of 4, as a 4 KiB
+ * body on three data shards gives, or a body at an odd offset) are XORed as words in an aligned copy rather than
+ * byte by byte: for small packets the byte loop's cost per packet dominates (measured on this host: 4 KiB on 3+3,
+ * 171-byte packets, 61 us byte by byte against 23 us through the copy; at 1,250-byte packets bytes win, 90 against
+ * 122 us, the copies costing more than the word loop saves).
+ */
+const PADDED_MAX_CHUNK = 512;
+
+/**
+ * rsParitySync for unaligned packets: each data packet is copied to a 4-byte-aligned slot of a scratch area, the
+ * XORs run on words there, and the parity packets are copied back (the slots' padding bytes only ever meet other
+ * padding bytes, and are never copied back).
+ */
+function paddedParity(
+  ctx: Buffer,
+  k: number,
+  m: number,
+  data: Buffer,
+  parity: Buffer,
+  shard: number,
+  chunk: number,
+): void {
+  const w = ctx[0];
+  const rowBits = k * w * w;
+  const packets = shard / chunk; // a multiple of w
+  const stride = (chunk + 3) & ~3;
+  const words = stride >> 2;
+  const area = paddedScratch((k + m) * packets * stride);
+  for (let i = 0; i < k * packets; i++) data.copy(area, i * stride, i * chunk, (i + 1) * chunk);
+  const src = new Int32Array(area.buffer, area.byteOffset, k * packets * words);
+  const out = k * packets * stride;
+  const dst = new Int32Array(area.buffer, area.byteOffset + out, m * packets * words);
+  const shardWords = packets * words;
+  for (let r = 0; r < m; r++) {
+    const row = 3 + r * rowBits;
+    for (let group = 0; group < packets; group += w) {
+      let column = 0;
+      for (let a = 0; a < w; a++) {
+        const target = r * shardWords + (group + a) * words;
+        let first = true;
+        for (let b = 0; b < k; b++) {
+          for (let c = 0; c < w; c++, column++) {
+            if (ctx[row + column] === 0) continue;
+            const source = b * shardWords + (group + c) * words;
+            if (first) copyWords(src, source, dst, target, words);
+            else xorWords(src, source, dst, target, words);
+            first = false;
+          }
+        }
+      }
+    }
+  }
+  for (let i = 0; i < m * packets; i++) {
+    area.copy(parity, i * chunk, out + i * stride, out + i * stride + chunk);
+  }
+}
+
+/** paddedParity's scratch area, reused (4-byte aligned: its own ArrayBuffer). */
+let padded = Buffer.alloc(0);
+function paddedScratch(size: number): Buffer {
+  if (padded.length < size) padded = Buffer.allocUnsafeSlow(Math.max(size, 64 * 1024));
+  return padded;
+}
+
+function copyWords(src: Int32Array, from: number, dst: Int32Array, to: number, count: number): void {
+  for (let i = 0; i < count; i++) dst[to + i] = src[from + i];
 }
 
 /** The addon's packet size for a shard: shard / w, halved while the working set would spill a 1 MiB cache. */
