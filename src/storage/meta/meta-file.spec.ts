@@ -324,6 +324,22 @@ describe('viewOf / fromView: a decoded file kept next to its encoding', () => {
     assert.throws(() => v.erasure.distribution.push(9), TypeError);
     assert.throws(() => (v.parts[0].size = 7), TypeError);
     assert.throws(() => (a.pages![0].count = 0), TypeError);
+    // Nothing in any record is left unfrozen (sample() has every kind of field, tier and lifecycle included).
+    const unfrozen = (value: unknown, at: string): string[] =>
+      typeof value !== 'object' || value === null
+        ? []
+        : [
+            ...(Object.isFrozen(value) ? [] : [at]),
+            ...Object.entries(value).flatMap(([k, v]) => unfrozen(v, `${at}.${k}`)),
+          ];
+    const full = sample();
+    const fullView = viewOf(full);
+    assert.deepEqual(
+      fullView.versions.flatMap((r, i) => unfrozen(r, `versions[${i}]`)),
+      [],
+    );
+    const has = (f: (r: ObjectVersion) => unknown): boolean => full.versions.some((r) => f(r));
+    assert.ok(has((r) => r.tier) && has((r) => r.lifecycle) && has((r) => Object.keys(r.tags).length > 0));
     a.versions.pop();
     a.inline.clear();
     a.pages!.pop();
