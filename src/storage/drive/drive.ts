@@ -78,7 +78,8 @@ export interface Drive {
   readMeta(volume: string, dir: string): Promise<Buffer | null>;
   /**
    * readMeta, answered decoded where the drive still holds the decoding of its own recent write (writeMeta's
-   * `decoded`): its records are frozen and shared with every other such read. Bytes where it does not.
+   * `decoded`): its records (frozen) and inline frames are shared with every other such read, so they must not be
+   * changed; its versions array and inline map are the caller's. Bytes where it does not.
    */
   readMetaDecoded?(volume: string, dir: string): Promise<Buffer | MetaFile | null>;
   /** Replaces an object's metadata atomically and durably (a crash leaves the old or the new bytes). */

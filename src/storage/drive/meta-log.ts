@@ -50,8 +50,8 @@
  * that form while its bytes stay in memory, so reading a recent write back needs no checksum pass and no JSON
  * parse: a GET of an object just PUT costs a lookup per drive. That form is not counted in the budget; it adds
  * about 450 bytes of heap to a cached record (measured for a 4 KiB object, whose record is about 1.6 KB), since its
- * records are the writer's objects, shared by the drives of the set, and its frames are the cached bytes. Only this process writes this drive's log (other nodes reach the drive through its
- * owner), so the copy can never be stale.
+ * records are the writer's objects, shared by the drives of the set, and its frames are the cached bytes. Only this
+ * process writes this drive's log (other nodes reach the drive through its owner), so the copy can never be stale.
  */
 import * as fsCb from 'node:fs';
 import { constants as fsc } from 'node:fs';

@@ -340,6 +340,10 @@ describe('viewOf / fromView: a decoded file kept next to its encoding', () => {
     );
     const has = (f: (r: ObjectVersion) => unknown): boolean => full.versions.some((r) => f(r));
     assert.ok(has((r) => r.tier) && has((r) => r.lifecycle) && has((r) => Object.keys(r.tags).length > 0));
+    // A record read from disk without erasure or parts is still written (freezing must never fail a write).
+    const bare = { ...objectVersion(), erasure: undefined, parts: undefined } as unknown as ObjectVersion;
+    assert.doesNotThrow(() => viewOf({ versions: [bare], inline: new Map() }));
+    assert.ok(Object.isFrozen(bare));
     a.versions.pop();
     a.inline.clear();
     a.pages!.pop();

@@ -20,7 +20,7 @@
 import { xxh64 } from '@node-rs/xxhash';
 import { storageError } from '../errors';
 import type { PageRef } from './pages';
-import type { ObjectVersion } from './version';
+import type { ErasureInfo, ObjectVersion, PartRecord } from './version';
 
 const MAGIC = Buffer.from('TGMF');
 /** Format version of a metadata file without version pages. */
@@ -165,9 +165,10 @@ export function fromView(view: MetaView, encoded: Buffer): MetaFile {
  */
 function freezeRecord(v: ObjectVersion): void {
   if (Object.isFrozen(v)) return;
-  Object.freeze(v.erasure.distribution);
+  // Tolerant of a record read from disk without these (freezing must never be what fails a write).
+  Object.freeze((v.erasure as ErasureInfo | undefined)?.distribution);
   Object.freeze(v.erasure);
-  for (const part of v.parts) Object.freeze(part);
+  for (const part of (v.parts as PartRecord[] | undefined) ?? []) Object.freeze(part);
   Object.freeze(v.parts);
   Object.freeze(v.userMetadata);
   Object.freeze(v.tags);
