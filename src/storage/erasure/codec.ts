@@ -178,7 +178,9 @@ const PADDED_MAX_CHUNK = 512;
 /**
  * rsParitySync for unaligned packets: each data packet is copied to a 4-byte-aligned slot of a scratch area, the
  * XORs run on words there, and the parity packets are copied back (the slots' padding bytes only ever meet other
- * padding bytes, and are never copied back).
+ * padding bytes, and are never copied back). The bitmatrix walk repeats rsParitySync's on purpose: one walk shared
+ * by both, over word indices with a word-copy loop for each first packet, made the aligned path slower (2+2, 4 KiB:
+ * 10.9 against 7.1 us), since that path copies each first packet with Buffer.copy on the caller's buffers.
  */
 function paddedParity(
   ctx: Buffer,
