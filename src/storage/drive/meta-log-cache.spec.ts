@@ -12,6 +12,8 @@ import { tempDrives } from '../../../test/fixtures/temp-drives';
 import { objectVersion } from '../../../test/fixtures/object-version';
 import { decodeMeta, encodeMeta, type MetaFile, viewOf } from '../meta/meta-file';
 import { MetaLog, type MetaLogOptions } from './meta-log';
+import { RecordCache } from './meta-log-cache';
+import type { LogEntry } from './meta-log-segment';
 
 describe('MetaLog read cache', () => {
   const tmp = tempDrives(0, 'meta-log-cache');
@@ -131,6 +133,63 @@ describe('MetaLog read cache', () => {
     }
     assert.deepEqual(fromCache, keys.slice(keys.length - held));
     await log.close();
+  });
+
+  it('keeps records that own their memory, so its budget bounds what it holds alive', async () => {
+    const budget = 64 * 1024;
+    const dir = fresh('cache-owned');
+    const opts: MetaLogOptions = { sync: false, cacheBytes: budget };
+    const rand = seededRandom(71);
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    let log = await MetaLog.open(dir, opts);
+    // Small records, the size Node would cut from its shared 8 KiB pool: a cached slice would pin the whole slab.
+    for (const k of keys) await log.put('v', k, k, randomBytes(rand, randomInt(rand, 50, 1500)));
+    /** The distinct ArrayBuffers the cache holds, after checking each record owns its own. */
+    const held = (): Set<ArrayBufferLike> => {
+      const buffers = new Set<ArrayBufferLike>();
+      for (const k of keys) {
+        const record = log.get('v', k)?.cached;
+        if (!record) continue;
+        assert.equal(record.buffer.byteLength, record.length, `${k}: the record owns its memory`);
+        buffers.add(record.buffer);
+      }
+      return buffers;
+    };
+    const bytes = (buffers: Set<ArrayBufferLike>): number =>
+      [...buffers].reduce((sum, b) => sum + b.byteLength, 0);
+    const written = held();
+    assert.ok(written.size > 20, `written records are cached (${written.size})`);
+    assert.ok(bytes(written) <= budget, `${bytes(written)} bytes held, budget ${budget}`);
+    await log.close();
+    log = await MetaLog.open(dir, opts); // now the cache fills from disk reads
+    for (const k of keys) await log.read(log.get('v', k)!);
+    const read = held();
+    assert.ok(read.size > 20, `records read are cached (${read.size})`);
+    assert.ok(bytes(read) <= budget, `${bytes(read)} bytes held, budget ${budget}`);
+    await log.close();
+  });
+
+  it('charges a record that is a slice for all of the memory it pins', () => {
+    const cache = new RecordCache(4000);
+    const entry = (): LogEntry =>
+      ({ volume: 'v', dir: 'd', key: 'k', seg: null, off: 0, len: 100, metaAt: 0, metaLen: 100 }) as LogEntry;
+    const owned = Array.from({ length: 4 }, entry);
+    for (const e of owned) cache.add(e, Buffer.alloc(900));
+    assert.ok(
+      owned.every((e) => e.cached),
+      'four records of 900 bytes fit in 4000',
+    );
+    const slice = entry();
+    cache.add(slice, Buffer.alloc(950).subarray(0, 100));
+    assert.ok(slice.cached, 'a 100-byte slice of 950 bytes is kept');
+    assert.deepEqual(
+      owned.map((e) => e.cached !== undefined),
+      [false, true, true, true],
+      'and is charged 950: the oldest record made room',
+    );
+    const big = entry();
+    cache.add(big, Buffer.alloc(1500).subarray(0, 10));
+    assert.equal(big.cached, undefined, 'a slice of more than a quarter of the budget is not kept');
   });
 
   it('answers decoded reads of its own writes only while their bytes are in memory', async () => {

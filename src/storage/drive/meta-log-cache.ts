@@ -17,14 +17,15 @@ export class RecordCache {
 
   /** Keeps `record` as `entry`'s bytes (the newest), evicting the oldest records past the budget. */
   add(entry: LogEntry, record: Buffer): void {
-    if (this.budget === 0 || entry.cached || record.length > this.budget / 4) return;
+    const pinned = pinnedBytes(record);
+    if (this.budget === 0 || entry.cached || pinned > this.budget / 4) return;
     entry.cached = record;
     entry.olderCached = this.newest;
     entry.newerCached = undefined;
     if (this.newest) this.newest.newerCached = entry;
     else this.oldest = entry;
     this.newest = entry;
-    this.used += record.length;
+    this.used += pinned;
     while (this.used > this.budget && this.oldest) this.drop(this.oldest);
   }
 
@@ -32,7 +33,7 @@ export class RecordCache {
   drop(entry: LogEntry): void {
     entry.view = undefined;
     if (!entry.cached) return;
-    this.used -= entry.cached.length;
+    this.used -= pinnedBytes(entry.cached);
     entry.cached = undefined;
     const { olderCached: older, newerCached: newer } = entry;
     if (older) older.newerCached = newer;
@@ -41,4 +42,13 @@ export class RecordCache {
     else this.newest = older;
     entry.olderCached = entry.newerCached = undefined;
   }
+}
+
+/**
+ * The memory a kept record holds on to: all of its ArrayBuffer, not just its own bytes. The log hands the cache
+ * records that own theirs (encodeRecord, MetaLog.read); a slice of something bigger is charged for all of it, so the
+ * budget bounds what the cache really keeps alive.
+ */
+function pinnedBytes(record: Buffer): number {
+  return record.buffer.byteLength;
 }

@@ -62,7 +62,9 @@ export function encodeRecord(
   if (v > 0xffff || d > 0xffff || k > 0xffff)
     throw storageError('InvalidArgument', 'name too long for the log');
   const len = RECORD_FIXED + v + d + k + meta.length + RECORD_HASH;
-  const buf = Buffer.allocUnsafe(len);
+  // Not from Node's shared pool: the read cache may keep this record for long, and a pooled slice would pin the
+  // whole 8 KiB slab it was cut from (with whatever short-lived buffers shared it) for as long.
+  const buf = Buffer.allocUnsafeSlow(len);
   buf.writeUInt32LE(RECORD_MAGIC, 0);
   buf.writeUInt32LE(len, 4);
   buf.writeUInt8(kind, 8);

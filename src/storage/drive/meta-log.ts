@@ -195,7 +195,7 @@ export class MetaLog {
     const inMemory = entry.cached ?? entry.pending;
     if (inMemory) return Buffer.from(inMemory.subarray(entry.metaAt, entry.metaAt + entry.metaLen));
     const seg = entry.seg!;
-    const record = Buffer.allocUnsafe(entry.len);
+    const record = Buffer.allocUnsafeSlow(entry.len); // unpooled, as it may be cached (see encodeRecord)
     seg.readers++;
     try {
       const n = await new Promise<number>((resolve, reject) =>
