@@ -171,8 +171,16 @@ describe('MetaLog read cache', () => {
 
   it('charges a record that is a slice for all of the memory it pins', () => {
     const cache = new RecordCache(4000);
-    const entry = (): LogEntry =>
-      ({ volume: 'v', dir: 'd', key: 'k', seg: null, off: 0, len: 100, metaAt: 0, metaLen: 100 }) as LogEntry;
+    const entry = (): LogEntry => ({
+      volume: 'v',
+      dir: 'd',
+      key: 'k',
+      seg: null,
+      off: 0,
+      len: 100,
+      metaAt: 0,
+      metaLen: 100,
+    });
     const owned = Array.from({ length: 4 }, entry);
     for (const e of owned) cache.add(e, Buffer.alloc(900));
     assert.ok(
