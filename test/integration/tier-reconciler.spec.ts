@@ -21,12 +21,19 @@
  * attempt holds (a transition killed between upload and commit, its job lost) is dropped, and the object it named
  * is removed as an orphan in the same pass; the version stays local and readable. A dry run drops nothing.
  * A tier whose credentials may not list multipart uploads (403) is still reconciled for its objects, and says why.
+ * A pass that lists a few objects at a time (batches of 1 and 3) reports exactly what a pass of one batch does, and
+ * removes the same orphan.
  */
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { NoSuchTierError, type ReconcileReport } from '../../src/lifecycle/engine/tier-reconciler';
+import {
+  NoSuchTierError,
+  TierReconciler,
+  type ReconcileReport,
+} from '../../src/lifecycle/engine/tier-reconciler';
+import { fixedTiers } from '../../src/tiers/read-through';
 import { newRemoteKey, sourceMetadata, tierRecordOf } from '../../src/tiers/tier-state';
 import { openUpload } from '../fixtures/cloud/open-upload';
 import { patternBytes, patternStream, readAll } from '../fixtures/pattern-bytes';
@@ -55,6 +62,17 @@ for (const cloud of ['oss', 's3', 's3-archive'] as const) {
     after(async () => {
       await t?.close();
     });
+    /** A reconciler like the engine's that holds `batchSize` listed objects at a time. */
+    const batched = (batchSize: number): TierReconciler =>
+      new TierReconciler(
+        t.pool,
+        fixedTiers(t.backends),
+        GRACE_SECONDS,
+        t.metrics,
+        t.locks,
+        undefined,
+        batchSize,
+      );
 
     it('removes an old orphan only, keeps young and referenced objects; a dry run removes nothing', async () => {
       const backend = t.backends.RECON;
@@ -82,7 +100,8 @@ for (const cloud of ['oss', 's3', 's3-archive'] as const) {
       await delay(GRACE_SECONDS * 1000 + 1500);
       await backend.put('young-orphan', Readable.from([Buffer.alloc(10, 3)]), { size: 10 });
 
-      const { uploadsNotListed, ...dry } = await t.engine.reconciler!.reconcile('RECON', { dryRun: true });
+      const dryReport = await t.engine.reconciler!.reconcile('RECON', { dryRun: true });
+      const { uploadsNotListed, ...dry } = dryReport;
       if (cloud === 's3') assert.match(uploadsNotListed ?? '', /does not implement ListMultipartUploads/);
       else assert.equal(uploadsNotListed, undefined);
       assert.deepEqual(
@@ -110,9 +129,18 @@ for (const cloud of ['oss', 's3', 's3-archive'] as const) {
         },
       );
       assert.ok(await backend.head('old-orphan'), 'a dry run removes nothing');
+      // Listed a few objects at a time (a walk of the namespace per batch), a pass finds exactly the same.
+      for (const size of [1, 3]) {
+        assert.deepEqual(
+          await batched(size).reconcile('RECON', { dryRun: true }),
+          dryReport,
+          `batches of ${size}`,
+        );
+      }
 
-      // The pending transition is still running (on some gateway): it holds its object's lock.
-      const real = await t.locks.withLock('norules/pending', () => t.engine.reconciler!.reconcile('RECON'));
+      // The pending transition is still running (on some gateway): it holds its object's lock. This pass lists one
+      // object at a time: the old orphan comes in its third batch.
+      const real = await t.locks.withLock('norules/pending', () => batched(1).reconcile('RECON'));
       assert.equal(real.dryRun, false);
       assert.deepEqual(
         [real.intentsStale, real.intentsDropped],
@@ -282,6 +310,7 @@ for (const cloud of ['oss', 's3', 's3-archive'] as const) {
 
     it('refuses a tier it does not have', async () => {
       await assert.rejects(t.engine.reconciler!.reconcile('NOPE'), NoSuchTierError);
+      assert.throws(() => batched(0), RangeError);
     });
   });
 }

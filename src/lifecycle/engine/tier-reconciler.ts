@@ -34,7 +34,13 @@
  *    existing one, in any state, is left as it is), and the job re-checks everything under the object's lock.
  * A dry run reports the same without deleting, aborting, dropping or queueing. A tier that cannot list multipart
  * uploads (s3rver answers 501 NotImplemented) is reconciled for its objects, and the report says why its uploads were
- * not listed. Memory: one entry per listed object and per listed upload.
+ * not listed.
+ *
+ * Memory is bounded by batches: the listing is consumed `batchSize` objects at a time, and each batch is walked for
+ * and handled before the next is listed, so step 1's order (list, then walk) holds for every batch. The first walk
+ * also does what needs one walk only (uploads, stale intents, restores). So a pass holds one batch of listed
+ * objects, the open uploads and the stale intents, and walks the namespace once per batch (ceil(N / batchSize)
+ * walks for a tier of N objects).
  *
  * A tier's prefix belongs to one deployment: everything under it that this deployment's versions do not reference
  * is removed (or aborted) once past the grace. Two deployments must never share a bucket and prefix.
@@ -53,6 +59,9 @@ import { dropIntent } from './transition';
 
 /** Default grace period: an hour. */
 export const DEFAULT_ORPHAN_GRACE_SECONDS = 3600;
+
+/** Listed tier objects a pass holds at once (see the memory note above): a walk of the namespace per this many. */
+export const RECONCILE_BATCH = 50_000;
 
 /** Most orphans (and most stale uploads) listed one by one in a report (the counts cover all of them). */
 export const REPORT_DETAILS_MAX = 1000;
@@ -180,7 +189,12 @@ export class TierReconciler {
     private readonly locks?: RedisLocks,
     /** The restores' jobs: with them, lost ones are asked for again (step 6); without, restores are only counted. */
     private readonly restores?: RestoreRequeue,
-  ) {}
+    /** Listed objects held and walked for at once (at least 1). */
+    private readonly batchSize: number = RECONCILE_BATCH,
+  ) {
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`bad batch size ${batchSize}`);
+  }
 
   /** One pass over `tier` (NoSuchTierError when this gateway has none by that name). */
   async reconcile(tier: string, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
@@ -215,32 +229,76 @@ export class TierReconciler {
       restores: 0,
       restoreJobs: 0,
     };
-    // 1. List objects and open uploads, then walk for references to what was listed.
-    const listed = new Map<string, TierListEntry>();
-    for await (const entry of backend.list()) listed.set(entry.key, entry);
-    report.listed = listed.size;
+    // 1. The open uploads, then the objects a batch at a time, each batch walked for references once listed.
+    const uploads = await this.listUploads(backend, report);
+    const listing = backend.list()[Symbol.asyncIterator]();
+    try {
+      const intents: StaleIntent[] = [];
+      for (let first = true; ; first = false) {
+        const listed = new Map<string, TierListEntry>();
+        while (listed.size < this.batchSize) {
+          const next = await listing.next();
+          if (next.done) break;
+          listed.set(next.value.key, next.value);
+        }
+        if (listed.size === 0 && !first) break;
+        report.listed += listed.size;
+        const referenced = await this.walk(tier, listed, first ? { uploads, intents } : null, dryRun, report);
+        // 5. Stale intents (found by the first walk): dropped when no attempt holds their object's lock; what they
+        // named is then unreferenced (the later batches' walks no longer see those intents).
+        if (first) for (const key of await this.dropStale(intents, dryRun, report)) referenced.delete(key);
+        // 3. The grace, counted from the walk's end (the first walk's for the uploads, listed and walked for once).
+        const cutoff = Date.now() - this.graceSeconds * 1000;
+        if (first) await this.abortStale(tier, backend, uploads, referenced, cutoff, dryRun, report);
+        for (const key of listed.keys()) if (referenced.has(key)) report.referenced++;
+        await this.removeOrphans(tier, backend, listed, referenced, cutoff, dryRun, report);
+        if (listed.size < this.batchSize) break;
+      }
+    } finally {
+      await listing.return?.(); // a pass that failed mid-listing ends the listing too
+    }
+    return report;
+  }
+
+  /** The tier's open multipart uploads; none (with the reason in the report) where it may not or cannot list them. */
+  private async listUploads(backend: TierBackend, report: ReconcileReport): Promise<TierUploadEntry[]> {
     const uploads: TierUploadEntry[] = [];
     try {
       for await (const upload of backend.listUploads()) uploads.push(upload);
     } catch (err) {
       const denied = err instanceof TierError && err.code === 'AccessDenied';
       if (!isNotImplemented(err) && !denied) throw err;
-      uploads.length = 0;
       report.uploadsNotListed = denied
         ? `the tier's credentials may not list multipart uploads (grant ListBucketMultipartUploads / ListMultipartUploads): ${err.message}`
         : `the tier does not implement ListMultipartUploads: ${err.message}`;
+      return [];
     }
     report.uploadsListed = uploads.length;
-    const uploadKeys = new Set(uploads.map((u) => u.key));
+    return uploads;
+  }
+
+  /**
+   * Walks every version for references to the `listed` objects of `tier`; returns the referenced remote keys. The
+   * first walk of a pass (`first` given) also looks for references to the open uploads, collects the stale intents
+   * and asks again for lost restore jobs (step 6).
+   */
+  private async walk(
+    tier: string,
+    listed: ReadonlyMap<string, TierListEntry>,
+    first: { uploads: readonly TierUploadEntry[]; intents: StaleIntent[] } | null,
+    dryRun: boolean,
+    report: ReconcileReport,
+  ): Promise<Set<string>> {
+    const uploadKeys = new Set(first?.uploads.map((u) => u.key));
     const referenced = new Set<string>();
-    const intents: StaleIntent[] = [];
     const intentCutoff = Date.now() - this.graceSeconds * 1000;
     for await (const v of allVersions(this.layer)) {
       const r = tierRecordOf(v);
       if (!r || r.tier !== tier) continue;
       if (listed.has(r.remoteKey) || uploadKeys.has(r.remoteKey)) referenced.add(r.remoteKey);
+      if (!first) continue;
       if (r.status === 'transitioning' && !(r.startedAt >= intentCutoff))
-        intents.push({ bucket: v.bucket, key: v.key, versionId: v.versionId, remoteKey: r.remoteKey });
+        first.intents.push({ bucket: v.bucket, key: v.key, versionId: v.versionId, remoteKey: r.remoteKey });
       // 6. A restore's job, asked for again.
       const restore = restoreStateOf(v);
       if (restore) {
@@ -248,13 +306,19 @@ export class TierReconciler {
         if (!dryRun && (await this.restores?.requeue(v, restore))) report.restoreJobs++;
       }
     }
-    // 5. Stale intents: dropped when no attempt holds their object's lock; what they named is then unreferenced.
-    for (const dropped of await this.dropStale(intents, dryRun, report)) referenced.delete(dropped);
-    for (const key of listed.keys()) if (referenced.has(key)) report.referenced++;
+    return referenced;
+  }
 
-    // 3. The grace, counted from the walk's end.
-    const cutoff = Date.now() - this.graceSeconds * 1000;
-    await this.abortStale(tier, backend, uploads, referenced, cutoff, dryRun, report);
+  /** Steps 3 and 4 for one batch: deletes (or, on a dry run, reports) its unreferenced objects past the grace. */
+  private async removeOrphans(
+    tier: string,
+    backend: TierBackend,
+    listed: ReadonlyMap<string, TierListEntry>,
+    referenced: ReadonlySet<string>,
+    cutoff: number,
+    dryRun: boolean,
+    report: ReconcileReport,
+  ): Promise<void> {
     for (const [key, entry] of listed) {
       if (referenced.has(key)) continue;
       const at = entry.lastModified?.getTime();
@@ -288,7 +352,6 @@ export class TierReconciler {
         });
       }
     }
-    return report;
   }
 
   /**
