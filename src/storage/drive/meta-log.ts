@@ -62,17 +62,16 @@ import { fromView, type MetaFile, type MetaView } from '../meta/meta-file';
 import { closeFd, fsyncDir, openFd, truncateFd, writeAll } from './fs-io';
 import {
   encodeRecord,
-  findNextRecord,
   KIND_PUT,
   KIND_REMOVE,
   LOG_META_MAX,
   newSegmentHeader,
-  parseRecord,
   recordIntact,
   sealRecord,
   SEGMENT_HEADER,
 } from './meta-log-format';
 import { RecordCache } from './meta-log-cache';
+import { compactionDue, liveCopies, logUsage, type LogUsage } from './meta-log-compaction';
 import { LogIndex } from './meta-log-index';
 import { replaySegment, segmentId, SEGMENT_RE } from './meta-log-replay';
 import {
@@ -462,22 +461,15 @@ export class MetaLog {
   // ---- compaction --------------------------------------------------------------------------------------------
 
   /** Bytes in records, and how many of them the index still points at. */
-  usage(): { segments: number; bytes: number; live: number } {
-    let bytes = 0;
-    let live = 0;
-    for (const s of this.segments) {
-      bytes += s.size - SEGMENT_HEADER;
-      live += s.live;
-    }
-    return { segments: this.segments.length, bytes, live };
+  usage(): LogUsage {
+    return logUsage(this.segments);
   }
 
   private maybeCompact(): void {
     if (this.compacting || this.failure || this.closed || this.segments.length < 2) return;
     // A batch or zero fill still writing into the oldest segment re-runs this check when it finishes.
     if (this.segments[0].writers > 0) return;
-    const { bytes, live } = this.usage();
-    if (bytes - live < this.compactMinDead || live * 2 > bytes) return;
+    if (!compactionDue(this.usage(), this.compactMinDead)) return;
     const oldest = this.segments[0];
     this.compacting = this.compactOldest()
       .catch((err: unknown) =>
@@ -499,34 +491,10 @@ export class MetaLog {
     if (seg.live > 0) {
       const data = await fs.readFile(seg.file);
       const copies: Promise<void>[] = [];
-      let pos = SEGMENT_HEADER;
-      while (pos < data.length) {
-        const rec = parseRecord(data, pos, seg.salt);
-        if (!rec) {
-          const next = findNextRecord(data, pos + 1, seg.salt);
-          if (next < 0) break;
-          pos = next;
-          continue;
-        }
-        const cur = rec.kind === KIND_PUT ? this.get(rec.volume, rec.dir) : undefined;
-        // Checked and queued in one synchronous step: a write that came in since is newer and wins.
-        if (cur && cur.seg === seg && cur.off === pos) {
-          const buf = Buffer.from(data.subarray(pos, pos + rec.len));
-          const entry: LogEntry = {
-            volume: cur.volume,
-            dir: cur.dir,
-            key: cur.key,
-            seg: null,
-            off: 0,
-            len: cur.len,
-            metaAt: cur.metaAt,
-            metaLen: cur.metaLen,
-            pending: buf,
-          };
-          this.index.set(entry);
-          copies.push(this.enqueue(buf, entry));
-        }
-        pos += rec.len;
+      // Each copy is checked (by the scan) and queued in one synchronous step: a write that came in since wins.
+      for (const entry of liveCopies(data, seg, (volume, dir) => this.get(volume, dir))) {
+        this.index.set(entry);
+        copies.push(this.enqueue(entry.pending!, entry));
       }
       await Promise.all(copies);
     }
