@@ -2,7 +2,9 @@
  * Temp staging of a write on every drive of a set: `.tiergate.sys/tmp/<stageId>/data/part.N` shard files, plus a
  * mark naming the object. Staging happens without any lock; only the commit (rename into the object directory, then
  * metadata) takes the object's write lock. The mark lets boot recovery find and heal the objects whose writes a crash
- * interrupted: it is durable before anything of the write is committed, and removed once the write is done.
+ * interrupted: it is durable before anything of the write is committed, and removed once the write is done. The
+ * removal is not waited for on disk (it joins the drive log's next batch): a mark that comes back after a crash only
+ * names an object whose heal finds nothing to do.
  *
  * A mark is a record in the drive's metadata log (system volume, `stage-marks/<stageId>`): one group-committed
  * append. (It used to be a `target` file in the staging directory: a file written, fsynced and renamed, its
@@ -155,7 +157,8 @@ export class Stage {
     await Promise.all(this.writers.map(async (w) => w?.abort()));
     await eachDriveQuiet(this.drives, async (d) => {
       if (this.staged) await d.delete(SYS_VOLUME, this.rootPath, { recursive: true });
-      await d.deleteMeta(SYS_VOLUME, this.markPath);
+      // Not waited for on disk: a mark that comes back after a crash only heals an object that needs nothing.
+      await d.deleteMeta(SYS_VOLUME, this.markPath, { durable: false });
     });
   }
 }

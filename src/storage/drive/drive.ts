@@ -53,6 +53,11 @@ export interface WriteMetaOptions {
   decoded?: MetaFile;
 }
 
+export interface DeleteMetaOptions {
+  /** False: the removal may reach the disk after the call returns (see Drive.deleteMeta). Default true. */
+  durable?: boolean;
+}
+
 export interface DriveInfo {
   totalBytes: number;
   freeBytes: number;
@@ -84,8 +89,12 @@ export interface Drive {
   readMetaDecoded?(volume: string, dir: string): Promise<Buffer | MetaFile | null>;
   /** Replaces an object's metadata atomically and durably (a crash leaves the old or the new bytes). */
   writeMeta(volume: string, dir: string, key: string, data: Buffer, opts: WriteMetaOptions): Promise<void>;
-  /** Removes an object's metadata durably (its directory's empty parents are pruned); missing is not an error. */
-  deleteMeta(volume: string, dir: string): Promise<void>;
+  /**
+   * Removes an object's metadata durably (its directory's empty parents are pruned); missing is not an error.
+   * `durable: false` lets a removal kept in the metadata log reach the disk later (MetaLog.remove): only for
+   * metadata whose coming back after a crash is harmless, a stage mark.
+   */
+  deleteMeta(volume: string, dir: string, opts?: DeleteMetaOptions): Promise<void>;
 
   readFile(volume: string, path: string): Promise<Buffer>;
   /** Writes a whole file atomically: temp file, fsync, rename over the target (parents created). */

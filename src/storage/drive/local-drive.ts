@@ -30,6 +30,7 @@ import type {
   WalkEntry,
   WalkOptions,
   WriteMetaOptions,
+  DeleteMetaOptions,
 } from './drive';
 import { dirRemover } from './dir-remover';
 import type { PruneJob } from './dir-removal';
@@ -131,10 +132,10 @@ export class LocalDrive implements Drive {
     await log.remove(volume, dir);
   }
 
-  async deleteMeta(volume: string, dir: string): Promise<void> {
+  async deleteMeta(volume: string, dir: string, opts: DeleteMetaOptions = {}): Promise<void> {
     const log = await this.log();
     await this.removeMetaFile(volume, dir, true);
-    await log.remove(volume, dir);
+    await log.remove(volume, dir, { durable: opts.durable });
   }
 
   /** Unlinks a %meta file (fsyncing its directory when asked and it existed) and prunes empty parents. */

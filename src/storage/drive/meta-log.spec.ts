@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { randomInt, seededRandom } from '../../../test/fixtures/prng';
 import {
@@ -31,7 +32,7 @@ import {
 } from '../../../test/fixtures/meta-log';
 import { tempDrives } from '../../../test/fixtures/temp-drives';
 import { compareKeys } from '../layout';
-import { MetaLog, type MetaLogOptions } from './meta-log';
+import { LAZY_FLUSH_MS, MetaLog, type MetaLogOptions } from './meta-log';
 import { parseRecord, SEGMENT_HEADER } from './meta-log-format';
 describe('MetaLog', () => {
   const tmp = tempDrives(0, 'meta-log');
@@ -456,5 +457,57 @@ describe('MetaLog', () => {
     const again = await MetaLog.open(dir, { sync: true });
     assert.deepEqual(await dump(again, ['vol']), model.rows(['vol']), 'writable again after the restart');
     await again.close();
+  });
+  describe('a removal that need not be durable at once', () => {
+    /** The keys of `vol` that a process starting from the log's files as they are now (a crash) would see. */
+    const afterCrash = async (dir: string): Promise<string[]> => {
+      const image = fresh('crash-image');
+      cpSync(dir, image, { recursive: true });
+      const log = await MetaLog.open(image, { sync: true });
+      try {
+        return (await dump(log, ['vol'])).map((row) => row[1]);
+      } finally {
+        await log.close();
+      }
+    };
+
+    it('is seen at once, and reaches the disk with the next batch', async () => {
+      const dir = fresh('lazy-next');
+      const log = await MetaLog.open(dir, { sync: true });
+      try {
+        await log.put('vol', 'mark', 'mark', Buffer.from('staged'));
+        await log.remove('vol', 'mark', { durable: false });
+        assert.equal(log.get('vol', 'mark'), undefined, 'gone for readers at once');
+        assert.deepEqual(await afterCrash(dir), ['mark'], 'not written by itself');
+        await log.put('vol', 'next', 'next', Buffer.from('a later write'));
+        assert.deepEqual(await afterCrash(dir), ['next'], 'written with the next batch, before its records');
+      } finally {
+        await log.close();
+      }
+    });
+
+    it('reaches the disk within LAZY_FLUSH_MS when no batch comes, and at close', async () => {
+      const dir = fresh('lazy-alone');
+      let log = await MetaLog.open(dir, { sync: true });
+      await log.put('vol', 'a', 'a', Buffer.from('1'));
+      await log.put('vol', 'b', 'b', Buffer.from('2'));
+      await sleep(20); // past the batch's end, whose next-batch check would take the removal along
+      await log.remove('vol', 'a', { durable: false });
+      assert.deepEqual(await afterCrash(dir), ['a', 'b'], 'not written by itself');
+      // Polled rather than slept: the flush's own write takes its time on a busy disk.
+      const deadline = Date.now() + LAZY_FLUSH_MS + 10_000;
+      let seen = await afterCrash(dir);
+      while (seen.includes('a') && Date.now() < deadline) {
+        await sleep(LAZY_FLUSH_MS / 4);
+        seen = await afterCrash(dir);
+      }
+      assert.deepEqual(seen, ['b'], 'the removal was written with no other write to carry it');
+
+      await log.remove('vol', 'b', { durable: false });
+      await log.close(); // at once: well before the flush timer
+      log = await MetaLog.open(dir, { sync: true });
+      assert.deepEqual(await dump(log, ['vol']), [], 'close wrote the removal queued last');
+      await log.close();
+    });
   });
 });

@@ -91,6 +91,9 @@ export type { LogEntry } from './meta-log-segment';
 export const METALOG_DIR = 'metalog';
 /** Batch writes in flight per log (and so write descriptors of the active segment). */
 export const MAX_WRITES = 4;
+/** The longest a removal queued with `durable: false` waits for a batch to join (see MetaLog.remove). */
+export const LAZY_FLUSH_MS = 200;
+const noop = (): void => undefined;
 export interface MetaLogOptions {
   /** Make every batch durable before answering (off only in tests that do not care about power loss). */
   sync: boolean;
@@ -123,6 +126,8 @@ export class MetaLog {
   /** Batch writes in flight (at most MAX_WRITES). */
   private readonly writes = new Set<Promise<void>>();
   private kickScheduled = false;
+  /** Flushes records queued without a batch of their own (remove with `durable: false`). */
+  private lazyFlush: NodeJS.Timeout | null = null;
   private rotation: Promise<Segment> | null = null;
   private compacting: Promise<void> | null = null;
   /** The one close (a second call waits for it: it must never trim or close descriptors twice). */
@@ -261,8 +266,15 @@ export class MetaLog {
     return this.enqueue(buf, entry);
   }
 
-  /** Drops (volume, dir) from the log; resolves once that is durable. A no-op when the log does not hold it. */
-  remove(volume: string, dir: string): Promise<void> {
+  /**
+   * Drops (volume, dir) from the log; resolves once that is durable. A no-op when the log does not hold it.
+   *
+   * With `durable: false` it resolves at once, and the removal's record goes to disk with the next batch, or within
+   * LAZY_FLUSH_MS if none comes (and at close): for a record whose coming back after a crash is harmless (a stage
+   * mark names an object boot recovery heals; one that needs nothing is left as it is), so that removing it costs
+   * no write of its own. Readers see it gone at once either way.
+   */
+  remove(volume: string, dir: string, opts: { durable?: boolean } = {}): Promise<void> {
     try {
       this.check();
     } catch (err) {
@@ -271,7 +283,15 @@ export class MetaLog {
     const old = this.get(volume, dir);
     if (!old) return Promise.resolve();
     this.index.delete(volume, dir);
-    return this.enqueue(encodeRecord(KIND_REMOVE, volume, dir, old.key, Buffer.alloc(0)).buf, null);
+    const { buf } = encodeRecord(KIND_REMOVE, volume, dir, old.key, Buffer.alloc(0));
+    if (opts.durable !== false) return this.enqueue(buf, null);
+    // Its batch, like any other, reserves offsets after every record queued before it: after the record it removes.
+    this.queue.push({ buf, entry: null, off: 0, resolve: noop, reject: noop });
+    this.lazyFlush ??= setTimeout(() => {
+      this.lazyFlush = null;
+      this.kick();
+    }, LAZY_FLUSH_MS).unref();
+    return Promise.resolve();
   }
 
   /** Removes every object of a volume from the log. */
@@ -295,6 +315,11 @@ export class MetaLog {
    * whose writers (and only they) had been answered.
    */
   private kick(): void {
+    if (this.lazyFlush) {
+      // Whatever batch starts next takes the records queued lazily too.
+      clearTimeout(this.lazyFlush);
+      this.lazyFlush = null;
+    }
     if (this.kickScheduled || this.queue.length === 0 || this.writes.size >= MAX_WRITES) return;
     this.kickScheduled = true;
     setImmediate(() => {
@@ -522,9 +547,10 @@ export class MetaLog {
       const fill = this.segments.find((s) => s.filling)?.filling;
       if (this.writes.size > 0) await Promise.all(this.writes);
       else if (this.compacting) await this.compacting;
-      else if (this.queue.length > 0)
+      else if (this.queue.length > 0) {
+        this.kick(); // (records queued lazily have no batch coming yet)
         await new Promise<void>((r) => setImmediate(r)); // a batch is about to start
-      else if (fill) await fill.done;
+      } else if (fill) await fill.done;
       else break;
     }
     this.closed = true;

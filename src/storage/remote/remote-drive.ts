@@ -18,6 +18,7 @@ import type {
   WalkEntry,
   WalkOptions,
   WriteMetaOptions,
+  DeleteMetaOptions,
 } from '../drive/drive';
 import { storageError, StorageError, type StorageErrorCode } from '../errors';
 import {
@@ -209,8 +210,8 @@ export class RemoteDrive implements Drive {
     await this.call('writeMeta', { volume, dir, key, fresh: opts.fresh }, [data]);
   }
 
-  async deleteMeta(volume: string, dir: string): Promise<void> {
-    await this.call('deleteMeta', { volume, dir });
+  async deleteMeta(volume: string, dir: string, opts: DeleteMetaOptions = {}): Promise<void> {
+    await this.call('deleteMeta', { volume, dir, durable: opts.durable });
   }
 
   async readFile(volume: string, path: string): Promise<Buffer> {

@@ -231,7 +231,7 @@ export class StorageServer {
         });
         return none;
       case 'deleteMeta':
-        await drive.deleteMeta(str(a, 'volume'), str(a, 'dir'));
+        await drive.deleteMeta(str(a, 'volume'), str(a, 'dir'), { durable: bool(a, 'durable') });
         return none;
       case 'readFile':
         return { bytes: await drive.readFile(str(a, 'volume'), str(a, 'path')) };
