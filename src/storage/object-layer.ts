@@ -417,5 +417,9 @@ export interface ObjectLayer {
   /** Sweep every object of every set (or of one set) and heal what is missing or corrupt. */
   healAll(opts?: { setIndex?: number }): Promise<HealSetReport[]>;
   status(): Promise<StorageStatus>;
+  /**
+   * Lets queued heals finish, then closes every drive (their metadata logs write what they still hold, removals
+   * queued without a batch of their own included); nothing of this layer touches a drive afterwards.
+   */
   shutdown(): Promise<void>;
 }

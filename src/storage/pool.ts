@@ -4,7 +4,7 @@
  * An object lives in exactly one set, chosen by xxh64(`bucket/key`) seeded with the deployment id, modulo the number
  * of sets: deterministic, no lookup table, and different per deployment. Buckets exist on every drive of every set.
  * Boot: drives are formatted or checked (format.ts), writes a crash interrupted are found from their staging
- * records and healed, temp staging is wiped, and replaced drives are healed in the background.
+ * records and healed, temp staging is wiped, and replaced drives are healed in the background. Shutdown closes them.
  */
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -580,7 +580,7 @@ export class ErasurePool implements ObjectLayer {
   async shutdown(): Promise<void> {
     this.closed = true;
     await this.drainHealQueue();
-    await this.md5.close();
+    await Promise.all([this.md5.close(), ...this.drives().map((d) => d.close().catch(() => undefined))]);
     for (const release of this.onShutdown.splice(0)) await release();
   }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readAll, streamOf, tempDrives } from '../../test/fixtures/temp-drives';
 import type { Drive } from './drive/drive';
+import { LocalDrive } from './drive/local-drive';
 import { dataDirName, objectDir, STAGE_MARKS, SYS_VOLUME, TMP_DIR } from './layout';
 import { openObjectLayer, type ErasurePool } from './pool';
 import { Stage, type StageTarget } from './stage';
@@ -51,6 +52,22 @@ describe('stage marks', () => {
       assert.deepEqual(tmpEntries(), []);
     } finally {
       await pool.shutdown();
+    }
+  });
+
+  it("are gone from disk once the pool has shut down (a mark's removal is written with a later batch, or at close)", async () => {
+    const pool = await open();
+    try {
+      await pool.putObject(BUCKET, 'closed', streamOf(Buffer.alloc(LARGE, 5)), { size: LARGE });
+    } finally {
+      await pool.shutdown();
+    }
+    // What the disk holds now, read by drives of a new process (no boot: boot recovery would remove marks itself).
+    const fresh = tmp.paths.map((p) => new LocalDrive(p, false));
+    try {
+      assert.deepEqual((await Promise.all(fresh.map(marksOn))).flat(), []);
+    } finally {
+      await Promise.all(fresh.map((d) => d.close()));
     }
   });
 
