@@ -116,6 +116,8 @@ export class ErasureSet {
   readonly drives: (Drive | null)[];
   private readonly dataRefs = new Map<string, number>();
   private readonly deferredDeletes = new Map<string, () => Promise<void>>();
+  /** See pendingCopy (weak: a resolution lives for one operation). */
+  private readonly pendingCopies = new WeakMap<ResolvedVersion, ObjectVersion>();
 
   constructor(readonly config: SetConfig) {
     this.drives = config.drives;
@@ -409,9 +411,7 @@ export class ErasureSet {
     for (const r of res.versions) {
       if (!r.holders[p] || r.signature === edit.drop) continue;
       const pending = edit.pending && r.signature === edit.pending.signature;
-      out.versions.push(
-        pending ? { ...r.version, state: 'pending-delete', replacedBy: edit.pending!.replacedBy } : r.version,
-      );
+      out.versions.push(pending ? this.pendingCopy(r, edit.pending!.replacedBy) : r.version);
       const inline = inlineOf(own, r.version.dataDir);
       if (inline) out.inline.set(r.version.dataDir, inline);
     }
@@ -421,6 +421,18 @@ export class ErasureSet {
     }
     out.versions.sort(compareVersions);
     return out;
+  }
+
+  /**
+   * `r` marked pending-delete, the same record object for every drive of a write (metaFor runs once per drive):
+   * the drives' metadata then share one JSON encoding instead of each making its own (encodeMetaSharing).
+   */
+  private pendingCopy(r: ResolvedVersion, replacedBy: string | undefined): ObjectVersion {
+    const hit = this.pendingCopies.get(r);
+    if (hit && hit.replacedBy === replacedBy) return hit;
+    const copy: ObjectVersion = { ...r.version, state: 'pending-delete', replacedBy };
+    this.pendingCopies.set(r, copy);
+    return copy;
   }
 
   /** Phase 1: returns, by position, whether the version's data is in place on that drive. */

@@ -10,10 +10,12 @@ import {
   decodeMeta,
   emptyMeta,
   encodeMeta,
+  encodeMetaSharing,
   fromView,
   META_FORMAT_PAGED,
   META_FORMAT_VERSION,
   type MetaFile,
+  type SharedEncode,
   viewOf,
 } from './meta-file';
 import { pageRefFor } from './pages';
@@ -134,6 +136,40 @@ describe('encodeMeta / decodeMeta', () => {
     const v = objectVersion({ dataDir: 'ext', inline: false });
     const decoded = decodeMeta(encodeMeta({ versions: [v], inline: new Map([['ext', Buffer.from('x')]]) }));
     assert.equal(decoded.inline.size, 0);
+  });
+});
+
+describe('encodeMetaSharing: the drives of a set written the same records', () => {
+  it('share one encoding when no drive has inline frames, and it is what encodeMeta gives', () => {
+    const records = sample().versions.map((v) => ({ ...v, inline: false }));
+    const seen: SharedEncode[] = [];
+    const drives = [0, 1, 2].map(() => encodeMetaSharing({ versions: records, inline: new Map() }, seen));
+    assert.equal(drives[1], drives[0]);
+    assert.equal(drives[2], drives[0]);
+    assert.equal(seen.length, 1);
+    assert.deepEqual(drives[0], encodeMeta({ versions: records, inline: new Map() }));
+  });
+
+  it('share the JSON but not the bytes when each drive has its own inline frame', () => {
+    const meta = sample();
+    const seen: SharedEncode[] = [];
+    const frames = [Buffer.alloc(40, 1), Buffer.alloc(40, 2)];
+    const drives = frames.map((f) =>
+      encodeMetaSharing({ versions: meta.versions, inline: new Map([['inline-2', f]]) }, seen),
+    );
+    assert.equal(seen.length, 1);
+    assert.notDeepEqual(drives[0], drives[1]);
+    frames.forEach((f, i) => assert.deepEqual(decodeMeta(drives[i]).inline.get('inline-2'), f));
+  });
+
+  it('encode again for other records, even equal ones (sharing is by reference)', () => {
+    const records = sample().versions.map((v) => ({ ...v, inline: false }));
+    const seen: SharedEncode[] = [];
+    const a = encodeMetaSharing({ versions: records, inline: new Map() }, seen);
+    const b = encodeMetaSharing({ versions: records.map((v) => ({ ...v })), inline: new Map() }, seen);
+    assert.notEqual(a, b);
+    assert.deepEqual(a, b);
+    assert.equal(seen.length, 2);
   });
 });
 

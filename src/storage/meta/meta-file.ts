@@ -55,6 +55,8 @@ export interface SharedEncode {
   index: string;
   pages: PageRef[] | undefined;
   json: Buffer;
+  /** The whole encoding, when it carries no inline frames (and so is the same for every drive). */
+  bytes?: Buffer;
 }
 
 /**
@@ -74,20 +76,23 @@ export function encodeMetaSharing(meta: MetaFile, seen: SharedEncode[]): Buffer 
   }
   index += '}';
   const pages = meta.pages?.length ? meta.pages : undefined;
-  let json = seen.find(
+  let shared = seen.find(
     (s) =>
       s.index === index &&
       samePages(s.pages, pages) &&
       s.versions.length === meta.versions.length &&
       s.versions.every((v, i) => v === meta.versions[i]),
-  )?.json;
-  if (!json) {
+  );
+  // Without inline frames the whole encoding is the same bytes (readers copy, never change them).
+  if (shared?.bytes) return shared.bytes;
+  if (!shared) {
     const text =
       `{"versions":${JSON.stringify(meta.versions)},"inline":${index}` +
       `${pages ? `,"pages":${JSON.stringify(pages)}` : ''}}`;
-    json = Buffer.from(text);
-    seen.push({ versions: meta.versions.slice(), index, pages, json });
+    shared = { versions: meta.versions.slice(), index, pages, json: Buffer.from(text) };
+    seen.push(shared);
   }
+  const json = shared.json;
   const out = Buffer.allocUnsafe(HEADER + json.length + offset + TRAILER);
   MAGIC.copy(out, 0);
   out.writeUInt16LE(pages ? META_FORMAT_PAGED : META_FORMAT_VERSION, 4);
@@ -100,6 +105,7 @@ export function encodeMetaSharing(meta: MetaFile, seen: SharedEncode[]): Buffer 
     pos += b.length;
   }
   out.writeBigUInt64LE(xxh64(out.subarray(0, pos)), pos);
+  if (blobs.length === 0) shared.bytes = out;
   return out;
 }
 
