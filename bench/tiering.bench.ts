@@ -27,6 +27,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Redis } from 'ioredis';
+import { Md5Hasher } from '../src/common/md5-hasher';
 import { LocalKms } from '../src/kms/local-kms';
 import { ENGINE_CONCURRENCY, LifecycleEngine } from '../src/lifecycle/engine/lifecycle-engine';
 import { TRANSITION_UPLOAD_MEMORY } from '../src/lifecycle/engine/transition';
@@ -103,6 +104,7 @@ interface Rig {
   client: Redis;
   s3rver: S3rverServer;
   backend: TierBackend;
+  md5: Md5Hasher;
   pool: ErasurePool;
   queues: JobQueues;
   engine: LifecycleEngine;
@@ -124,8 +126,11 @@ async function openRig(root: string): Promise<Rig> {
     ...S3RVER_KEYS,
   };
   // s3rver stores aws-chunked framing as data: both sides send plain bodies (checksums when required only).
+  // Uploads are hashed on a worker, as the app's tier registry does.
+  const md5 = new Md5Hasher();
   const backend = createTierBackend(definition, {
     s3: { checksums: 'when-required', partSize: PART_SIZE, queueSize: QUEUE_SIZE },
+    md5,
   });
   const drives = Array.from({ length: 6 }, (_, i) => path.join(root, `drive-${i + 1}`));
   await Promise.all(drives.map((d) => fsp.mkdir(d, { recursive: true })));
@@ -151,7 +156,7 @@ async function openRig(root: string): Promise<Rig> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  return { root, transitions, redis, client, s3rver, backend, pool, queues, engine, sdk };
+  return { root, transitions, redis, client, s3rver, backend, md5, pool, queues, engine, sdk };
 }
 
 async function closeRig(rig: Partial<Rig>): Promise<void> {
@@ -160,6 +165,7 @@ async function closeRig(rig: Partial<Rig>): Promise<void> {
   await rig.queues?.close();
   rig.client?.disconnect();
   rig.backend?.close();
+  await rig.md5?.close();
   await rig.pool?.shutdown();
   await rig.s3rver?.close();
   await rig.redis?.stop();

@@ -17,7 +17,7 @@ import type { Drive } from './drive/drive';
 import { isStorageError, storageError } from './errors';
 import { encodeInline, encodeStream, type ShardSink } from './erasure/encoder';
 import { eachDriveQuiet } from './util/each-drive';
-import type { Md5Hasher } from './erasure/md5-hasher';
+import type { Md5Hasher } from '../common/md5-hasher';
 import {
   dataDirName,
   joinRel,

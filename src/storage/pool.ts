@@ -18,7 +18,7 @@ import { RemoteDrive } from './remote/remote-drive';
 import { StorageServer } from './remote/storage-server';
 import { isStorageError, storageError } from './errors';
 import { defaultParity, MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from './erasure/codec';
-import { Md5Hasher } from './erasure/md5-hasher';
+import { Md5Hasher } from '../common/md5-hasher';
 import { eachDriveQuiet } from './util/each-drive';
 import { ErasureSet } from './erasure-set';
 import { HEALING_FILE, loadLayout, type Layout } from './format';

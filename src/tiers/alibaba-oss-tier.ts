@@ -19,6 +19,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { Md5Hasher } from '../common/md5-hasher';
 import { EcsRamRoleCredentials, type EcsRamRoleOptions } from './ecs-ram-role-credentials';
 import { parseRestoreHeader } from './restore-header';
 import type {
@@ -50,6 +51,8 @@ export interface AlibabaOssTierOptions {
   timeoutMs?: number;
   /** Where the ECS RAM role's credentials come from when the definition has no keys. */
   ecsRamRole?: EcsRamRoleOptions;
+  /** Where a single PutObject's body is hashed (its receipt, see countedBody). Default: on the calling thread. */
+  md5?: Md5Hasher;
 }
 
 const MiB = 1024 * 1024;
@@ -146,6 +149,7 @@ export class AlibabaOssTier implements TierBackend {
   private readonly prefix: string;
   private readonly partSize: number;
   private readonly queueSize: number;
+  private readonly md5: Md5Hasher | undefined;
   private readonly pageSize: number;
   private readonly timeoutMs: number;
   private readonly agent = new HttpAgent({ keepAlive: true, maxSockets: 50 });
@@ -158,6 +162,7 @@ export class AlibabaOssTier implements TierBackend {
     this.prefix = def.prefix;
     this.partSize = Math.max(opts.partSize ?? 8 * MiB, 100 * 1024);
     this.queueSize = Math.max(opts.queueSize ?? 2, 1);
+    this.md5 = opts.md5;
     this.pageSize = Math.min(Math.max(opts.listPageSize ?? 1000, 1), 1000);
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     const region = `oss-${def.region.replace(/^oss-/, '')}`;
@@ -227,11 +232,11 @@ export class AlibabaOssTier implements TierBackend {
       timeout: this.timeoutMs,
     };
     const single = this.single(opts.size);
-    const counted = countedBody(body, opts.size, this.name, { md5: single });
+    const counted = countedBody(body, opts.size, this.name, { md5: single, hasher: this.md5 });
     try {
       if (single) {
         const out = await oss.putStream(name, counted.stream, { ...common, contentLength: opts.size });
-        return { ...this.putResult(out.res), size: counted.count(), md5: counted.md5() };
+        return { ...this.putResult(out.res), size: counted.count(), md5: await counted.md5() };
       }
       const partSize = partSizeFor(opts.size, this.partSize);
       return await this.putParts(oss, name, counted, partSize, common, opts.signal);

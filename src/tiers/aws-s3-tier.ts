@@ -28,6 +28,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
+import type { Md5Hasher } from '../common/md5-hasher';
 import { parseRestoreHeader } from './restore-header';
 import type {
   ByteRange,
@@ -60,6 +61,8 @@ export interface AwsS3TierOptions {
   connectTimeoutMs?: number;
   /** Milliseconds a socket may stay idle mid-request. Default 60000. */
   socketTimeoutMs?: number;
+  /** Where a single PutObject's body is hashed (its receipt, see countedBody). Default: on the calling thread. */
+  md5?: Md5Hasher;
 }
 
 const MiB = 1024 * 1024;
@@ -74,6 +77,7 @@ export class AwsS3Tier implements TierBackend {
   private readonly prefix: string;
   private readonly partSize: number;
   private readonly queueSize: number;
+  private readonly md5: Md5Hasher | undefined;
   private readonly pageSize: number;
 
   constructor(def: TierDefinition, opts: AwsS3TierOptions = {}) {
@@ -83,6 +87,7 @@ export class AwsS3Tier implements TierBackend {
     this.prefix = def.prefix;
     this.partSize = Math.max(opts.partSize ?? 8 * MiB, 5 * MiB);
     this.queueSize = Math.max(opts.queueSize ?? 2, 1);
+    this.md5 = opts.md5;
     this.pageSize = Math.min(Math.max(opts.listPageSize ?? 1000, 1), 1000);
     const config: S3ClientConfig = {
       region: def.region,
@@ -124,7 +129,7 @@ export class AwsS3Tier implements TierBackend {
   async put(key: string, body: Readable, opts: TierPutOptions = {}): Promise<TierPutResult> {
     checkMetadata(opts.metadata, this.name);
     const single = this.single(opts.size);
-    const counted = countedBody(body, opts.size, this.name, { md5: single });
+    const counted = countedBody(body, opts.size, this.name, { md5: single, hasher: this.md5 });
     const params = {
       Bucket: this.bucket,
       Key: this.prefix + key,
@@ -137,7 +142,12 @@ export class AwsS3Tier implements TierBackend {
         const out = await this.client.send(new PutObjectCommand({ ...params, ContentLength: opts.size }), {
           abortSignal: opts.signal,
         });
-        return { etag: out.ETag ?? '', versionId: out.VersionId, size: counted.count(), md5: counted.md5() };
+        return {
+          etag: out.ETag ?? '',
+          versionId: out.VersionId,
+          size: counted.count(),
+          md5: await counted.md5(),
+        };
       }
       const partSize = partSizeFor(opts.size, this.partSize);
       const abort = new AbortController();

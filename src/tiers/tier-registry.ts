@@ -22,6 +22,7 @@
  * - Refresh is monotonic: a document older than the one in memory is ignored, so a slow refresh cannot undo a
  *   write this process just made.
  */
+import { Md5Hasher } from '../common/md5-hasher';
 import type { KmsProvider } from '../kms/kms-provider';
 import type { ObjectLayer } from '../storage/object-layer';
 import { createTierBackend, type TierBackendOptions } from './create-tier-backend';
@@ -134,12 +135,17 @@ export class TierRegistry {
   private writeChain: Promise<unknown> = Promise.resolve();
   private applyChain: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Hashes the backends' uploads (their receipts) off the event loop; started on first use, stopped at close. */
+  private readonly md5 = new Md5Hasher();
+  private readonly backendOptions: TierBackendOptions;
 
   private constructor(
     private readonly layer: ObjectLayer,
     private readonly kms: KmsProvider,
     private readonly opts: TierRegistryOptions,
-  ) {}
+  ) {
+    this.backendOptions = { md5: this.md5, ...opts.backendOptions };
+  }
 
   /** Loads the document and unseals every tier's keys. A damaged document fails the open. */
   static async open(
@@ -277,6 +283,7 @@ export class TierRegistry {
     await this.writeChain.catch(() => undefined);
     for (const h of [...this.held.values(), ...this.retired]) this.closeHeld(h);
     this.held.clear();
+    await this.md5.close();
   }
 
   // ---- changes ----------------------------------------------------------------------------------------------
@@ -342,7 +349,7 @@ export class TierRegistry {
           `prefixes ("${def.prefix}" and "${overlap.prefix}"): give each tier its own bucket or disjoint prefixes`,
       );
     }
-    const backend = createTierBackend(def, this.opts.backendOptions);
+    const backend = createTierBackend(def, this.backendOptions);
     try {
       await backend.probe();
       const generation = this.doc.generation + 1;
@@ -427,7 +434,7 @@ export class TierRegistry {
       if (entry === undefined) {
         try {
           const definition = await unsealTier(stored, this.kms);
-          const backend = createTierBackend(definition, this.opts.backendOptions);
+          const backend = createTierBackend(definition, this.backendOptions);
           entry = {
             definition,
             backend,

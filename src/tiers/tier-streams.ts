@@ -4,8 +4,8 @@
  * unsized upload stream into fixed-size parts one at a time, so an upload's memory is bounded by the part size
  * times the parts in flight, never by the object's size.
  */
-import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
+import { copyingMd5, type Md5Hasher } from '../common/md5-hasher';
 import { TierError } from './tier-error';
 
 /**
@@ -121,49 +121,64 @@ export interface CountedBody {
   stream: Readable;
   /** Bytes passed so far. */
   count(): number;
-  /** Hex MD5 of every byte passed, once the body ended (when asked for; undefined otherwise). */
-  md5(): string | undefined;
+  /**
+   * Hex MD5 of every byte passed, once the body ended (when asked for; undefined otherwise). A promise: the digest
+   * comes from the hashing worker, and the cloud may answer before it does.
+   */
+  md5(): Promise<string | undefined>;
 }
 
 /**
  * Wraps an upload body so `put` knows how many bytes it sent and a source shorter or longer than its declared size
  * fails the upload (a short body under a Content-Length would otherwise hang until a timeout). With `md5`, it also
- * hashes them: a single PutObject's ETag is the MD5 of what the cloud stored, so the two together are its receipt.
+ * hashes them (on the hasher's worker when one is given): a single PutObject's ETag is the MD5 of what the cloud
+ * stored, so the two together are its receipt.
  */
 export function countedBody(
   source: Readable,
   expected: number | undefined,
   tier: string,
-  opts: { md5?: boolean } = {},
+  opts: { md5?: boolean; hasher?: Md5Hasher } = {},
 ): CountedBody {
   let seen = 0;
-  const hash = opts.md5 ? createHash('md5') : undefined;
-  let digest: string | undefined;
+  const hash = opts.md5 ? copyingMd5(opts.hasher) : undefined;
+  let digest: Promise<string> | undefined;
   const out = new Transform({
     transform(chunk: Buffer | string, _encoding, done) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       seen += buf.length;
-      hash?.update(buf);
-      if (expected !== undefined && seen > expected)
+      if (expected !== undefined && seen > expected) {
         done(
           new TierError('InvalidConfig', `put: the body is longer than its declared size ${expected}`, {
             tier,
           }),
         );
+        return;
+      }
+      // The chunk goes on at once unless the hash's buffers are full (then once they drain).
+      const wait = hash?.update(buf);
+      if (wait) wait.then(() => done(null, buf), done);
       else done(null, buf);
     },
     flush(done) {
-      if (hash) digest = hash.digest('hex');
-      done(
-        expected !== undefined && seen !== expected
-          ? new TierError('InvalidConfig', `put: the body has ${seen} bytes, not its declared ${expected}`, {
-              tier,
-            })
-          : null,
-      );
+      if (expected !== undefined && seen !== expected) {
+        done(
+          new TierError('InvalidConfig', `put: the body has ${seen} bytes, not its declared ${expected}`, {
+            tier,
+          }),
+        );
+        return;
+      }
+      if (!hash) return done(null);
+      digest = hash.digest();
+      digest.then(() => done(null), done);
+    },
+    destroy(err, done) {
+      if (!digest) hash?.drop();
+      done(err);
     },
   });
   source.on('error', (err) => out.destroy(err));
   source.pipe(out);
-  return { stream: out, count: () => seen, md5: () => digest };
+  return { stream: out, count: () => seen, md5: async () => digest };
 }

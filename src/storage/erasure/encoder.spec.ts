@@ -10,7 +10,7 @@ import { checkShardHash, Geometry, HASH_SIZE } from './codec';
 import { BufferSource } from './sources';
 import { decodeRange } from './decoder';
 import { encodeInline, encodeStream, MemorySink, type ShardSink } from './encoder';
-import { Md5Hasher } from './md5-hasher';
+import { Md5Hasher } from '../../common/md5-hasher';
 
 /** A sink that honours positions, growing as needed; optionally fails from its `failFrom`-th write on. */
 class PositionalSink implements ShardSink {

@@ -19,7 +19,7 @@ import {
   SYNC_PARITY_MAX_BYTES,
   writeShardHash,
 } from './codec';
-import type { Md5Stream } from './md5-hasher';
+import type { Md5Stream } from '../../common/md5-hasher';
 
 /** Where one shard index's frames go. */
 export interface ShardSink {
