@@ -389,7 +389,9 @@ export function tierContract(
         for (const p of parts) assert.ok(p.bytesIn <= t.partSize + 64 * KiB, `part of ${p.bytesIn} bytes`);
         const grew = (peak - baseline) / MiB;
         ctx.diagnostic(`200 MiB up in ${seconds.toFixed(1)} s; RSS grew at most ${grew.toFixed(0)} MiB`);
-        assert.ok(grew < 100, `RSS grew by ${grew.toFixed(0)} MiB while streaming 200 MiB`);
+        // A body held whole would grow it by 200 MiB and more. Below that RSS moves with GC timing and allocator
+        // retention (s3rver's buffers count too, in this process): 38 to 101 MiB measured across runs.
+        assert.ok(grew < 128, `RSS grew by ${grew.toFixed(0)} MiB while streaming 200 MiB`);
         assert.equal((await tier.head('big/obj'))?.size, size);
 
         const start = 123_456_789;
