@@ -7,7 +7,6 @@ import { after, before, describe, it } from 'node:test';
 import { FaultyDrive } from '../../test/fixtures/faulty-drive';
 import { randomBytes, seededRandom } from '../../test/fixtures/prng';
 import { streamOf, tempDrives } from '../../test/fixtures/temp-drives';
-import type { WriteMetaOptions } from './drive/drive';
 import { LocalDrive } from './drive/local-drive';
 import { decodeMeta } from './meta/meta-file';
 import { openPool, type ErasurePool } from './pool';
@@ -16,15 +15,10 @@ import { openPool, type ErasurePool } from './pool';
 class RecordingDrive extends FaultyDrive {
   readonly writes: { volume: string; dir: string; data: Buffer }[] = [];
 
-  override async writeMeta(
-    volume: string,
-    dir: string,
-    key: string,
-    data: Buffer,
-    opts: WriteMetaOptions,
-  ): Promise<void> {
+  override async writeMeta(...args: Parameters<FaultyDrive['writeMeta']>): Promise<void> {
+    const [volume, dir, , data] = args;
     this.writes.push({ volume, dir, data });
-    return super.writeMeta(volume, dir, key, data, opts);
+    return super.writeMeta(...args);
   }
 }
 
