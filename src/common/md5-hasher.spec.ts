@@ -112,6 +112,22 @@ describe('Md5Hasher', () => {
   });
 });
 
+describe('Md5Hasher whose worker stopped between two updates of a stream', () => {
+  it('fails the stream rather than let a new worker hash the rest as if it were the whole', async () => {
+    const own = new Md5Hasher();
+    try {
+      const shared = Buffer.from(new SharedArrayBuffer(1000));
+      const s = own.open();
+      await s.update(shared); // hashed and answered: nothing is owed when the worker stops
+      await own.close();
+      await assert.rejects(s.update(shared), /MD5 worker stopped/);
+      await assert.rejects(s.digest(), /MD5 worker stopped/);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('copyingMd5 without a hasher', () => {
   it('hashes on the calling thread, never asking the caller to wait', async () => {
     const data = randomBytes(seededRandom(5), 3 * SLAB_SIZE);

@@ -120,10 +120,14 @@ export class Md5Hasher {
     if (this.failed) return localStream();
     const id = this.nextId++;
     let seq = 0;
+    // The worker holding this stream's state: if it stops, a new one would hash the rest as if it were all.
+    let bound: Worker | undefined;
     const send = (msg: Record<string, unknown>): Promise<Reply> => {
       const s = seq++;
       return new Promise((resolve, reject) => {
         const w = this.ensureWorker();
+        bound ??= w;
+        if (bound !== w) return reject(this.failed ?? new Error('the MD5 worker stopped'));
         if (this.waiting.size === 0) w.ref();
         this.waiting.set(`${id}:${s}`, { resolve, reject });
         w.postMessage({ ...msg, id, seq: s });
