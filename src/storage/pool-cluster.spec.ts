@@ -123,6 +123,7 @@ describe('an erasure pool spanning two nodes', () => {
       assert.deepEqual(
         status.sets[0].drives.map((d) => d.state),
         Array<string>(8).fill('ok'),
+        `drive states; the nodes' boot logs: ${JSON.stringify(logs)}`,
       );
     }
     // Each node names its own drives by directory and the other's by URL; in the same order on both.
