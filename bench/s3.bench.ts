@@ -14,7 +14,7 @@
  * Run with `npm run bench:s3`; pass section names to run a subset (`node --expose-gc dist/bench/s3.bench.js small`).
  * Loopback only. Every child is stopped and the temp directory removed at the end, on error and on Ctrl-C.
  */
-import { type ChildProcess, execFile, fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, readFileSync, rmSync } from 'node:fs';
@@ -24,9 +24,18 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import { BenchS3Client } from './lib/s3-client';
-import { collect, environmentLines, fmt, MiB, mbps, percentile, runConcurrent, since } from './lib/measure';
+import {
+  collect,
+  environmentLines,
+  flushPageCache,
+  fmt,
+  MiB,
+  mbps,
+  percentile,
+  runConcurrent,
+  since,
+} from './lib/measure';
 import { DataPool } from './lib/source';
 
 const CONCURRENCY = 16;
@@ -54,7 +63,6 @@ type ServerKind = 'tiergate' | 'trivial' | 's3rver';
 const KINDS: readonly ServerKind[] = ['tiergate', 'trivial', 's3rver'];
 
 const data = new DataPool();
-const execFileAsync = promisify(execFile);
 
 function title(text: string): void {
   console.log(`\n== ${text}`);
@@ -289,7 +297,7 @@ interface Timed {
  * send its next request into a closed one.
  */
 async function timed(server: ServerChild, work: () => Promise<number[]>): Promise<Timed> {
-  await execFileAsync('sync');
+  await flushPageCache();
   collect();
   const pid = server.proc.pid!;
   const sampler = server.kind === 'tiergate' ? new ChildRssSampler(pid).start() : undefined;

@@ -12,20 +12,18 @@
  *      unseal, decrypt and authenticate every package), next to plain GetObject of a same-size object for context.
  * Both sides run as many at once as the engine does: ENGINE_CONCURRENCY.transition (16) for small objects, and for
  * 64 MiB ones the uploads whose part buffers fit its TRANSITION_UPLOAD_MEMORY (4); the engine's scan and queueing are
- * inside its timing. Every timed run starts with the page cache flushed (settleDisk).
+ * inside its timing. Every timed run starts with the page cache flushed (flushPageCache).
  *
  * Run with `npm run bench:tiering`; pass section names to run a subset (`node dist/bench/tiering.bench.js small`;
  * `read` runs the large transitions first, unprinted). Loopback only; the embedded redis-server, s3rver and the temp directory are
  * stopped and removed at the end, on error and on Ctrl-C.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Redis } from 'ioredis';
@@ -43,12 +41,11 @@ import { fixedTiers } from '../src/tiers/read-through';
 import type { TierBackend } from '../src/tiers/tier-backend';
 import { NO_TIER_OBSERVER, type TierObserver } from '../src/tiers/tier-observer';
 import { S3RVER_KEYS, startS3rver, type S3rverServer } from '../test/fixtures/cloud/s3rver-server';
-import { environmentLines, fmt, MiB, mbps, runConcurrent, since } from './lib/measure';
+import { environmentLines, flushPageCache, fmt, MiB, mbps, runConcurrent, since } from './lib/measure';
 
 const BUCKET = 'bench';
 const CLOUD_BUCKET = 'tier';
 const TIER = 'COLD';
-const execFileAsync = promisify(execFile);
 const PART_SIZE = 8 * MiB;
 const QUEUE_SIZE = 2;
 const CONCURRENCY = ENGINE_CONCURRENCY.transition;
@@ -174,16 +171,6 @@ async function closeRig(rig: Partial<Rig>): Promise<void> {
   await rig.redis?.stop();
 }
 
-/**
- * Flushes the page cache (sync(1), untimed) before a timed run. s3rver does not fsync; the drives do. Without it the
- * small objects' runs met the gigabyte the large section left dirty (measured: /proc/meminfo Dirty at 1.1 GB all
- * through them): ext4 writes it back behind every fsync and O_DSYNC write the transitions make, and the plain side,
- * which never syncs, never waits for it. The same as bench:s3 does before each of its runs.
- */
-async function settleDisk(): Promise<void> {
-  await execFileAsync('sync');
-}
-
 /** A timed run: wall time, and this process's main-thread CPU time over it (both sides run on this thread). */
 interface Timed {
   ms: number;
@@ -235,7 +222,9 @@ async function timeTransitions(rig: Rig, prefix: string, size: number, count: nu
     `<ObjectSizeGreaterThan>1</ObjectSizeGreaterThan></And></Filter><Status>Enabled</Status>` +
     `<Transition><Days>1</Days><StorageClass>${TIER}</StorageClass></Transition></Rule></LifecycleConfiguration>`;
   const config = parseLifecycleConfiguration(rule, { isKnownStorageClass: (n) => n === TIER });
-  await settleDisk();
+  // Untimed: the 64 MiB section leaves about a gigabyte dirty (measured), which ext4 would otherwise write back
+  // behind the fsyncs of whichever side syncs (the drives do, s3rver does not).
+  await flushPageCache();
   const target = rig.transitions.done + count;
   const stopProfile = await startProfile();
   const cpu0 = mainThreadCpuMs();
@@ -284,7 +273,7 @@ function engineInFlight(backend: TierBackend, size: number): number {
 async function timePlainUploads(rig: Rig, prefix: string, size: number, count: number): Promise<Timed> {
   const base = Buffer.alloc(size);
   for (let i = 0; i < size; i += 4) base.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
-  await settleDisk();
+  await flushPageCache(); // (see timeTransitions)
   const cpu0 = mainThreadCpuMs();
   const t0 = performance.now();
   await runConcurrent(count, engineInFlight(rig.backend, size), async (i) => {

@@ -2,8 +2,20 @@
  * Measuring and printing helpers shared by the benchmarks: timers, medians, a bounded-concurrency runner, an RSS
  * sampler, and the environment header. Units are fixed: MB = 1e6 B, GB = 1e9 B, MiB = 2^20 B.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as os from 'node:os';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Writes the page cache's dirty data back (sync(1)), in a child, without blocking this process: run untimed before
+ * a timed run, so that a run whose server fsyncs does not pay for the writes an earlier run (or a server that does
+ * not fsync) left in the cache. A blocked process would also miss its peers closing idle keep-alive sockets.
+ */
+export async function flushPageCache(): Promise<void> {
+  await execFileAsync('sync');
+}
 
 /** 2^20, the unit object and block sizes are given in. */
 export const MiB = 1024 * 1024;

@@ -265,14 +265,14 @@ class SlabStream implements CopyingMd5Stream {
 /** Hashes shared buffers on the calling thread (when the worker cannot run). */
 function localStream(): Md5Stream {
   const h = createHash('md5');
+  const hashRanges = (buffer: SharedArrayBuffer, ranges: number[]): void => {
+    for (let i = 0; i < ranges.length; i += 2) h.update(new Uint8Array(buffer, ranges[i], ranges[i + 1]));
+  };
   return {
     update: async (d) => void h.update(d),
-    updateRanges: async (buffer, ranges) => {
-      for (let i = 0; i < ranges.length; i += 2) h.update(new Uint8Array(buffer, ranges[i], ranges[i + 1]));
-    },
+    updateRanges: async (buffer, ranges) => hashRanges(buffer, ranges),
     digest: async (last) => {
-      const r = last?.ranges ?? [];
-      for (let i = 0; i < r.length; i += 2) h.update(new Uint8Array(last!.buffer, r[i], r[i + 1]));
+      if (last) hashRanges(last.buffer, last.ranges);
       return h.digest('hex');
     },
     drop: () => undefined,

@@ -2,8 +2,11 @@
  * A metadata log segment (meta-log.ts) as the log keeps it open, where the log holds each object's record, and the
  * zero fill that keeps preallocated space ahead of the active segment's end (see meta-log.ts's file comment).
  */
+import { constants as fsc } from 'node:fs';
+import * as path from 'node:path';
 import type { MetaView } from '../meta/meta-file';
-import { closeFd, openFd, writeAll } from './fs-io';
+import { closeFd, fsyncDir, openFd, writeAll } from './fs-io';
+import { newSegmentHeader, SEGMENT_HEADER } from './meta-log-format';
 
 /** Zero-filled space kept ahead of the active segment's end: the bounds of one step. */
 export const PREALLOC_MIN = 256 * 1024;
@@ -154,6 +157,40 @@ export function openSegment(id: number, file: string, fd: number, salt: bigint, 
     writers: 0,
     retired: false,
   };
+}
+
+/**
+ * Segments are opened O_DSYNC when the log syncs: each write then returns only once its bytes (and the file size)
+ * are on stable storage, which is what a write plus fdatasync would do, in one system call instead of two.
+ */
+export function segmentFlags(sync: boolean): number {
+  return fsc.O_RDWR | (sync ? fsc.O_DSYNC : 0);
+}
+
+/**
+ * Creates segment `id` in `dir` (`<id as 16 hex digits>.tgl`): its header written (durable on return when `sync`,
+ * the directory synced too) and `writers` write descriptors open. Nothing is left open if it fails.
+ */
+export async function createSegment(
+  dir: string,
+  id: number,
+  sync: boolean,
+  writers: number,
+): Promise<Segment> {
+  const file = path.join(dir, `${id.toString(16).padStart(16, '0')}.tgl`);
+  const fd = await openFd(file, segmentFlags(sync) | fsc.O_CREAT | fsc.O_TRUNC);
+  const { header, salt } = newSegmentHeader();
+  const seg = openSegment(id, file, fd, salt, SEGMENT_HEADER);
+  try {
+    await writeAll(fd, [header], 0);
+    if (sync) await fsyncDir(dir);
+    await openWriters(seg, segmentFlags(sync), writers);
+  } catch (err) {
+    closeWriters(seg);
+    closeFd(fd);
+    throw err;
+  }
+  return seg;
 }
 
 /**

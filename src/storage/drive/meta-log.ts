@@ -54,21 +54,18 @@
  * process writes this drive's log (other nodes reach the drive through its owner), so the copy can never be stale.
  */
 import * as fsCb from 'node:fs';
-import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { storageError } from '../errors';
 import { fromView, type MetaFile, type MetaView } from '../meta/meta-file';
-import { closeFd, fsyncDir, openFd, truncateFd, writeAll } from './fs-io';
+import { closeFd, fsyncDir, truncateFd, writeAll } from './fs-io';
 import {
   encodeRecord,
   KIND_PUT,
   KIND_REMOVE,
   LOG_META_MAX,
-  newSegmentHeader,
   recordIntact,
   sealRecord,
-  SEGMENT_HEADER,
 } from './meta-log-format';
 import { RecordCache } from './meta-log-cache';
 import { compactionDue, liveCopies, logUsage, type LogUsage } from './meta-log-compaction';
@@ -78,10 +75,11 @@ import {
   closeFillFd,
   closeWriters,
   type LogEntry,
+  createSegment,
   nextFill,
-  openSegment,
   openWriters,
   type Segment,
+  segmentFlags,
   startFill,
 } from './meta-log-segment';
 
@@ -158,7 +156,7 @@ export class MetaLog {
     try {
       for (let i = 0; i < names.length; i++) await log.replay(names[i], i === names.length - 1);
       if (log.segments.length === 0) await log.newSegment(1);
-      else await openWriters(log.active(), log.segmentFlags(), MAX_WRITES);
+      else await openWriters(log.active(), segmentFlags(log.opts.sync), MAX_WRITES);
     } catch (err) {
       await log.closeFds();
       throw err;
@@ -361,7 +359,7 @@ export class MetaLog {
       // MAX_WRITES batches are in flight, and the segment was active when this one reserved its offsets just now.
       const fd = seg.writeFds.pop();
       if (fd === undefined) throw new Error('no write descriptor left'); // cannot happen: poisons the log if it did
-      // Durable on return: the segment is O_DSYNC when the log syncs (segmentFlags).
+      // Durable on return: the segment is O_DSYNC when the log syncs (meta-log-segment.ts segmentFlags).
       seg.writers++;
       let wrote = false;
       try {
@@ -408,7 +406,7 @@ export class MetaLog {
     if (seg.filling || seg.noFill || this.failure || this.closed) return;
     const fill = nextFill(seg, this.segmentBytes);
     if (!fill) return;
-    startFill(seg, fill, this.segmentFlags(), this.log, () => {
+    startFill(seg, fill, segmentFlags(this.opts.sync), this.log, () => {
       if (seg !== this.active() || this.closed) closeFillFd(seg); // rotated meanwhile: no more fills here
       this.maybeCompact(); // it may have held back the oldest segment's compaction
     });
@@ -432,32 +430,8 @@ export class MetaLog {
     return this.segments[this.segments.length - 1];
   }
 
-  /**
-   * Segments are opened O_DSYNC when the log syncs: each write then returns only once its bytes (and the file size)
-   * are on stable storage, which is what a write plus fdatasync would do, in one system call instead of two.
-   */
-  private segmentFlags(): number {
-    return fsc.O_RDWR | (this.opts.sync ? fsc.O_DSYNC : 0);
-  }
-
-  private segmentPath(id: number): string {
-    return path.join(this.dir, `${id.toString(16).padStart(16, '0')}.tgl`);
-  }
-
   private async newSegment(id: number): Promise<Segment> {
-    const file = this.segmentPath(id);
-    const fd = await openFd(file, this.segmentFlags() | fsc.O_CREAT | fsc.O_TRUNC);
-    const { header, salt } = newSegmentHeader();
-    const seg = openSegment(id, file, fd, salt, SEGMENT_HEADER);
-    try {
-      await writeAll(fd, [header], 0); // durable on return when syncing (O_DSYNC)
-      if (this.opts.sync) await fsyncDir(this.dir);
-      await openWriters(seg, this.segmentFlags(), MAX_WRITES);
-    } catch (err) {
-      closeWriters(seg);
-      closeFd(fd);
-      throw err;
-    }
+    const seg = await createSegment(this.dir, id, this.opts.sync, MAX_WRITES);
     const previous = this.segments.at(-1);
     this.segments.push(seg);
     if (previous) {
@@ -471,7 +445,7 @@ export class MetaLog {
 
   private async replay(name: string, last: boolean): Promise<void> {
     const seg = await replaySegment(path.join(this.dir, name), segmentId(name), last, {
-      flags: this.segmentFlags(),
+      flags: segmentFlags(this.opts.sync),
       sync: this.opts.sync,
       log: this.log,
       put: (entry) => {
