@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   EMPTY_SHA256,
+  canonicalHeaderValue,
   canonicalHeaders,
   canonicalQueryString,
   canonicalRequest,
@@ -319,6 +320,30 @@ describe('sigv4: helpers', () => {
     assert.equal(canonicalUri('/bucket/a!b'), '/bucket/a%21b');
     assert.equal(canonicalUri('/bucket//./../x'), '/bucket//./../x');
     assert.equal(canonicalUri(''), '/');
+  });
+
+  it('every printable ASCII character encodes the same inside a plain string as next to a reserved one', () => {
+    // uriEncode and canonicalUri return an all-unreserved input as it is: this pins that shortcut to the encoding
+    // proper, character by character (the `!` forces the byte-by-byte path on the second string).
+    for (let code = 0x20; code < 0x7f; code++) {
+      const c = String.fromCharCode(code);
+      const want = /[A-Za-z0-9\-._~]/.test(c) ? c : `%${code.toString(16).toUpperCase().padStart(2, '0')}`;
+      assert.equal(uriEncode(`a${c}b`), `a${want}b`, `uriEncode of ${JSON.stringify(c)}`);
+      assert.equal(uriEncode(`!${c}`), `%21${want}`, `uriEncode of ${JSON.stringify(c)} after !`);
+      if (c === '%' || c === '/') continue; // a path's `%` starts an escape and `/` separates segments
+      assert.equal(canonicalUri(`/bkt/a${c}b`), `/bkt/a${want}b`, `canonicalUri of ${JSON.stringify(c)}`);
+    }
+    assert.equal(uriEncode('a/b', false), 'a/b');
+    assert.equal(uriEncode('a/b!', false), 'a/b%21');
+    assert.equal(canonicalUri('/bkt/dir/sub/file-1_2.~x'), '/bkt/dir/sub/file-1_2.~x');
+  });
+
+  it('canonicalHeaderValue trims and collapses inner whitespace runs to one space', () => {
+    assert.equal(canonicalHeaderValue('  a  b\t c '), 'a b c');
+    assert.equal(canonicalHeaderValue('a\tb'), 'a b');
+    assert.equal(canonicalHeaderValue('a b'), 'a b');
+    assert.equal(canonicalHeaderValue(' 20261122T000000Z\t'), '20261122T000000Z');
+    assert.equal(canonicalHeaderValue(''), '');
   });
 
   it('canonicalQueryString sorts by encoded name then value and excludes one name', () => {

@@ -29,9 +29,13 @@ function hmac(key: string | Buffer, data: string): Buffer {
 }
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+/** Strings that UriEncode (and so canonicalisation) leaves as they are: the common case, checked in one pass. */
+const ALL_UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
+const ALL_UNRESERVED_OR_SLASH = /^[A-Za-z0-9\-._~/]*$/;
 
 /** AWS's UriEncode: every byte except the unreserved set is %XX (upper-case hex); `/` kept unless encodeSlash. */
 export function uriEncode(value: string, encodeSlash = true): string {
+  if ((encodeSlash ? ALL_UNRESERVED : ALL_UNRESERVED_OR_SLASH).test(value)) return value;
   let out = '';
   for (const ch of value) {
     if (UNRESERVED.test(ch) || (ch === '/' && !encodeSlash)) {
@@ -59,6 +63,8 @@ function decodeComponent(value: string): string {
  */
 export function canonicalUri(rawPath: string): string {
   if (rawPath === '') return '/';
+  // Without `%` nothing decodes, and unreserved characters encode to themselves.
+  if (ALL_UNRESERVED_OR_SLASH.test(rawPath)) return rawPath;
   return rawPath
     .split('/')
     .map((segment) => uriEncode(decodeComponent(segment)))
@@ -105,9 +111,12 @@ export function canonicalQueryString(pairs: Iterable<readonly [string, string]>,
   return encoded.map(([n, v]) => `${n}=${v}`).join('&');
 }
 
+const HAS_SPACE = /\s/;
+
 /** A header value as SigV4 canonicalises it: outer whitespace trimmed, inner runs of spaces collapsed to one. */
 export function canonicalHeaderValue(value: string): string {
-  return value.trim().replace(/\s+/g, ' ');
+  const trimmed = value.trim();
+  return HAS_SPACE.test(trimmed) ? trimmed.replace(/\s+/g, ' ') : trimmed;
 }
 
 /**
