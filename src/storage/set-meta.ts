@@ -15,6 +15,7 @@ import {
   encodeMeta,
   encodeMetaSharing,
   type MetaFile,
+  type MetaView,
   type SharedDecode,
   type SharedEncode,
 } from './meta/meta-file';
@@ -206,6 +207,7 @@ export async function writeObjectMetas(
 ): Promise<boolean[]> {
   const { key, dir } = state;
   const encoded: SharedEncode[] = [];
+  const views: MetaView[] = [];
   const seen: SharedDecode[] = [];
   // Drives that lay out alike get the same page ids, so their heads encode (and later decode) once.
   const ids: string[] = [];
@@ -233,10 +235,11 @@ export async function writeObjectMetas(
         if (head.versions.length === 0 && !head.pages) await d.deleteMeta(bucket, dir);
         else {
           const bytes = encodeMetaSharing(head, encoded);
-          await d.writeMeta(bucket, dir, key, bytes, { fresh: state.heads[p] === null, decoded: head });
+          const fresh = state.heads[p] === null;
+          await d.writeMeta(bucket, dir, key, bytes, { fresh, decoded: head, views });
         }
         state.stored[p] = layout.stored;
-        await deletePages(d, bucket, dir, layout.drop);
+        if (layout.drop.length > 0) await deletePages(d, bucket, dir, layout.drop);
         return true;
       } catch {
         await deletePages(d, bucket, dir, written);

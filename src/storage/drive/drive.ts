@@ -5,7 +5,7 @@
  * (FileNotFound, DriveOffline, DriveFaulty, ...), never a raw errno.
  */
 
-import type { MetaFile } from '../meta/meta-file';
+import type { MetaFile, MetaView } from '../meta/meta-file';
 
 /** Sequential-or-positional writer of one new file (shard files in temp staging). */
 export interface FileWriter {
@@ -51,6 +51,11 @@ export interface WriteMetaOptions {
    * records (deeply), so the caller must not change them afterwards.
    */
   decoded?: MetaFile;
+  /**
+   * Views (meta-file.ts MetaView) that other drives made of the same operation's `decoded`: a drive keeping one
+   * reuses one of these that describes its own exactly and adds what it makes (meta-file.ts viewOfSharing).
+   */
+  views?: MetaView[];
 }
 
 export interface DeleteMetaOptions {

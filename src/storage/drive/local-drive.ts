@@ -21,7 +21,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { isStorageError, storageError, fileNotFound } from '../errors';
 import { joinRel, META_FILE, STAGE_MARKS, SYS_VOLUME, TMP_DIR } from '../layout';
-import { type MetaFile, viewOf } from '../meta/meta-file';
+import { type MetaFile, viewOfSharing } from '../meta/meta-file';
 import type {
   Drive,
   DriveInfo,
@@ -123,7 +123,7 @@ export class LocalDrive implements Drive {
     this.checkPath(volume, dir); // the same checks as a file write
     if (data.length <= LOG_META_MAX) {
       const inLog = log.get(volume, dir) !== undefined;
-      await log.put(volume, dir, key, data, opts.decoded && viewOf(opts.decoded));
+      await log.put(volume, dir, key, data, opts.decoded && viewOfSharing(opts.decoded, opts.views ?? []));
       // The record wins from now on; an older %meta file is dead weight (and harmless if this unlink is lost).
       if (!inLog && !opts.fresh) await this.removeMetaFile(volume, dir, false);
       return;

@@ -15,8 +15,10 @@ import {
   META_FORMAT_PAGED,
   META_FORMAT_VERSION,
   type MetaFile,
+  type MetaView,
   type SharedEncode,
   viewOf,
+  viewOfSharing,
 } from './meta-file';
 import { pageRefFor } from './pages';
 import type { ObjectVersion } from './version';
@@ -384,5 +386,36 @@ describe('viewOf / fromView: a decoded file kept next to its encoding', () => {
     a.inline.clear();
     a.pages!.pop();
     assert.deepEqual(fromView(view, encoded), b, 'changing one read changes no other');
+  });
+
+  it('viewOfSharing: one view for the drives of a set, a new one wherever the layout or a record differs', () => {
+    const records = [objectVersion({ versionId: 'v1', dataDir: 'dd-1', inline: true })];
+    const drive = (frame: number, pages?: MetaFile['pages']): MetaFile => ({
+      versions: records.slice(), // each drive its own array of the same records
+      inline: new Map([['dd-1', Buffer.alloc(frame, frame)]]),
+      ...(pages ? { pages } : {}),
+    });
+    const seen: MetaView[] = [];
+    const first = viewOfSharing(drive(40), seen);
+    assert.equal(viewOfSharing(drive(40), seen), first, 'same records, same frame layout: shared');
+    assert.equal(seen.length, 1);
+    // Each drive reads its own frame through the shared view (frames of the same length, other bytes).
+    const a = encodeMeta(drive(40));
+    const b = encodeMeta({ ...drive(40), inline: new Map([['dd-1', Buffer.alloc(40, 7)]]) });
+    assert.ok(fromView(first, a).inline.get('dd-1')!.equals(Buffer.alloc(40, 40)));
+    assert.ok(fromView(first, b).inline.get('dd-1')!.equals(Buffer.alloc(40, 7)));
+    assert.notEqual(viewOfSharing(drive(41), seen), first, 'another frame length');
+    const copy = [{ ...records[0] }];
+    assert.notEqual(
+      viewOfSharing({ ...drive(40), versions: copy }, seen),
+      first,
+      'an equal record, not the same',
+    );
+    const pages = [pageRefFor('0b9e7f0c-8f4e-4a7c-9d51-3f7c2e9a1b20', sample().versions)];
+    const paged = viewOfSharing(drive(40, pages), seen);
+    assert.notEqual(paged, first, 'with pages');
+    assert.equal(viewOfSharing(drive(40, [{ ...pages[0] }]), seen), paged, 'equal page references: shared');
+    assert.notEqual(viewOfSharing({ ...drive(40), inline: new Map() }, seen), first, 'no inline frame');
+    assert.equal(seen.length, 5);
   });
 });

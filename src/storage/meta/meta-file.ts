@@ -134,14 +134,51 @@ export interface MetaView {
 
 /** The view of `meta` as encodeMeta encodes it; freezes its records and page references. */
 export function viewOf(meta: MetaFile): MetaView {
+  return viewOfSharing(meta, []);
+}
+
+/**
+ * viewOf, reusing a view in `seen` that describes `meta` exactly: the very same version records (by reference) and
+ * page references, and inline frames of the same ids at the same offsets and lengths. The drives of a set are written
+ * the same records with shards of one size, so one view serves all of them (a view holds no bytes: each drive's
+ * frames are read from its own encoding), and a small PUT keeps one view in memory instead of one per drive.
+ */
+export function viewOfSharing(meta: MetaFile, seen: MetaView[]): MetaView {
+  const frames = inlineFrames(meta);
+  const pages = meta.pages?.length ? meta.pages : undefined;
+  const same = seen.find(
+    (s) =>
+      s.versions.length === meta.versions.length &&
+      s.versions.every((v, i) => v === meta.versions[i]) &&
+      samePages(s.pages, pages) &&
+      sameLayout(s.inline, frames),
+  );
+  if (same) return same;
   const inline: [string, number, number][] = [];
   let offset = 0;
-  for (const [dataDir, blob] of inlineFrames(meta)) {
+  for (const [dataDir, blob] of frames) {
     inline.push([dataDir, offset, blob.length]);
     offset += blob.length;
   }
+  const view = newView(meta, inline, pages);
+  seen.push(view);
+  return view;
+}
+
+/** True when a view's inline layout is where `frames` (inlineFrames of a file) go in its encoding. */
+function sameLayout(inline: MetaView['inline'], frames: [string, Buffer][]): boolean {
+  if (inline.length !== frames.length) return false;
+  let offset = 0;
+  for (let i = 0; i < frames.length; i++) {
+    const [id, off, len] = inline[i];
+    if (id !== frames[i][0] || off !== offset || len !== frames[i][1].length) return false;
+    offset += len;
+  }
+  return true;
+}
+
+function newView(meta: MetaFile, inline: [string, number, number][], pages: PageRef[] | undefined): MetaView {
   for (const v of meta.versions) freezeRecord(v);
-  const pages = meta.pages?.length ? meta.pages : undefined;
   if (pages) freezeDeep(pages);
   return pages
     ? { versions: meta.versions.slice(), inline, pages }
@@ -192,7 +229,7 @@ function freezeDeep(value: object): void {
 }
 
 /** Equal page lists (drives list equal pages in distinct arrays, often of the very same reference objects). */
-function samePages(a: PageRef[] | undefined, b: PageRef[] | undefined): boolean {
+function samePages(a: readonly PageRef[] | undefined, b: readonly PageRef[] | undefined): boolean {
   if (a === b) return true;
   if (!a || !b || a.length !== b.length) return false;
   return a.every(
