@@ -4,9 +4,9 @@
  * in handlers/ (see router/routes.ts for the table that picks them).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { ObjectLayer } from '../storage/object-layer';
 import type { AuthResult } from './auth/auth-types';
+import type { RequestBody } from './auth/whole-body';
 import type { S3Operation } from './router/routes';
 
 /** The parsed S3 request. */
@@ -59,7 +59,7 @@ export interface S3Context {
    * The request body with any aws-chunked framing removed; signatures, the payload hash and x-amz-checksum-* are
    * verified as it streams (a mismatch errors the stream, so nothing is committed). Call at most once.
    */
-  body(): Readable;
+  body(): RequestBody;
   /** Length of the decoded body when the client declared it (Content-Length or x-amz-decoded-content-length). */
   bodyLength: number | undefined;
   /** Checksums (`crc32` -> base64, ...) the body was verified against, available after the body ended. */

@@ -319,7 +319,12 @@ export interface ObjectLayer {
   /** Removes the lifecycle configuration (no error when there is none); DeleteBucket removes it too. */
   deleteBucketLifecycle(bucket: string): Promise<void>;
 
-  putObject(bucket: string, key: string, body: Readable, opts?: PutObjectOptions): Promise<ObjectInfo>;
+  putObject(
+    bucket: string,
+    key: string,
+    body: AsyncIterable<Buffer>,
+    opts?: PutObjectOptions,
+  ): Promise<ObjectInfo>;
   getObjectInfo(bucket: string, key: string, opts?: { versionId?: string }): Promise<ObjectInfo>;
   getObject(bucket: string, key: string, opts?: GetObjectOptions): Promise<GetObjectResult>;
   /**
@@ -380,7 +385,7 @@ export interface ObjectLayer {
     key: string,
     uploadId: string,
     partNumber: number,
-    body: Readable,
+    body: AsyncIterable<Buffer>,
     opts?: { size?: number; expectedMd5?: string },
   ): Promise<PartInfo>;
   listParts(

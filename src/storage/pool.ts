@@ -293,7 +293,7 @@ export class ErasurePool implements ObjectLayer {
   async putObject(
     bucket: string,
     key: string,
-    body: Readable,
+    body: AsyncIterable<Buffer>,
     opts: PutObjectOptions = {},
   ): Promise<ObjectInfo> {
     const { info, replaced } = await this.buckets.writing(bucket, async () =>
@@ -417,7 +417,7 @@ export class ErasurePool implements ObjectLayer {
     key: string,
     uploadId: string,
     partNumber: number,
-    body: Readable,
+    body: AsyncIterable<Buffer>,
     opts: { size?: number; expectedMd5?: string } = {},
   ): Promise<PartInfo> {
     return this.buckets.writing(bucket, () => {

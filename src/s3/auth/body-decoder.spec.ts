@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand, S3Client, type ChecksumAlgorithm } from '@aws-sdk/client-s3';
 import { crc32c } from '@node-rs/crc32';
@@ -25,6 +26,7 @@ import {
   trailerStringToSign,
 } from './sigv4';
 import { authenticate } from './verify-request';
+import { WHOLE_BODY_MAX, WholeBody } from './whole-body';
 
 const AK = 'AKIAIOSFODNN7EXAMPLE';
 const SK = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -62,7 +64,7 @@ function request(
 
 async function drain(body: DecodedBody): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const part of body.stream) parts.push(part as Buffer);
+  for await (const part of body.stream) parts.push(part);
   return Buffer.concat(parts);
 }
 
@@ -294,59 +296,152 @@ describe('decodeBody: malformed aws-chunked framing (unsigned trailer mode)', ()
   });
 });
 
-describe('decodeBody: plain payloads', () => {
-  const data = randomBytes(50_000);
-  const sha = createHash('sha256').update(data).digest('hex');
+/**
+ * Plain bodies take one of two paths: read whole and checked before the single chunk is handed over (a declared
+ * length up to WHOLE_BODY_MAX), or streamed through PlainVerifier (larger, or no Content-Length). Both must check
+ * the same things.
+ */
+const PLAIN_PATHS = [
+  { name: 'read whole (Content-Length <= 64 KiB)', size: 50_000, declare: true, whole: true },
+  { name: 'streamed (Content-Length > 64 KiB)', size: WHOLE_BODY_MAX + 1, declare: true, whole: false },
+  { name: 'streamed (no Content-Length)', size: 50_000, declare: false, whole: false },
+];
 
-  it('signed: the SHA-256 matches -> bytes out, length from Content-Length', async () => {
-    const decoded = decodeBody(request('PUT', '/b/k', [['content-length', '50000']], data), {
+for (const path of PLAIN_PATHS) {
+  describe(`decodeBody: plain payloads, ${path.name}`, () => {
+    const data = randomBytes(path.size);
+    const sha = createHash('sha256').update(data).digest('hex');
+    const length: [string, string][] = path.declare ? [['content-length', String(path.size)]] : [];
+
+    it('takes the path its declared length calls for', () => {
+      const decoded = decodeBody(request('PUT', '/b/k', length, data), {
+        accessKey: AK,
+        payload: 'unsigned',
+      });
+      assert.equal(decoded.stream instanceof WholeBody, path.whole);
+      assert.equal(decoded.length, path.declare ? path.size : undefined);
+    });
+
+    it('signed: the SHA-256 matches -> bytes out', async () => {
+      const decoded = decodeBody(request('PUT', '/b/k', length, data), {
+        accessKey: AK,
+        payload: 'signed',
+        contentSha256: sha,
+      });
+      assert.ok((await drain(decoded)).equals(data));
+    });
+
+    it('signed: one byte differs -> XAmzContentSHA256Mismatch', async () => {
+      const bad = Buffer.from(data);
+      bad[path.size - 1] ^= 0xff;
+      await failsWith(
+        decodeBody(request('PUT', '/b/k', length, bad), {
+          accessKey: AK,
+          payload: 'signed',
+          contentSha256: sha,
+        }),
+        'XAmzContentSHA256Mismatch',
+      );
+    });
+
+    it('x-amz-checksum-sha1 header mismatch -> BadDigest; match -> reported', async () => {
+      const sha1 = createHash('sha1').update(data).digest('base64');
+      const auth: AuthResult = { accessKey: AK, payload: 'unsigned' };
+      const ok = decodeBody(request('PUT', '/b/k', [...length, ['x-amz-checksum-sha1', sha1]], data), auth);
+      assert.ok((await drain(ok)).equals(data));
+      assert.deepEqual(ok.checksums(), { sha1 });
+      const wrong = createHash('sha1').update('x').digest('base64');
+      await failsWith(
+        decodeBody(request('PUT', '/b/k', [...length, ['x-amz-checksum-sha1', wrong]], data), auth),
+        'BadDigest',
+      );
+    });
+
+    it('the connection failing mid-body -> IncompleteBody on the decoded stream', async () => {
+      const { req, raw } = openRequest(length);
+      const decoded = decodeBody(req, { accessKey: AK, payload: 'unsigned' });
+      raw.write(data.subarray(0, 1000));
+      setImmediate(() => raw.destroy(new Error('aborted')));
+      await failsWith(decoded, 'IncompleteBody', /aborted/);
+    });
+
+    it('a request already gone before decodeBody -> IncompleteBody, not a body that never settles', async () => {
+      const { req, raw } = openRequest(length);
+      raw.destroy();
+      await once(raw, 'close'); // long gone: every event it will ever emit has been emitted
+      await failsWith(decodeBody(req, { accessKey: AK, payload: 'unsigned' }), 'IncompleteBody');
+    });
+  });
+}
+
+/** A request whose body the test writes (and breaks) itself. */
+function openRequest(pairs: [string, string][]): { req: S3Request; raw: PassThrough } {
+  const raw = new PassThrough();
+  const headers: IncomingHttpHeaders = Object.fromEntries(pairs);
+  Object.assign(raw, { headers, rawHeaders: pairs.flat(), url: '/b/k' });
+  const req: S3Request = {
+    method: 'PUT',
+    query: new URLSearchParams(),
+    headers,
+    resource: '/b/k',
+    requestId: 'test',
+    raw: raw as unknown as IncomingMessage,
+  };
+  return { req, raw };
+}
+
+describe('decodeBody: a body read whole', () => {
+  it('a failed check hands over no byte at all (the streamed path may already have passed some on)', async () => {
+    const data = randomBytes(40_000);
+    const decoded = decodeBody(request('PUT', '/b/k', [['content-length', '40000']], data), {
       accessKey: AK,
       payload: 'signed',
-      contentSha256: sha,
+      contentSha256: sha256Hex('something else'),
     });
-    assert.equal(decoded.length, 50000);
-    assert.ok((await drain(decoded)).equals(data));
-  });
-
-  it('signed: one byte differs -> XAmzContentSHA256Mismatch', async () => {
-    const bad = Buffer.from(data);
-    bad[49_999] ^= 0xff;
-    await failsWith(
-      decodeBody(request('PUT', '/b/k', [], bad), { accessKey: AK, payload: 'signed', contentSha256: sha }),
-      'XAmzContentSHA256Mismatch',
+    const seen: Buffer[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const part of decoded.stream) seen.push(part);
+      })(),
+      (err: unknown) => err instanceof S3Error && err.code === 'XAmzContentSHA256Mismatch',
     );
+    assert.equal(seen.length, 0);
   });
 
-  it('x-amz-checksum-sha1 header mismatch -> BadDigest; match -> reported', async () => {
-    const sha1 = createHash('sha1').update(data).digest('base64');
-    const auth: AuthResult = { accessKey: AK, payload: 'unsigned' };
-    const ok = decodeBody(request('PUT', '/b/k', [['x-amz-checksum-sha1', sha1]], data), auth);
-    await drain(ok);
-    assert.deepEqual(ok.checksums(), { sha1 });
-    const wrong = createHash('sha1').update('x').digest('base64');
-    await failsWith(
-      decodeBody(request('PUT', '/b/k', [['x-amz-checksum-sha1', wrong]], data), auth),
-      'BadDigest',
-    );
+  it('an empty body yields nothing and still checks the signed hash', async () => {
+    const decoded = decodeBody(request('PUT', '/b/k', [['content-length', '0']], Buffer.alloc(0)), {
+      accessKey: AK,
+      payload: 'signed',
+      contentSha256: EMPTY_SHA256,
+    });
+    assert.ok(decoded.stream instanceof WholeBody);
+    assert.equal((await drain(decoded)).length, 0);
   });
 
-  it('the connection failing mid-body -> IncompleteBody on the decoded stream', async () => {
-    const raw = new PassThrough();
-    Object.assign(raw, { headers: {}, rawHeaders: [], url: '/b/k' });
-    const req: S3Request = {
-      method: 'PUT',
-      query: new URLSearchParams(),
-      headers: {},
-      resource: '/b/k',
-      requestId: 'test',
-      raw: raw as unknown as IncomingMessage,
-    };
+  it('a connection closed without an end or an error -> IncompleteBody', async () => {
+    const { req, raw } = openRequest([['content-length', '5000']]);
     const decoded = decodeBody(req, { accessKey: AK, payload: 'unsigned' });
-    raw.write(data.subarray(0, 1000));
-    setImmediate(() => raw.destroy(new Error('aborted')));
-    await failsWith(decoded, 'IncompleteBody', /aborted/);
+    raw.write(Buffer.alloc(100));
+    setImmediate(() => raw.emit('close'));
+    await failsWith(decoded, 'IncompleteBody');
   });
 
+  it('destroy() stops reading (so the request can be drained) and fails a reader, without a stray rejection', async () => {
+    const { req, raw } = openRequest([['content-length', '5000']]);
+    const decoded = decodeBody(req, { accessKey: AK, payload: 'unsigned' });
+    assert.equal(raw.listenerCount('data'), 1);
+    decoded.stream.destroy();
+    assert.equal(raw.listenerCount('data'), 0);
+    assert.equal(raw.listenerCount('end'), 0);
+    await failsWith(decoded, 'IncompleteBody');
+    // Destroyed and never read: nothing may surface as an unhandled rejection (the test runner fails on one).
+    const { req: other } = openRequest([['content-length', '5000']]);
+    decodeBody(other, { accessKey: AK, payload: 'unsigned' }).stream.destroy(new Error('handler failed'));
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+});
+
+describe('decodeBody: checksum headers', () => {
   it('unknown algorithm, malformed value, two checksums -> InvalidRequest', () => {
     const auth: AuthResult = { accessKey: AK, payload: 'unsigned' };
     for (const pairs of [

@@ -9,20 +9,22 @@
  *   x-amz-decoded-content-length, and in the signed-trailer mode the trailer carries `x-amz-trailer-signature`.
  * `x-amz-checksum-<alg>` (header, or the trailer named by x-amz-trailer) is computed on the decoded bytes and
  * checked at the end (BadDigest). Any failure errors the stream with an S3Error before it ends, so the ObjectLayer
- * aborts the write and commits nothing. Content-MD5 is left to the storage layer.
+ * aborts the write and commits nothing. Content-MD5 is left to the storage layer. A `signed` or `unsigned` body
+ * that declares at most WHOLE_BODY_MAX bytes is read whole and checked before it is handed over (whole-body.ts).
  */
 import type { Readable, Transform } from 'node:stream';
 import type { S3Request } from '../s3-context';
 import { S3Error } from '../errors/s3-error';
 import type { AuthResult, PayloadMode } from './auth-types';
 import { ChunkedDecoder } from './aws-chunked-decoder';
-import { PlainVerifier, type BodyVerifier, type ExpectedChecksum } from './body-verifier';
+import { PlainChecks, PlainVerifier, type BodyVerifier, type ExpectedChecksum } from './body-verifier';
 import { checksumAlgorithmOf, isChecksumName, isValidChecksumValue } from './checksums';
+import { WHOLE_BODY_MAX, WholeBody, type RequestBody } from './whole-body';
 
 /** The decoded request body. */
 export interface DecodedBody {
   /** The object's bytes; errors with an S3Error if anything fails to verify. */
-  stream: Readable;
+  stream: RequestBody;
   /** Decoded length when declared (Content-Length, or x-amz-decoded-content-length for aws-chunked). */
   length?: number;
   /** Verified checksums (algorithm -> base64), filled once the stream has ended. */
@@ -44,7 +46,11 @@ export function decodeBody(req: S3Request, auth: AuthResult): DecodedBody {
     length = declared === undefined ? undefined : parseLength(declared, 'Content-Length');
   }
   const verified: Record<string, string> = {};
-  const stream: BodyVerifier = chunked
+  if (!chunked && length !== undefined && length <= WHOLE_BODY_MAX) {
+    const stream = new WholeBody(req.raw, new PlainChecks(auth, expected, verified));
+    return { stream, length, checksums: () => ({ ...verified }) };
+  }
+  const stream: BodyVerifier | PlainVerifier = chunked
     ? new ChunkedDecoder(auth, length ?? 0, expected, verified)
     : new PlainVerifier(auth, expected, verified);
   wire(req.raw, stream);
@@ -90,6 +96,11 @@ function expectedChecksum(req: S3Request, mode: PayloadMode): ExpectedChecksum |
 
 /** Pipes the raw request into the verifier; on a verification error the rest of the request is drained. */
 function wire(raw: Readable, verifier: Transform): void {
+  if (raw.destroyed) {
+    // Gone before the first read (the client hung up while the handler was busy): a pipe would never end.
+    verifier.destroy(new S3Error('IncompleteBody', 'The request body was not received completely'));
+    return;
+  }
   raw.on('error', (err) => {
     verifier.destroy(
       new S3Error('IncompleteBody', `The request body was not received completely: ${err.message}`),

@@ -36,10 +36,9 @@ export async function readSmallBody(ctx: S3Context, limit: number): Promise<Buff
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of ctx.body()) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    total += buf.length;
+    total += chunk.length;
     if (total > limit) throw tooLarge();
-    chunks.push(buf);
+    chunks.push(chunk);
   }
   const body = Buffer.concat(chunks, total);
   checkContentMd5(ctx.req.headers, body);

@@ -6,7 +6,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ContentHeaders, PutObjectOptions } from '../../storage/object-layer';
 import { S3Error } from '../errors/s3-error';
 import type { Conditions } from './object-conditions';
-import { Transform, type Readable } from 'node:stream';
 
 /** Largest object a single PUT or copy may create (5 GiB), as in AWS. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -229,14 +228,11 @@ export function checksumHeaders(checksums: Record<string, string>): Record<strin
 }
 
 /** Passes a body of undeclared length through, failing it with EntityTooLarge once it exceeds `max` bytes. */
-export function limitBodySize(body: Readable, max: number): Readable {
+export async function* limitBodySize(body: AsyncIterable<Buffer>, max: number): AsyncGenerator<Buffer> {
   let seen = 0;
-  const cap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      seen += chunk.length;
-      done(seen > max ? new S3Error('EntityTooLarge') : null, chunk);
-    },
-  });
-  body.on('error', (err) => cap.destroy(err));
-  return body.pipe(cap);
+  for await (const chunk of body) {
+    seen += chunk.length;
+    if (seen > max) throw new S3Error('EntityTooLarge'); // ends the iteration, which destroys a stream body
+    yield chunk;
+  }
 }

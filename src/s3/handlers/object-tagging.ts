@@ -55,15 +55,3 @@ export async function replaceTags(ctx: S3Context, tags: Record<string, string>):
     return { ...v, tags };
   });
 }
-
-/** Reads a small request body whole; MalformedXML when it exceeds `limit` bytes. */
-export async function readSmallBody(ctx: S3Context, limit: number = MAX_TAGGING_BYTES): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of ctx.body()) {
-    length += (chunk as Buffer).length;
-    if (length > limit) throw new S3Error('MalformedXML');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
